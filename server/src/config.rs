@@ -1,0 +1,141 @@
+//! Server settings, and the command-line flags (each also an environment
+//! variable) that set them.
+
+use std::net::SocketAddr;
+
+use clap::builder::TypedValueParser as _;
+use std::time::Duration;
+
+/// The default address: loopback only, so nothing off this machine can join.
+pub const DEFAULT_ADDR: &str = "127.0.0.1:7070";
+
+/// Everything the server needs to know to run a room.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where to listen. Port 0 picks a free port.
+    pub addr: SocketAddr,
+    /// How many recent messages a newcomer receives.
+    pub history: usize,
+    /// Most WebSocket clients at once; more get 503 before the upgrade.
+    pub max_clients: usize,
+    /// Largest accepted frame in bytes; larger ones close the socket with 1009.
+    pub max_message_bytes: usize,
+    /// Per-connection token bucket; `None` turns rate limiting off.
+    pub rate_limit: Option<RateLimit>,
+    /// Extra origins allowed to open the WebSocket, exactly as browsers send them.
+    pub allowed_origins: Vec<String>,
+    /// How often the server pings; a peer silent for three intervals is dropped.
+    pub ping_interval: Duration,
+    /// Byte budget of each peer's send queue; a peer over it is disconnected.
+    pub send_queue_bytes: usize,
+    /// How long a peer may stay over half its send budget, holding senders
+    /// back, before it is disconnected as too slow.
+    pub stall_grace: Duration,
+    /// How long a client may take to send its request headers.
+    pub header_read_timeout: Duration,
+    /// Most HTTP connections that have not (yet) become WebSockets.
+    pub max_pending_connections: usize,
+}
+
+/// A token bucket: `per_second` refill, up to `burst` at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    /// Sustained messages per second.
+    pub per_second: u32,
+    /// Messages allowed at once after a quiet spell.
+    pub burst: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 7070)),
+            history: 200,
+            max_clients: 1000,
+            max_message_bytes: 16 * 1024,
+            rate_limit: Some(RateLimit {
+                per_second: 10,
+                burst: 30,
+            }),
+            allowed_origins: Vec::new(),
+            ping_interval: Duration::from_secs(20),
+            send_queue_bytes: 4 * 1024 * 1024,
+            stall_grace: Duration::from_secs(2),
+            header_read_timeout: Duration::from_secs(10),
+            max_pending_connections: 256,
+        }
+    }
+}
+
+/// Command-line flags of the room server, shared by `hearth-server` and `hearth --headless`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServerArgs {
+    /// Address to listen on; port 0 picks a free port (the log shows the real one).
+    #[arg(long, env = "HEARTH_ADDR", default_value = DEFAULT_ADDR)]
+    pub addr: SocketAddr,
+
+    /// Number of recent messages a newcomer receives on joining.
+    #[arg(long, env = "HEARTH_HISTORY", default_value_t = 200)]
+    pub history: usize,
+
+    /// Most people connected at once; further connections get HTTP 503.
+    #[arg(long, env = "HEARTH_MAX_CLIENTS", default_value_t = 1000)]
+    pub max_clients: usize,
+
+    /// Largest WebSocket message in bytes; a larger one closes that connection (code 1009).
+    #[arg(long, env = "HEARTH_MAX_MESSAGE_BYTES", default_value_t = 16 * 1024,
+          value_parser = clap::value_parser!(u32).range(256..).map(|v| v as usize))]
+    pub max_message_bytes: usize,
+
+    /// Sustained messages per second per connection; 0 turns rate limiting off.
+    #[arg(
+        long,
+        env = "HEARTH_RATE_LIMIT",
+        value_name = "MSGS_PER_S",
+        default_value_t = 10
+    )]
+    pub rate_limit: u32,
+
+    /// Messages a connection may send at once before the rate limit applies.
+    #[arg(long, env = "HEARTH_RATE_BURST", default_value_t = 30)]
+    pub rate_burst: u32,
+
+    /// Also accept WebSocket connections from this browser origin (repeatable),
+    /// e.g. `http://mybox.local:7070`. Same-origin pages and the desktop app are always allowed.
+    #[arg(
+        long = "allow-origin",
+        env = "HEARTH_ALLOW_ORIGIN",
+        value_name = "ORIGIN",
+        value_delimiter = ','
+    )]
+    pub allow_origin: Vec<String>,
+
+    /// Seconds between server pings; a client silent for three intervals is dropped.
+    #[arg(long, env = "HEARTH_PING_INTERVAL", value_name = "SECS", default_value_t = 20,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub ping_interval: u64,
+
+    /// Send-queue budget per client in bytes; a client that falls this far behind is dropped.
+    #[arg(long, env = "HEARTH_SEND_QUEUE_BYTES", default_value_t = 4 * 1024 * 1024,
+          value_parser = clap::value_parser!(u64).range(1024..).map(|v| v as usize))]
+    pub send_queue_bytes: usize,
+}
+
+impl From<ServerArgs> for Config {
+    fn from(args: ServerArgs) -> Self {
+        Self {
+            addr: args.addr,
+            history: args.history,
+            max_clients: args.max_clients,
+            max_message_bytes: args.max_message_bytes,
+            rate_limit: (args.rate_limit > 0).then(|| RateLimit {
+                per_second: args.rate_limit,
+                burst: args.rate_burst.max(1),
+            }),
+            allowed_origins: args.allow_origin,
+            ping_interval: Duration::from_secs(args.ping_interval),
+            send_queue_bytes: args.send_queue_bytes,
+            ..Config::default()
+        }
+    }
+}

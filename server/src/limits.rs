@@ -1,0 +1,90 @@
+//! Limits that keep one client from hurting the others: the connection cap
+//! and the per-connection message rate.
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use governor::{DefaultDirectRateLimiter, Quota};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::config::RateLimit;
+
+/// Caps the number of WebSocket clients. A permit is taken before the upgrade
+/// (so a full room answers 503) and held for the life of the connection.
+#[derive(Debug, Clone)]
+pub struct ClientSlots {
+    slots: Arc<Semaphore>,
+}
+
+/// Proof that a client holds one of the room's slots; dropping it frees the slot.
+pub type ClientSlot = OwnedSemaphorePermit;
+
+impl ClientSlots {
+    /// Room for `max` clients.
+    pub fn new(max: usize) -> Self {
+        Self {
+            slots: Arc::new(Semaphore::new(max.min(Semaphore::MAX_PERMITS))),
+        }
+    }
+
+    /// Takes a slot if one is free.
+    pub fn try_take(&self) -> Option<ClientSlot> {
+        self.slots.clone().try_acquire_owned().ok()
+    }
+}
+
+/// A token bucket for one connection's incoming messages.
+#[derive(Debug)]
+pub struct MessageRate {
+    bucket: Option<DefaultDirectRateLimiter>,
+}
+
+impl MessageRate {
+    /// A bucket for `limit`, or no limit at all.
+    pub fn new(limit: Option<RateLimit>) -> Self {
+        let bucket = limit.and_then(|limit| {
+            let per_second = NonZeroU32::new(limit.per_second)?;
+            let burst = NonZeroU32::new(limit.burst).unwrap_or(per_second);
+            Some(governor::RateLimiter::direct(
+                Quota::per_second(per_second).allow_burst(burst),
+            ))
+        });
+        Self { bucket }
+    }
+
+    /// Takes one token; false means the message must be refused.
+    pub fn allow(&self) -> bool {
+        self.bucket.as_ref().is_none_or(|b| b.check().is_ok())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bucket_allows_the_burst_then_refuses() {
+        let rate = MessageRate::new(Some(RateLimit {
+            per_second: 1,
+            burst: 3,
+        }));
+        let allowed = (0..10).filter(|_| rate.allow()).count();
+        assert_eq!(allowed, 3);
+    }
+
+    #[test]
+    fn no_limit_allows_everything() {
+        let rate = MessageRate::new(None);
+        assert!((0..10_000).all(|_| rate.allow()));
+    }
+
+    #[test]
+    fn slots_run_out_and_come_back() {
+        let slots = ClientSlots::new(1);
+        let first = slots.try_take();
+        assert!(first.is_some());
+        assert!(slots.try_take().is_none());
+        drop(first);
+        assert!(slots.try_take().is_some());
+    }
+}

@@ -1,0 +1,59 @@
+//! `hearth-server`: the Hearth room without a window.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use hearth_server::{Config, Server, ServerArgs};
+
+/// Host a Hearth chat room without the desktop window.
+///
+/// Open the printed address in any browser on this machine to join.
+#[derive(Debug, Parser)]
+#[command(name = "hearth-server", version, about, long_about)]
+struct Cli {
+    #[command(flatten)]
+    server: ServerArgs,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    let cli = Cli::parse();
+    let server = match Server::bind(Config::from(cli.server)).await {
+        Ok(server) => server,
+        Err(err) => {
+            log::error!("{err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    server.run(shutdown_signal()).await;
+    ExitCode::SUCCESS
+}
+
+/// Completes on Ctrl-C or, on Unix, SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            log::error!("cannot listen for Ctrl-C: {err}");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut sigterm) => {
+                sigterm.recv().await;
+            }
+            Err(err) => {
+                log::error!("cannot listen for SIGTERM: {err}");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => log::info!("Ctrl-C received"),
+        () = terminate => log::info!("SIGTERM received"),
+    }
+}

@@ -1,0 +1,238 @@
+//! A peer's bounded send queue.
+//!
+//! The room pushes shared frames into each peer's [`Outbox`] without ever
+//! waiting; the peer's writer drains everything queued into its socket and
+//! flushes once. The queue is bounded by bytes, not by message count, so a
+//! burst of small messages is fine while a peer that stops reading cannot make
+//! the server grow without bound.
+
+use std::collections::VecDeque;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use tokio::sync::Notify;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use warp::ws::Message;
+
+/// Why a peer's session was ended by the server rather than by the peer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Eviction {
+    /// The queue went over its hard byte budget.
+    Overflow,
+    /// The queue stayed over half its budget for longer than the stall grace.
+    Stalled,
+}
+
+impl Eviction {
+    /// Close code and reason sent to the peer (1008: policy violation).
+    pub fn close_frame(self) -> (u16, &'static str) {
+        match self {
+            Eviction::Overflow => (1008, "send queue overflow: not reading fast enough"),
+            Eviction::Stalled => (1008, "too slow: not reading"),
+        }
+    }
+}
+
+/// Result of offering a frame to an outbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Push {
+    /// Queued; the queue is comfortably below budget.
+    Queued,
+    /// Queued, but the queue is over half its budget: the sender should give
+    /// this peer a moment to catch up.
+    Lagging,
+    /// Not queued: the peer is gone or has just been evicted.
+    Dropped,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    queue: VecDeque<Message>,
+    bytes: usize,
+    evicted: Option<Eviction>,
+    /// When the queue last went over half its budget without draining since.
+    lagging_since: Option<Instant>,
+}
+
+/// A byte-bounded queue of frames for one peer, with wake-ups for its writer.
+#[derive(Debug)]
+pub struct Outbox {
+    state: Mutex<State>,
+    budget: usize,
+    /// Wakes the writer: something was queued, or the peer was evicted.
+    ready: Notify,
+    /// Wakes senders waiting for this peer to drain below half its budget.
+    drained: Notify,
+    /// Cancelled on eviction, so the session ends even while its writer is
+    /// stuck on a socket the peer does not read.
+    evicted: CancellationToken,
+}
+
+impl Outbox {
+    /// An empty outbox that holds at most `budget` bytes of frames.
+    pub fn new(budget: usize) -> Self {
+        Self {
+            state: Mutex::new(State::default()),
+            budget: budget.max(1),
+            ready: Notify::new(),
+            drained: Notify::new(),
+            evicted: CancellationToken::new(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding this lock cannot leave the queue inconsistent
+        // (every update is a single push or swap), so keep going.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Queues a frame without waiting. Over budget, the peer is evicted.
+    pub fn push(&self, frame: Message) -> Push {
+        let size = frame.as_bytes().len();
+        let mut state = self.lock();
+        if state.evicted.is_some() {
+            return Push::Dropped;
+        }
+        if state.bytes + size > self.budget {
+            state.evicted = Some(Eviction::Overflow);
+            state.queue.clear();
+            state.bytes = 0;
+            drop(state);
+            self.wake_all();
+            return Push::Dropped;
+        }
+        state.bytes += size;
+        state.queue.push_back(frame);
+        let lagging = state.bytes > self.budget / 2;
+        if lagging && state.lagging_since.is_none() {
+            state.lagging_since = Some(Instant::now());
+        }
+        drop(state);
+        self.ready.notify_one();
+        if lagging {
+            Push::Lagging
+        } else {
+            Push::Queued
+        }
+    }
+
+    /// Moves everything queued into `into`, oldest first; returns the eviction
+    /// reason if the peer has been evicted.
+    pub fn drain_into(&self, into: &mut Vec<Message>) -> Option<Eviction> {
+        let mut state = self.lock();
+        into.extend(state.queue.drain(..));
+        state.bytes = 0;
+        state.lagging_since = None;
+        let evicted = state.evicted;
+        drop(state);
+        self.drained.notify_waiters();
+        evicted
+    }
+
+    /// Waits until something is queued or the peer is evicted.
+    pub async fn ready(&self) {
+        self.ready.notified().await;
+    }
+
+    /// Evicts the peer unless it already was; its writer wakes up to close it.
+    pub fn evict(&self, reason: Eviction) {
+        let mut state = self.lock();
+        if state.evicted.is_none() {
+            state.evicted = Some(reason);
+            state.queue.clear();
+            state.bytes = 0;
+        }
+        drop(state);
+        self.wake_all();
+    }
+
+    fn wake_all(&self) {
+        self.evicted.cancel();
+        self.ready.notify_one();
+        self.drained.notify_waiters();
+    }
+
+    /// Waits until the peer is evicted, and says why.
+    pub async fn evicted(&self) -> Eviction {
+        self.evicted.cancelled().await;
+        self.eviction().unwrap_or(Eviction::Overflow)
+    }
+
+    /// Why the peer was evicted, if it was.
+    pub fn eviction(&self) -> Option<Eviction> {
+        self.lock().evicted
+    }
+
+    /// Waits until the queue is at most half full or the peer is evicted.
+    pub async fn caught_up(&self) {
+        loop {
+            let drained = self.drained.notified();
+            tokio::pin!(drained);
+            // Register before checking, so a drain between the check and the
+            // await is not missed.
+            drained.as_mut().enable();
+            {
+                let state = self.lock();
+                if state.evicted.is_some() || state.bytes <= self.budget / 2 {
+                    return;
+                }
+            }
+            drained.await;
+        }
+    }
+
+    /// Since when the queue has been over half its budget, if it is.
+    pub fn lagging_since(&self) -> Option<Instant> {
+        self.lock().lagging_since
+    }
+
+    /// Bytes currently queued.
+    pub fn queued_bytes(&self) -> usize {
+        self.lock().bytes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overflow_evicts_and_frees_the_queue() {
+        let outbox = Outbox::new(10);
+        assert_eq!(outbox.push(Message::text("abcd")), Push::Queued);
+        assert_eq!(outbox.push(Message::text("efgh")), Push::Lagging);
+        assert_eq!(outbox.push(Message::text("ijkl")), Push::Dropped);
+        assert_eq!(outbox.eviction(), Some(Eviction::Overflow));
+        assert_eq!(outbox.queued_bytes(), 0);
+        assert_eq!(outbox.push(Message::text("x")), Push::Dropped);
+    }
+
+    #[test]
+    fn drain_takes_everything_in_order() {
+        let outbox = Outbox::new(100);
+        for text in ["a", "b", "c"] {
+            outbox.push(Message::text(text));
+        }
+        let mut out = Vec::new();
+        assert_eq!(outbox.drain_into(&mut out), None);
+        let texts: Vec<_> = out.iter().filter_map(|m| m.to_str().ok()).collect();
+        assert_eq!(texts, ["a", "b", "c"]);
+        assert_eq!(outbox.queued_bytes(), 0);
+    }
+
+    #[tokio::test]
+    async fn caught_up_wakes_when_drained() {
+        let outbox = std::sync::Arc::new(Outbox::new(10));
+        outbox.push(Message::text("abcdefg"));
+        let waiter = tokio::spawn({
+            let outbox = outbox.clone();
+            async move { outbox.caught_up().await }
+        });
+        tokio::task::yield_now().await;
+        outbox.drain_into(&mut Vec::new());
+        tokio::time::timeout(std::time::Duration::from_secs(5), waiter)
+            .await
+            .expect("caught_up should return once drained")
+            .expect("waiter task");
+    }
+}

@@ -1,0 +1,298 @@
+//! One WebSocket connection: reads the peer's frames into the room, writes
+//! the room's frames out, keeps the heartbeat, and closes with the right code.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::stream::{SplitSink, SplitStream};
+use futures::{SinkExt, StreamExt};
+use tokio::time::{timeout, timeout_at, Instant, MissedTickBehavior};
+use tokio_tungstenite::tungstenite;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::task_tracker::TaskTrackerToken;
+use warp::ws::{Message, WebSocket};
+
+use crate::config::Config;
+use crate::limits::{ClientSlot, MessageRate};
+use crate::outbox::{Eviction, Outbox};
+use crate::protocol::{clean_text, decode_text, ClientMessage, ErrorCode, PeerId, ServerMessage};
+use crate::room::{display_addr, Laggards, Room};
+
+/// How long a closing peer gets to take its last frames and the close frame.
+const CLOSE_GRACE: Duration = Duration::from_secs(1);
+
+/// What a peer's session needs from the server; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct PeerContext {
+    /// The room the peer joins.
+    pub room: Arc<Room>,
+    /// Limits and timings.
+    pub config: Arc<Config>,
+    /// Cancelled when the server shuts down.
+    pub shutdown: CancellationToken,
+}
+
+/// Holds what a session must keep alive until it ends: its slot under the
+/// client cap and its place among the tasks shutdown waits for.
+#[derive(Debug)]
+pub struct SessionGuards {
+    /// The client-cap slot.
+    pub slot: ClientSlot,
+    /// Keeps shutdown waiting until this session has closed.
+    pub task: TaskTrackerToken,
+}
+
+/// Why a session ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SessionEnd {
+    /// The peer sent a close frame.
+    ClientClosed,
+    /// The socket broke or the peer vanished.
+    Gone,
+    /// Nothing heard for three ping intervals.
+    Silent,
+    /// A frame over the size limit.
+    TooBig,
+    /// A text frame that was not UTF-8.
+    InvalidUtf8,
+    /// The server dropped a slow peer.
+    Evicted(Eviction),
+    /// The server is shutting down.
+    ServerShutdown,
+}
+
+impl SessionEnd {
+    /// The close frame to send, if the peer can still hear one.
+    fn close_frame(self) -> Option<(u16, &'static str)> {
+        match self {
+            SessionEnd::ClientClosed | SessionEnd::Gone => None,
+            SessionEnd::Silent => Some((1001, "no heartbeat")),
+            SessionEnd::TooBig => Some((1009, "message too big")),
+            SessionEnd::InvalidUtf8 => Some((1007, "invalid UTF-8")),
+            SessionEnd::Evicted(reason) => Some(reason.close_frame()),
+            SessionEnd::ServerShutdown => Some((1001, "going away")),
+        }
+    }
+}
+
+/// Runs one peer's session from upgrade to close.
+pub async fn serve(
+    socket: WebSocket,
+    addr: Option<SocketAddr>,
+    ctx: PeerContext,
+    guards: SessionGuards,
+) {
+    let outbox = Arc::new(Outbox::new(ctx.config.send_queue_bytes));
+    let id = ctx.room.connect(outbox.clone(), addr);
+    log::info!("peer {id} connected from {}", display_addr(addr));
+
+    let (mut sink, mut stream) = socket.split();
+    let end = tokio::select! {
+        end = read_frames(&mut stream, id, &ctx, &outbox) => end,
+        end = write_frames(&mut sink, &outbox, ctx.config.ping_interval) => end,
+        reason = outbox.evicted() => SessionEnd::Evicted(reason),
+        () = ctx.shutdown.cancelled() => SessionEnd::ServerShutdown,
+    };
+
+    let name = ctx.room.name_of(id);
+    ctx.room.disconnect(id);
+    match end {
+        SessionEnd::Evicted(reason) => log::warn!(
+            "peer {id} ({name:?}) from {} disconnected: {}",
+            display_addr(addr),
+            reason.close_frame().1
+        ),
+        _ => log::info!(
+            "peer {id} ({name:?}) from {} disconnected: {end:?}",
+            display_addr(addr)
+        ),
+    }
+    let flush_queue = end == SessionEnd::ServerShutdown;
+    if timeout(CLOSE_GRACE, close(&mut sink, &outbox, end, flush_queue))
+        .await
+        .is_err()
+    {
+        log::debug!("peer {id} did not take its close frame in time");
+    }
+    drop(guards);
+}
+
+/// Reads frames until the peer leaves, errs or falls silent.
+async fn read_frames(
+    stream: &mut SplitStream<WebSocket>,
+    id: PeerId,
+    ctx: &PeerContext,
+    outbox: &Outbox,
+) -> SessionEnd {
+    let rate = MessageRate::new(ctx.config.rate_limit);
+    let silence = ctx.config.ping_interval.saturating_mul(3);
+    loop {
+        let frame = match timeout(silence, stream.next()).await {
+            Err(_) => return SessionEnd::Silent,
+            Ok(None) => return SessionEnd::Gone,
+            Ok(Some(Err(err))) => return classify_read_error(&err),
+            Ok(Some(Ok(frame))) => frame,
+        };
+        // Any frame, pongs included, proves the peer is alive.
+        if frame.is_close() {
+            return SessionEnd::ClientClosed;
+        }
+        if frame.is_ping() || frame.is_pong() {
+            continue;
+        }
+        let Ok(text) = frame.to_str() else {
+            outbox.push(ServerMessage::error(
+                ErrorCode::BinaryUnsupported,
+                crate::protocol::ProtocolError::Binary.to_string(),
+            ));
+            continue;
+        };
+        let request = match decode_text(text) {
+            Ok(request) => request,
+            Err(err) => {
+                log::debug!("peer {id} sent a bad frame: {err}");
+                outbox.push(ServerMessage::error(err.code(), err.to_string()));
+                continue;
+            }
+        };
+        if !rate.allow() {
+            // Typing hints are best-effort: drop them quietly.
+            if !matches!(request, ClientMessage::Typing {}) {
+                outbox.push(ServerMessage::error(
+                    ErrorCode::RateLimited,
+                    "slow down: too many messages, this one was not sent",
+                ));
+            }
+            continue;
+        }
+        let laggards = handle(request, id, &ctx.room, outbox);
+        wait_for(laggards, ctx.config.stall_grace).await;
+    }
+}
+
+/// Applies one request to the room; errors go back to this peer only.
+fn handle(request: ClientMessage, id: PeerId, room: &Room, outbox: &Outbox) -> Laggards {
+    let refused = match request {
+        ClientMessage::Hello { name } => room.join(id, &name),
+        ClientMessage::Rename { name } => {
+            if room.name_of(id).is_none() {
+                outbox.push(ServerMessage::error(
+                    ErrorCode::NotJoined,
+                    "say hello before renaming",
+                ));
+                return Vec::new();
+            }
+            room.rename(id, &name)
+        }
+        ClientMessage::Say { text } => {
+            let Some(text) = clean_text(&text) else {
+                outbox.push(ServerMessage::error(
+                    ErrorCode::EmptyMessage,
+                    "message is empty",
+                ));
+                return Vec::new();
+            };
+            return room.say(id, text);
+        }
+        ClientMessage::Typing {} => {
+            if !room.typing(id) {
+                outbox.push(ServerMessage::error(
+                    ErrorCode::NotJoined,
+                    "say hello before typing",
+                ));
+            }
+            return Vec::new();
+        }
+    };
+    refused.unwrap_or_else(|refusal| {
+        outbox.push(ServerMessage::error(refusal.code(), refusal.to_string()));
+        Vec::new()
+    })
+}
+
+/// Backpressure with a deadline: the sender waits (and so stops reading its
+/// socket) while some peers catch up; a peer that has stayed over half its
+/// budget for longer than `grace` is evicted, so a peer that never reads
+/// cannot hold the room back.
+async fn wait_for(laggards: Laggards, grace: Duration) {
+    for outbox in laggards {
+        let Some(since) = outbox.lagging_since() else {
+            continue;
+        };
+        if timeout_at(since + grace, outbox.caught_up()).await.is_err() {
+            outbox.evict(Eviction::Stalled);
+        }
+    }
+}
+
+/// Writes queued frames, coalesced: everything queued is fed, then flushed
+/// once. Sends a ping every `ping_interval`.
+async fn write_frames(
+    sink: &mut SplitSink<WebSocket, Message>,
+    outbox: &Outbox,
+    ping_interval: Duration,
+) -> SessionEnd {
+    let mut batch = Vec::new();
+    let mut ping = tokio::time::interval_at(Instant::now() + ping_interval, ping_interval);
+    ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = outbox.ready() => {
+                if let Some(reason) = outbox.drain_into(&mut batch) {
+                    return SessionEnd::Evicted(reason);
+                }
+                if feed_all(sink, &mut batch).await.is_err() || sink.flush().await.is_err() {
+                    return SessionEnd::Gone;
+                }
+            }
+            _ = ping.tick() => {
+                if sink.send(Message::ping(Vec::new())).await.is_err() {
+                    return SessionEnd::Gone;
+                }
+            }
+        }
+    }
+}
+
+async fn feed_all(
+    sink: &mut SplitSink<WebSocket, Message>,
+    batch: &mut Vec<Message>,
+) -> Result<(), warp::Error> {
+    for frame in batch.drain(..) {
+        sink.feed(frame).await?;
+    }
+    Ok(())
+}
+
+/// Sends what is still owed (the queue on shutdown) and the close frame.
+async fn close(
+    sink: &mut SplitSink<WebSocket, Message>,
+    outbox: &Outbox,
+    end: SessionEnd,
+    flush_queue: bool,
+) {
+    if flush_queue {
+        let mut rest = Vec::new();
+        if outbox.drain_into(&mut rest).is_none() && feed_all(sink, &mut rest).await.is_err() {
+            return;
+        }
+    }
+    if let Some((code, reason)) = end.close_frame() {
+        let _ = sink.feed(Message::close_with(code, reason)).await;
+    }
+    // Flushes, and completes the closing handshake if the peer started it.
+    let _ = sink.close().await;
+}
+
+fn classify_read_error(err: &warp::Error) -> SessionEnd {
+    use std::error::Error as _;
+    match err
+        .source()
+        .and_then(|e| e.downcast_ref::<tungstenite::Error>())
+    {
+        Some(tungstenite::Error::Capacity(_)) => SessionEnd::TooBig,
+        Some(tungstenite::Error::Utf8(_)) => SessionEnd::InvalidUtf8,
+        _ => SessionEnd::Gone,
+    }
+}

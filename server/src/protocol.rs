@@ -1,0 +1,339 @@
+//! Protocol v1: the JSON frames exchanged over `/ws` (see `docs/protocol.md`).
+//!
+//! Decoding is total: every frame a peer can send maps to either a
+//! [`ClientMessage`] or a [`ProtocolError`] that the peer is told about.
+
+use std::collections::VecDeque;
+
+use serde::{Deserialize, Serialize};
+use warp::ws::Message;
+
+/// Longest accepted display name, in characters.
+pub const MAX_NAME_CHARS: usize = 32;
+
+/// A peer's identity in the room: ids come from a counter and are never reused.
+pub type PeerId = usize;
+
+/// What a client may ask of the room.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientMessage {
+    /// Join the room under a name.
+    Hello {
+        /// The requested display name.
+        name: String,
+    },
+    /// Send a chat message to everyone.
+    Say {
+        /// The message text.
+        text: String,
+    },
+    /// Change one's display name.
+    Rename {
+        /// The new display name.
+        name: String,
+    },
+    /// Tell the others one is typing.
+    Typing {},
+}
+
+/// Why a frame from a client could not be understood.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProtocolError {
+    /// The frame was binary; the protocol is text only.
+    #[error("binary frames are not supported; send JSON text")]
+    Binary,
+    /// The frame looked like JSON but was not a valid message.
+    #[error("malformed message: {0}")]
+    Malformed(String),
+    /// The frame was a JSON object with a `type` this server does not know.
+    #[error("unknown message type {0:?}")]
+    UnknownType(String),
+}
+
+impl ProtocolError {
+    /// The machine-readable code sent to the client.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            ProtocolError::Binary => ErrorCode::BinaryUnsupported,
+            ProtocolError::Malformed(_) => ErrorCode::Malformed,
+            ProtocolError::UnknownType(_) => ErrorCode::UnknownType,
+        }
+    }
+}
+
+/// Decodes one text frame. A frame that does not start with `{` is plain text
+/// and counts as `say`, so generic WebSocket clients can chat.
+pub fn decode_text(frame: &str) -> Result<ClientMessage, ProtocolError> {
+    if !frame.trim_start().starts_with('{') {
+        return Ok(ClientMessage::Say {
+            text: frame.to_owned(),
+        });
+    }
+    serde_json::from_str::<ClientMessage>(frame).map_err(|err| {
+        // Tell "unknown type" apart from "broken JSON" so clients get a useful error.
+        #[derive(Deserialize)]
+        struct Envelope {
+            #[serde(rename = "type")]
+            kind: String,
+        }
+        match serde_json::from_str::<Envelope>(frame) {
+            Ok(Envelope { kind })
+                if !matches!(kind.as_str(), "hello" | "say" | "rename" | "typing") =>
+            {
+                ProtocolError::UnknownType(truncate_chars(&kind, 64))
+            }
+            _ => ProtocolError::Malformed(err.to_string()),
+        }
+    })
+}
+
+/// Why a requested display name was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NameError {
+    /// Nothing but white space.
+    #[error("name must not be empty")]
+    Empty,
+    /// Longer than [`MAX_NAME_CHARS`].
+    #[error("name must be at most {MAX_NAME_CHARS} characters")]
+    TooLong,
+    /// Contains control or invisible formatting characters.
+    #[error("name may only contain printable characters")]
+    Unprintable,
+}
+
+/// Trims and checks a display name: 1 to 32 printable characters.
+pub fn validate_name(raw: &str) -> Result<String, NameError> {
+    let name = raw.trim();
+    if name.is_empty() {
+        return Err(NameError::Empty);
+    }
+    if name.chars().count() > MAX_NAME_CHARS {
+        return Err(NameError::TooLong);
+    }
+    if name.chars().any(is_unprintable) {
+        return Err(NameError::Unprintable);
+    }
+    Ok(name.to_owned())
+}
+
+/// Cleans message text: drops control characters other than newline and tab
+/// (they would garble other people's screens) and refuses text that is empty
+/// once trimmed.
+pub fn clean_text(raw: &str) -> Option<String> {
+    let text: String = raw
+        .chars()
+        .filter(|c| matches!(c, '\n' | '\t') || !is_unprintable(*c))
+        .collect();
+    if text.trim().is_empty() {
+        None
+    } else {
+        Some(text)
+    }
+}
+
+/// Control characters, plus the bidi overrides and zero-width marks that let
+/// a name impersonate another or reorder what surrounds it.
+fn is_unprintable(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
+}
+
+fn truncate_chars(s: &str, max: usize) -> String {
+    s.chars().take(max).collect()
+}
+
+/// A person in the room, as the others see them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    /// Stable for the life of the connection.
+    pub id: PeerId,
+    /// Current display name.
+    pub name: String,
+}
+
+/// One chat message, as broadcast and as kept in history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    /// Room-wide sequence number; gives every client one total order.
+    pub id: u64,
+    /// Who sent it, with the name they had at the time.
+    pub from: User,
+    /// The text, as sent (control characters removed).
+    pub text: String,
+    /// Server time, milliseconds since the Unix epoch.
+    pub ts: u64,
+}
+
+/// Limits a client should respect, announced in `welcome`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnnouncedLimits {
+    /// Largest frame the server accepts, in bytes.
+    pub max_message_bytes: usize,
+    /// Longest display name, in characters.
+    pub max_name_chars: usize,
+}
+
+/// Machine-readable error codes in `error` frames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The frame was not valid JSON or lacked required fields.
+    Malformed,
+    /// The `type` is not part of the protocol.
+    UnknownType,
+    /// Binary frames are refused.
+    BinaryUnsupported,
+    /// Someone else already has that name (case-insensitively).
+    NameTaken,
+    /// The name is empty, too long or unprintable.
+    InvalidName,
+    /// The message was empty once trimmed.
+    EmptyMessage,
+    /// Too many messages too fast; this one was dropped.
+    RateLimited,
+    /// `rename`/`typing` before `hello`.
+    NotJoined,
+}
+
+/// What the server tells clients. Each is serialized once per event and the
+/// resulting frame shared by every recipient.
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMessage<'a> {
+    /// Sent to a client once it has joined.
+    Welcome {
+        /// The client's own identity.
+        you: &'a User,
+        /// Everyone in the room, the client included.
+        users: Vec<User>,
+        /// The most recent messages, oldest first.
+        history: &'a VecDeque<ChatMessage>,
+        /// Limits the client should respect.
+        limits: AnnouncedLimits,
+    },
+    /// A chat message, sent to everyone including its sender.
+    Message(&'a ChatMessage),
+    /// Someone joined.
+    Joined {
+        /// Who.
+        user: &'a User,
+    },
+    /// Someone left.
+    Left {
+        /// Who.
+        user: &'a User,
+    },
+    /// Someone changed their name.
+    Renamed {
+        /// Who, with the new name.
+        user: &'a User,
+        /// The name they had before.
+        previous: &'a str,
+    },
+    /// Someone is typing.
+    Typing {
+        /// Who.
+        user: &'a User,
+    },
+    /// A request of this client failed; the connection stays open.
+    Error {
+        /// Machine-readable reason.
+        code: ErrorCode,
+        /// Human-readable explanation.
+        message: String,
+    },
+}
+
+impl ServerMessage<'_> {
+    /// Serializes into a WebSocket text frame, ready to be shared.
+    pub fn to_frame(&self) -> Message {
+        // Serializing these types cannot fail: no maps with non-string keys, no
+        // custom Serialize impls. Fall back to an error frame rather than panic.
+        match serde_json::to_string(self) {
+            Ok(json) => Message::text(json),
+            Err(err) => {
+                log::error!("failed to serialize a server message: {err}");
+                Message::text(r#"{"type":"error","code":"malformed","message":"internal"}"#)
+            }
+        }
+    }
+
+    /// Builds an `error` frame.
+    pub fn error(code: ErrorCode, message: impl Into<String>) -> Message {
+        ServerMessage::Error {
+            code,
+            message: message.into(),
+        }
+        .to_frame()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_text_is_say() {
+        assert_eq!(
+            decode_text("hi there"),
+            Ok(ClientMessage::Say {
+                text: "hi there".into()
+            })
+        );
+    }
+
+    #[test]
+    fn typed_messages_decode_and_ignore_unknown_fields() {
+        assert_eq!(
+            decode_text(r#"{"type":"hello","name":"Ann","extra":[1,2]}"#),
+            Ok(ClientMessage::Hello { name: "Ann".into() })
+        );
+        assert_eq!(
+            decode_text(r#"{"type":"typing"}"#),
+            Ok(ClientMessage::Typing {})
+        );
+    }
+
+    #[test]
+    fn unknown_type_and_malformed_are_told_apart() {
+        assert_eq!(
+            decode_text(r#"{"type":"dance"}"#).map_err(|e| e.code()),
+            Err(ErrorCode::UnknownType)
+        );
+        assert_eq!(
+            decode_text(r#"{"type":"say"}"#).map_err(|e| e.code()),
+            Err(ErrorCode::Malformed)
+        );
+        assert_eq!(
+            decode_text("{not json").map_err(|e| e.code()),
+            Err(ErrorCode::Malformed)
+        );
+    }
+
+    #[test]
+    fn deeply_nested_json_is_an_error_not_a_crash() {
+        let deep = format!(
+            "{{\"type\":\"say\",\"text\":{}{}}}",
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        );
+        assert!(decode_text(&deep).is_err());
+    }
+
+    #[test]
+    fn names_are_trimmed_and_checked() {
+        assert_eq!(validate_name("  Ann "), Ok("Ann".into()));
+        assert_eq!(validate_name("   "), Err(NameError::Empty));
+        assert_eq!(validate_name(&"x".repeat(33)), Err(NameError::TooLong));
+        assert_eq!(validate_name(&"é".repeat(32)), Ok("é".repeat(32)));
+        assert_eq!(validate_name("a\u{7}b"), Err(NameError::Unprintable));
+        assert_eq!(validate_name("a\u{202E}b"), Err(NameError::Unprintable));
+    }
+
+    #[test]
+    fn text_keeps_newlines_and_drops_controls() {
+        assert_eq!(clean_text("a\nb\u{1b}[31m"), Some("a\nb[31m".into()));
+        assert_eq!(clean_text(" \n\t "), None);
+    }
+}

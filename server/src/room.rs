@@ -1,0 +1,417 @@
+//! The room: who is here, what was said, and the fan-out of every event.
+//!
+//! All state sits behind one short-held lock. Fan-out happens under that lock,
+//! so every peer's outbox receives events in the same order (one total order),
+//! and it never waits: pushing into an [`Outbox`] is a bounded, non-blocking
+//! operation.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use tokio::sync::watch;
+use warp::ws::Message;
+
+use crate::outbox::{Outbox, Push};
+use crate::protocol::{
+    validate_name, AnnouncedLimits, ChatMessage, ErrorCode, PeerId, ServerMessage, User,
+    MAX_NAME_CHARS,
+};
+
+/// A live snapshot of the room, for the desktop shell and `/healthz`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct RoomStats {
+    /// Open WebSocket connections, joined or not.
+    pub connections: usize,
+    /// Names of the people who have joined, in joining order.
+    pub users: Vec<String>,
+}
+
+/// Why a join or rename was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NameRefused {
+    /// The name is invalid.
+    #[error("{0}")]
+    Invalid(#[from] crate::protocol::NameError),
+    /// Someone else has it.
+    #[error("the name {0:?} is taken; pick another")]
+    Taken(String),
+}
+
+impl NameRefused {
+    /// The protocol error code for this refusal.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            NameRefused::Invalid(_) => ErrorCode::InvalidName,
+            NameRefused::Taken(_) => ErrorCode::NameTaken,
+        }
+    }
+}
+
+/// Peers whose outbox is over half its budget after a fan-out: the sender
+/// gives them a moment to catch up before it reads more.
+pub type Laggards = Vec<Arc<Outbox>>;
+
+#[derive(Debug)]
+struct Member {
+    outbox: Arc<Outbox>,
+    addr: Option<SocketAddr>,
+    /// `None` until the peer has joined (sent `hello` or its first `say`).
+    user: Option<User>,
+    joined_seq: u64,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    members: HashMap<PeerId, Member>,
+    history: VecDeque<ChatMessage>,
+    next_message_id: u64,
+    next_join_seq: u64,
+    /// Set on shutdown: everyone leaves at once, so nobody is told who left.
+    closing: bool,
+}
+
+/// The shared chat room. Cheap to share behind an `Arc`.
+#[derive(Debug)]
+pub struct Room {
+    state: Mutex<State>,
+    next_peer_id: AtomicUsize,
+    history_len: usize,
+    limits: AnnouncedLimits,
+    stats: watch::Sender<RoomStats>,
+}
+
+impl Room {
+    /// An empty room keeping the last `history_len` messages.
+    pub fn new(history_len: usize, max_message_bytes: usize) -> Self {
+        Self {
+            state: Mutex::new(State::default()),
+            next_peer_id: AtomicUsize::new(1),
+            history_len,
+            limits: AnnouncedLimits {
+                max_message_bytes,
+                max_name_chars: MAX_NAME_CHARS,
+            },
+            stats: watch::Sender::new(RoomStats::default()),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // Every update below leaves the state consistent at each step.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The current snapshot.
+    pub fn stats(&self) -> RoomStats {
+        self.stats.borrow().clone()
+    }
+
+    /// A receiver that sees every change of [`RoomStats`].
+    pub fn subscribe(&self) -> watch::Receiver<RoomStats> {
+        self.stats.subscribe()
+    }
+
+    /// Registers a new connection (not yet joined) and returns its id.
+    pub fn connect(&self, outbox: Arc<Outbox>, addr: Option<SocketAddr>) -> PeerId {
+        let id = self.next_peer_id.fetch_add(1, Ordering::Relaxed);
+        let mut state = self.lock();
+        state.members.insert(
+            id,
+            Member {
+                outbox,
+                addr,
+                user: None,
+                joined_seq: 0,
+            },
+        );
+        self.publish_stats(&state);
+        id
+    }
+
+    /// The peer's current name, if it has joined.
+    pub fn name_of(&self, id: PeerId) -> Option<String> {
+        let state = self.lock();
+        state
+            .members
+            .get(&id)?
+            .user
+            .as_ref()
+            .map(|u| u.name.clone())
+    }
+
+    /// Joins a connected peer under `name`: it gets `welcome`, the others `joined`.
+    /// A second `hello` from a joined peer acts as a rename.
+    pub fn join(&self, id: PeerId, name: &str) -> Result<Laggards, NameRefused> {
+        let name = validate_name(name)?;
+        let mut state = self.lock();
+        if state.members.get(&id).is_some_and(|m| m.user.is_some()) {
+            drop(state);
+            return self.rename(id, &name);
+        }
+        if name_taken(&state, &name, id) {
+            return Err(NameRefused::Taken(name));
+        }
+        Ok(self.admit(&mut state, id, name))
+    }
+
+    fn admit(&self, state: &mut State, id: PeerId, name: String) -> Laggards {
+        let seq = state.next_join_seq;
+        state.next_join_seq += 1;
+        let user = User { id, name };
+        let Some(member) = state.members.get_mut(&id) else {
+            return Vec::new();
+        };
+        member.user = Some(user.clone());
+        member.joined_seq = seq;
+        log::info!(
+            "peer {id} joined as {:?} from {}",
+            user.name,
+            display_addr(member.addr)
+        );
+        let welcome = ServerMessage::Welcome {
+            you: &user,
+            users: users_in_order(state),
+            history: &state.history,
+            limits: self.limits,
+        }
+        .to_frame();
+        if let Some(member) = state.members.get(&id) {
+            member.outbox.push(welcome);
+        }
+        let joined = ServerMessage::Joined { user: &user }.to_frame();
+        let laggards = fan_out(state, &joined, Some(id));
+        self.publish_stats(state);
+        laggards
+    }
+
+    /// Broadcasts a chat message to everyone including the sender. A peer that
+    /// has not said `hello` joins first under a default name.
+    pub fn say(&self, id: PeerId, text: String) -> Laggards {
+        let mut state = self.lock();
+        let mut laggards = Vec::new();
+        let Some(member) = state.members.get(&id) else {
+            return laggards;
+        };
+        let from = match &member.user {
+            Some(user) => user.clone(),
+            None => {
+                let name = default_name(&state, id);
+                laggards = self.admit(&mut state, id, name);
+                match state.members.get(&id).and_then(|m| m.user.clone()) {
+                    Some(user) => user,
+                    None => return laggards,
+                }
+            }
+        };
+        let message = ChatMessage {
+            id: state.next_message_id,
+            from,
+            text,
+            ts: now_millis(),
+        };
+        state.next_message_id += 1;
+        log::debug!(
+            "message {} from peer {id} ({} bytes)",
+            message.id,
+            message.text.len()
+        );
+        let frame = ServerMessage::Message(&message).to_frame();
+        laggards.extend(fan_out(&state, &frame, None));
+        if self.history_len > 0 {
+            if state.history.len() == self.history_len {
+                state.history.pop_front();
+            }
+            state.history.push_back(message);
+        }
+        laggards
+    }
+
+    /// Changes a joined peer's name and tells everyone (the peer included).
+    pub fn rename(&self, id: PeerId, name: &str) -> Result<Laggards, NameRefused> {
+        let name = validate_name(name)?;
+        let mut state = self.lock();
+        if name_taken(&state, &name, id) {
+            return Err(NameRefused::Taken(name));
+        }
+        let Some(user) = state.members.get_mut(&id).and_then(|m| m.user.as_mut()) else {
+            return Ok(Vec::new());
+        };
+        if user.name == name {
+            return Ok(Vec::new());
+        }
+        let previous = std::mem::replace(&mut user.name, name);
+        let user = user.clone();
+        log::info!("peer {id} renamed from {previous:?} to {:?}", user.name);
+        let frame = ServerMessage::Renamed {
+            user: &user,
+            previous: &previous,
+        }
+        .to_frame();
+        let laggards = fan_out(&state, &frame, None);
+        self.publish_stats(&state);
+        Ok(laggards)
+    }
+
+    /// Tells the others that this peer is typing. Returns whether it has joined.
+    pub fn typing(&self, id: PeerId) -> bool {
+        let state = self.lock();
+        let Some(user) = state.members.get(&id).and_then(|m| m.user.as_ref()) else {
+            return false;
+        };
+        let frame = ServerMessage::Typing { user }.to_frame();
+        fan_out(&state, &frame, Some(id));
+        true
+    }
+
+    /// Removes a peer; if it had joined, the others get `left`.
+    pub fn disconnect(&self, id: PeerId) {
+        let mut state = self.lock();
+        let Some(member) = state.members.remove(&id) else {
+            return;
+        };
+        if let (Some(user), false) = (&member.user, state.closing) {
+            let frame = ServerMessage::Left { user }.to_frame();
+            fan_out(&state, &frame, None);
+        }
+        self.publish_stats(&state);
+    }
+
+    /// Marks the room as closing: departures are no longer announced, which
+    /// would cost every remaining peer one frame per leaver.
+    pub fn close(&self) {
+        self.lock().closing = true;
+    }
+
+    fn publish_stats(&self, state: &State) {
+        let stats = RoomStats {
+            connections: state.members.len(),
+            users: users_in_order(state).into_iter().map(|u| u.name).collect(),
+        };
+        self.stats.send_if_modified(|current| {
+            if *current == stats {
+                false
+            } else {
+                *current = stats;
+                true
+            }
+        });
+    }
+}
+
+/// Pushes one shared frame to every joined member (except `except`); never waits.
+fn fan_out(state: &State, frame: &Message, except: Option<PeerId>) -> Laggards {
+    let mut laggards = Vec::new();
+    for (id, member) in &state.members {
+        if member.user.is_none() || Some(*id) == except {
+            continue;
+        }
+        // Cloning a frame shares its bytes; it does not copy them.
+        if member.outbox.push(frame.clone()) == Push::Lagging {
+            laggards.push(member.outbox.clone());
+        }
+    }
+    laggards
+}
+
+fn users_in_order(state: &State) -> Vec<User> {
+    let mut joined: Vec<(u64, &User)> = state
+        .members
+        .values()
+        .filter_map(|m| m.user.as_ref().map(|u| (m.joined_seq, u)))
+        .collect();
+    joined.sort_unstable_by_key(|(seq, _)| *seq);
+    joined.into_iter().map(|(_, u)| u.clone()).collect()
+}
+
+fn name_taken(state: &State, name: &str, except: PeerId) -> bool {
+    let wanted = name.to_lowercase();
+    state.members.iter().any(|(id, m)| {
+        *id != except
+            && m.user
+                .as_ref()
+                .is_some_and(|u| u.name.to_lowercase() == wanted)
+    })
+}
+
+fn default_name(state: &State, id: PeerId) -> String {
+    let base = format!("guest-{id}");
+    let mut candidate = base.clone();
+    let mut n = 2;
+    while name_taken(state, &candidate, id) {
+        candidate = format!("{base}-{n}");
+        n += 1;
+    }
+    candidate
+}
+
+fn now_millis() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+/// Formats an optional peer address for log lines.
+pub fn display_addr(addr: Option<SocketAddr>) -> String {
+    addr.map_or_else(|| "unknown address".to_owned(), |a| a.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(outbox: &Outbox) -> Vec<serde_json::Value> {
+        let mut frames = Vec::new();
+        outbox.drain_into(&mut frames);
+        frames
+            .iter()
+            .filter_map(|f| serde_json::from_str(f.to_str().ok()?).ok())
+            .collect()
+    }
+
+    #[test]
+    fn names_are_unique_case_insensitively() {
+        let room = Room::new(10, 1024);
+        let a = room.connect(Arc::new(Outbox::new(1 << 20)), None);
+        let b = room.connect(Arc::new(Outbox::new(1 << 20)), None);
+        assert!(room.join(a, "Ann").is_ok());
+        assert_eq!(
+            room.join(b, " ann ").map(|_| ()),
+            Err(NameRefused::Taken("ann".into()))
+        );
+        assert_eq!(room.stats().users, vec!["Ann".to_owned()]);
+        assert_eq!(room.stats().connections, 2);
+    }
+
+    #[test]
+    fn say_before_hello_joins_with_a_default_name() {
+        let room = Room::new(10, 1024);
+        let outbox = Arc::new(Outbox::new(1 << 20));
+        let id = room.connect(outbox.clone(), None);
+        room.say(id, "hi".into());
+        let frames = texts(&outbox);
+        assert_eq!(frames[0]["type"], "welcome");
+        assert_eq!(frames[1]["type"], "message");
+        assert_eq!(frames[1]["from"]["name"], format!("guest-{id}"));
+    }
+
+    #[test]
+    fn history_keeps_only_the_last_n() {
+        let room = Room::new(2, 1024);
+        let id = room.connect(Arc::new(Outbox::new(1 << 20)), None);
+        for text in ["one", "two", "three"] {
+            room.say(id, text.into());
+        }
+        let late = Arc::new(Outbox::new(1 << 20));
+        let late_id = room.connect(late.clone(), None);
+        assert!(room.join(late_id, "Late").is_ok());
+        let welcome = &texts(&late)[0];
+        let history: Vec<_> = welcome["history"]
+            .as_array()
+            .map(|h| h.iter().map(|m| m["text"].clone()).collect())
+            .unwrap_or_default();
+        assert_eq!(history, ["two", "three"]);
+    }
+}

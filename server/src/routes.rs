@@ -1,0 +1,176 @@
+//! The HTTP surface, as small warp filters composed into one boxed filter:
+//! `GET /ws` (the room), `GET /healthz`, and the embedded UI for every other
+//! `GET`. Every route first passes the Host allowlist.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use http::StatusCode;
+use tokio_util::task::TaskTracker;
+use warp::filters::BoxedFilter;
+use warp::reject::{Reject, Rejection};
+use warp::reply::{Reply, Response};
+use warp::Filter;
+
+use crate::access::AccessPolicy;
+use crate::limits::ClientSlots;
+use crate::peer::{self, PeerContext, SessionGuards};
+use crate::{assets, VERSION};
+
+/// The connection's remote address, put into each request's extensions by
+/// the accept loop (warp's own `addr::remote` is only filled by `warp::serve`).
+#[derive(Debug, Clone, Copy)]
+pub struct PeerAddr(pub SocketAddr);
+
+/// What the routes share.
+#[derive(Debug, Clone)]
+pub struct RouteState {
+    /// Passed to each WebSocket session.
+    pub peer: PeerContext,
+    /// Host and Origin allowlists.
+    pub access: Arc<AccessPolicy>,
+    /// The client cap.
+    pub slots: ClientSlots,
+    /// Sessions register here so shutdown can wait for them.
+    pub tracker: TaskTracker,
+}
+
+/// Why a request was refused before reaching a handler.
+#[derive(Debug)]
+enum Refusal {
+    /// Host or Origin not on the allowlist.
+    Forbidden(&'static str),
+    /// The client cap is reached.
+    RoomFull,
+}
+
+impl Reject for Refusal {}
+
+/// Builds every route. A plain function returning a boxed filter, so callers
+/// (the desktop shell's async runtime) never capture warp's generic types.
+pub fn routes(state: RouteState) -> BoxedFilter<(Response,)> {
+    let host_check = host_check(state.access.clone());
+    let api = websocket(state.clone())
+        .or(health(state.clone()))
+        .unify()
+        .or(static_files())
+        .unify();
+    host_check
+        .and(api)
+        .recover(explain_rejection)
+        .unify()
+        .boxed()
+}
+
+/// Refuses any request whose Host header does not name this server.
+fn host_check(access: Arc<AccessPolicy>) -> impl Filter<Extract = (), Error = Rejection> + Clone {
+    warp::header::optional::<String>("host")
+        .and_then(move |host: Option<String>| {
+            let allowed = access.host_allowed(host.as_deref());
+            async move {
+                if allowed {
+                    Ok(())
+                } else {
+                    log::warn!("refused a request for host {host:?}");
+                    Err(warp::reject::custom(Refusal::Forbidden("unknown host")))
+                }
+            }
+        })
+        .untuple_one()
+}
+
+/// `GET /ws`: checks Origin and the client cap, then upgrades.
+fn websocket(state: RouteState) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    warp::path!("ws")
+        .and(warp::ws())
+        .and(warp::header::optional::<String>("origin"))
+        .and(warp::ext::optional::<PeerAddr>())
+        .and_then(
+            move |ws: warp::ws::Ws, origin: Option<String>, addr: Option<PeerAddr>| {
+                let state = state.clone();
+                async move { upgrade(ws, origin, addr.map(|a| a.0), state) }
+            },
+        )
+}
+
+fn upgrade(
+    ws: warp::ws::Ws,
+    origin: Option<String>,
+    addr: Option<SocketAddr>,
+    state: RouteState,
+) -> Result<Response, Rejection> {
+    if !state.access.origin_allowed(origin.as_deref()) {
+        log::warn!(
+            "refused a WebSocket from origin {origin:?} ({})",
+            crate::room::display_addr(addr)
+        );
+        return Err(warp::reject::custom(Refusal::Forbidden(
+            "origin not allowed",
+        )));
+    }
+    let Some(slot) = state.slots.try_take() else {
+        log::warn!(
+            "room full ({} clients): refused {}",
+            state.peer.config.max_clients,
+            crate::room::display_addr(addr)
+        );
+        return Err(warp::reject::custom(Refusal::RoomFull));
+    };
+    let guards = SessionGuards {
+        slot,
+        task: state.tracker.token(),
+    };
+    let max = state.peer.config.max_message_bytes;
+    let ctx = state.peer;
+    Ok(ws
+        .max_message_size(max)
+        .max_frame_size(max)
+        .on_upgrade(move |socket| peer::serve(socket, addr, ctx, guards))
+        .into_response())
+}
+
+/// `GET /healthz`: liveness and the connection count, as JSON.
+fn health(state: RouteState) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    warp::path!("healthz").and(warp::get()).map(move || {
+        let stats = state.peer.room.stats();
+        warp::reply::json(&serde_json::json!({
+            "status": "ok",
+            "version": VERSION,
+            "clients": stats.connections,
+        }))
+        .into_response()
+    })
+}
+
+/// Every other `GET`/`HEAD`: the embedded UI.
+fn static_files() -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    warp::get()
+        .or(warp::head())
+        .unify()
+        .and(warp::path::tail())
+        .and(warp::header::optional::<String>("if-none-match"))
+        .and_then(|tail: warp::path::Tail, etag: Option<String>| async move {
+            match assets::lookup(tail.as_str()) {
+                Some((path, file)) => {
+                    Ok(assets::respond(&path, file, etag.as_deref()).into_response())
+                }
+                None => Err(warp::reject::not_found()),
+            }
+        })
+}
+
+/// Turns our refusals and "not found" into plain-text answers; anything else
+/// keeps warp's default handling (405, 400, …).
+async fn explain_rejection(rejection: Rejection) -> Result<Response, Rejection> {
+    let (status, text) = if let Some(refusal) = rejection.find::<Refusal>() {
+        match refusal {
+            Refusal::Forbidden(why) => (StatusCode::FORBIDDEN, *why),
+            Refusal::RoomFull => (StatusCode::SERVICE_UNAVAILABLE, "the room is full"),
+        }
+    } else if rejection.is_not_found() {
+        (StatusCode::NOT_FOUND, "not found")
+    } else {
+        return Err(rejection);
+    };
+    Ok(warp::reply::with_status(text, status).into_response())
+}

@@ -1,0 +1,10 @@
+//! Integration tests: a real server on 127.0.0.1:0, real WebSocket clients.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod access;
+mod chat;
+mod flow;
+mod lifecycle;
+mod limits;
+mod static_files;
+mod support;

@@ -1,0 +1,73 @@
+//! The embedded UI and `/healthz`.
+
+use crate::support::{http_get, test_config, TestServer};
+
+#[tokio::test]
+async fn the_page_and_its_files_are_served_with_the_right_types() {
+    let server = TestServer::start(test_config()).await;
+    let host = server.addr.to_string();
+    let (status, head, body) = http_get(server.addr, "/", &host).await;
+    assert_eq!(status, 200);
+    let head = head.to_ascii_lowercase();
+    assert!(
+        head.contains("content-type: text/html; charset=utf-8"),
+        "{head}"
+    );
+    assert!(head.contains("content-security-policy:"), "{head}");
+    assert!(head.contains("x-content-type-options: nosniff"), "{head}");
+    assert!(
+        String::from_utf8_lossy(&body).contains("<title>"),
+        "index.html body"
+    );
+    let (status, head, _) = http_get(server.addr, "/app.js", &host).await;
+    assert_eq!(status, 200);
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("content-type: text/javascript"),
+        "{head}"
+    );
+    let (status, _, _) = http_get(server.addr, "/no-such-file.txt", &host).await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn traversal_attempts_find_nothing() {
+    let server = TestServer::start(test_config()).await;
+    let host = server.addr.to_string();
+    for target in [
+        "/../Cargo.toml",
+        "/%2e%2e/Cargo.toml",
+        "/%2e%2e%2fCargo.toml",
+        "/..%2f..%2f..%2fetc%2fpasswd",
+        "/%252e%252e/Cargo.toml",
+        "/..\\Cargo.toml",
+        "/%5c..%5cCargo.toml",
+        "//etc/passwd",
+        "/ui/../../Cargo.toml",
+    ] {
+        let (status, _, body) = http_get(server.addr, target, &host).await;
+        assert!(status == 404 || status == 400, "{target}: {status}");
+        assert!(
+            !String::from_utf8_lossy(&body).contains("[package]"),
+            "{target}"
+        );
+        assert!(
+            !String::from_utf8_lossy(&body).contains("root:"),
+            "{target}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn healthz_reports_status_version_and_clients() {
+    let server = TestServer::start(test_config()).await;
+    let _client = crate::support::Client::connect(&server).await;
+    server.wait_for_connections(1).await;
+    let (status, head, body) = http_get(server.addr, "/healthz", &server.addr.to_string()).await;
+    assert_eq!(status, 200);
+    assert!(head.to_ascii_lowercase().contains("application/json"));
+    let health: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(health["status"], "ok");
+    assert_eq!(health["version"], hearth_server::VERSION);
+    assert_eq!(health["clients"], 1);
+}

@@ -1,0 +1,199 @@
+//! Test support: a real server on 127.0.0.1:0 and real WebSocket clients.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use hearth_server::{Config, Room, Server, ShutdownHandle};
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// How long any single expected event may take before the test fails.
+pub const PATIENCE: Duration = Duration::from_secs(10);
+
+/// A config for tests: loopback, a free port, no rate limit unless asked.
+pub fn test_config() -> Config {
+    Config {
+        addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        rate_limit: None,
+        ..Config::default()
+    }
+}
+
+/// A running server that shuts down when dropped.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub room: Arc<Room>,
+    pub shutdown: ShutdownHandle,
+    pub task: Option<JoinHandle<()>>,
+}
+
+impl TestServer {
+    pub async fn start(config: Config) -> Self {
+        let _ = env_logger::builder().is_test(true).try_init();
+        let server = Server::bind(config).await.expect("bind 127.0.0.1:0");
+        let addr = server.local_addr();
+        let room = server.room();
+        let shutdown = server.shutdown_handle();
+        let task = tokio::spawn(server.run(std::future::pending()));
+        Self {
+            addr,
+            room,
+            shutdown,
+            task: Some(task),
+        }
+    }
+
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}/ws", self.addr)
+    }
+
+    /// Stops the server and waits for `run` to return.
+    pub async fn stop(mut self) -> Duration {
+        let started = std::time::Instant::now();
+        self.shutdown.shutdown();
+        if let Some(task) = self.task.take() {
+            tokio::time::timeout(PATIENCE, task)
+                .await
+                .expect("run returns after shutdown")
+                .expect("server task");
+        }
+        started.elapsed()
+    }
+
+    /// Waits until the room reports `n` open connections.
+    pub async fn wait_for_connections(&self, n: usize) {
+        let mut stats = self.room.subscribe();
+        tokio::time::timeout(PATIENCE, stats.wait_for(|s| s.connections == n))
+            .await
+            .unwrap_or_else(|_| panic!("expected {n} connections, have {:?}", self.room.stats()))
+            .expect("stats channel open");
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.shutdown.shutdown();
+    }
+}
+
+pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// A protocol v1 client over a real WebSocket.
+pub struct Client {
+    pub socket: Socket,
+}
+
+impl Client {
+    pub async fn connect(server: &TestServer) -> Self {
+        let (socket, _) = tokio_tungstenite::connect_async(server.ws_url())
+            .await
+            .expect("WebSocket connects");
+        Self { socket }
+    }
+
+    /// Connects and joins as `name`; returns the client and its `welcome`.
+    pub async fn join(server: &TestServer, name: &str) -> (Self, Value) {
+        let mut client = Self::connect(server).await;
+        client.send(json!({"type": "hello", "name": name})).await;
+        let welcome = client.expect("welcome").await;
+        (client, welcome)
+    }
+
+    pub async fn send(&mut self, value: Value) {
+        self.socket
+            .send(Message::text(value.to_string()))
+            .await
+            .expect("send");
+    }
+
+    pub async fn send_raw(&mut self, message: Message) {
+        self.socket.send(message).await.expect("send");
+    }
+
+    /// The next protocol frame (pings are answered by tungstenite itself).
+    pub async fn next(&mut self) -> Value {
+        loop {
+            let frame = tokio::time::timeout(PATIENCE, self.socket.next())
+                .await
+                .expect("a frame in time")
+                .expect("socket open")
+                .expect("frame ok");
+            match frame {
+                Message::Text(text) => return serde_json::from_str(&text).expect("JSON frame"),
+                Message::Ping(_) | Message::Pong(_) => continue,
+                other => panic!("unexpected frame {other:?}"),
+            }
+        }
+    }
+
+    /// Skips frames until one of type `kind`.
+    pub async fn expect(&mut self, kind: &str) -> Value {
+        loop {
+            let frame = self.next().await;
+            if frame["type"] == kind {
+                return frame;
+            }
+        }
+    }
+
+    /// Reads until the server closes; returns the close code.
+    pub async fn close_code(&mut self) -> Option<CloseCode> {
+        loop {
+            let frame = tokio::time::timeout(PATIENCE, self.socket.next())
+                .await
+                .expect("close in time");
+            match frame {
+                Some(Ok(Message::Close(close))) => return close.map(|c| c.code),
+                Some(Ok(_)) => continue,
+                Some(Err(_)) | None => return None,
+            }
+        }
+    }
+}
+
+/// Tries a WebSocket handshake with extra headers; returns the HTTP status.
+pub async fn handshake_status(server: &TestServer, headers: &[(&str, &str)]) -> u16 {
+    let mut request = server.ws_url().into_client_request().expect("request");
+    for (name, value) in headers {
+        request.headers_mut().insert(
+            http::HeaderName::from_bytes(name.as_bytes()).expect("header name"),
+            value.parse().expect("header value"),
+        );
+    }
+    match tokio_tungstenite::connect_async(request).await {
+        Ok((_, response)) => response.status().as_u16(),
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => response.status().as_u16(),
+        Err(err) => panic!("handshake failed oddly: {err}"),
+    }
+}
+
+/// A raw HTTP/1.1 GET; returns (status, headers text, body).
+pub async fn http_get(addr: SocketAddr, target: &str, host: &str) -> (u16, String, Vec<u8>) {
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    let request = format!("GET {target} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut response = Vec::new();
+    tokio::time::timeout(PATIENCE, stream.read_to_end(&mut response))
+        .await
+        .expect("response in time")
+        .expect("read");
+    let split = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("header end");
+    let head = String::from_utf8_lossy(&response[..split]).into_owned();
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("status");
+    (status, head, response[split + 4..].to_vec())
+}
