@@ -203,6 +203,9 @@ pub enum ErrorCode {
 pub enum ServerMessage<'a> {
     /// Sent to a client once it has joined.
     Welcome {
+        /// Identifies this run of the room: it changes when the server
+        /// restarts, and message ids start over with it.
+        room: &'a str,
         /// The client's own identity.
         you: &'a User,
         /// Everyone in the room, the client included.

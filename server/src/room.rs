@@ -80,6 +80,8 @@ pub struct Room {
     next_peer_id: AtomicUsize,
     history_len: usize,
     limits: AnnouncedLimits,
+    /// Changes on every start, so clients can tell a restarted room apart.
+    instance: String,
     stats: watch::Sender<RoomStats>,
 }
 
@@ -95,6 +97,7 @@ impl Room {
                 max_name_chars: MAX_NAME_CHARS,
             },
             stats: watch::Sender::new(RoomStats::default()),
+            instance: format!("{:x}", now_nanos()),
         }
     }
 
@@ -171,6 +174,7 @@ impl Room {
             display_addr(member.addr)
         );
         let welcome = ServerMessage::Welcome {
+            room: &self.instance,
             you: &user,
             users: users_in_order(state),
             history: &state.history,
@@ -344,6 +348,12 @@ fn default_name(state: &State, id: PeerId) -> String {
         n += 1;
     }
     candidate
+}
+
+fn now_nanos() -> u128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos())
 }
 
 fn now_millis() -> u64 {

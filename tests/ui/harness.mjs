@@ -1,0 +1,131 @@
+// Test harness: the real headless server on a free loopback port, and real
+// Chromium (Debian's) driven by playwright-core. Nothing is downloaded.
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const ARTIFACTS = path.join(ROOT, 'artifacts', 'screenshots');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const SERVER_BIN = path.join(ROOT, 'target', 'debug', process.platform === 'win32' ? 'hearth-server.exe' : 'hearth-server');
+
+let built = false;
+
+/** Builds the headless server once per test process. */
+function buildServer() {
+  if (built) return;
+  execFileSync('cargo', ['build', '--quiet', '-p', 'hearth-server'], { cwd: ROOT, stdio: 'inherit' });
+  built = true;
+}
+
+/**
+ * Starts `hearth-server` on 127.0.0.1 (port 0 = a free one).
+ * @param {{port?: number, args?: string[]}} [options]
+ */
+export async function startServer(options = {}) {
+  buildServer();
+  const args = ['--addr', `127.0.0.1:${options.port ?? 0}`, ...(options.args ?? [])];
+  const child = spawn(SERVER_BIN, args, { env: { ...process.env, RUST_LOG: 'info' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  const url = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${log}`)), 15000);
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk) => {
+      log += chunk;
+      const match = log.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`server exited with ${code}:\n${log}`)));
+  });
+  const port = Number(new URL(url).port);
+  return {
+    url,
+    port,
+    log: () => log,
+    /** Stops the server with SIGTERM and waits for it to exit. */
+    stop: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve(child.exitCode);
+        child.once('exit', resolve);
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+/** Launches Debian's Chromium with a throwaway profile and HOME. */
+export async function launchBrowser() {
+  const home = mkdtempSync(path.join(tmpdir(), 'hearth-ui-home-'));
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    env: { ...process.env, HOME: home },
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+      '--no-first-run', '--disable-sync', '--disable-quic'],
+  });
+  return {
+    browser,
+    close: async () => {
+      await browser.close();
+      rmSync(home, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Opens the room in a fresh context (its own localStorage: one person) and
+ * joins as `name` unless `name` is null.
+ * @param {import('playwright-core').Browser} browser
+ * @param {string} url
+ * @param {string | null} name
+ * @param {{width?: number, height?: number, colorScheme?: 'light' | 'dark'}} [view]
+ */
+export async function openPerson(browser, url, name, view = {}) {
+  const context = await browser.newContext({
+    viewport: { width: view.width ?? 1100, height: view.height ?? 720 },
+    colorScheme: view.colorScheme ?? 'light',
+  });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (error) => errors.push(error));
+  page.on('dialog', (dialog) => {
+    errors.push(new Error(`unexpected dialog: ${dialog.message()}`));
+    dialog.dismiss();
+  });
+  await page.goto(url);
+  if (name !== null) await join(page, name);
+  return { page, context, errors };
+}
+
+/**
+ * Fills the name prompt and waits until joined.
+ * @param {import('playwright-core').Page} page
+ * @param {string} name
+ */
+export async function join(page, name) {
+  await page.locator('#name-input').fill(name);
+  await page.locator('#name-submit').click();
+  await page.locator('#my-name', { hasText: name }).waitFor();
+  await page.locator('#status[data-state="connected"]').waitFor();
+}
+
+/**
+ * Types and sends a message with the keyboard, as a person would.
+ * @param {import('playwright-core').Page} page
+ * @param {string} text
+ */
+export async function say(page, text) {
+  await page.locator('#composer-input').fill(text);
+  await page.locator('#composer-input').press('Enter');
+}
+
+/** @param {import('playwright-core').Page} page @param {string} file */
+export async function screenshot(page, file) {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: path.join(ARTIFACTS, file) });
+}

@@ -1,0 +1,88 @@
+// Losing and regaining the room: a dropped socket, and the host restarting.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { launchBrowser, openPerson, say, startServer } from './harness.mjs';
+
+/** Records the page's WebSockets so a test can drop one, as a network blip would. */
+function recordSockets() {
+  const Native = window.WebSocket;
+  /** @type {WebSocket[]} */
+  const sockets = [];
+  /** @type {any} */ (window).__sockets = sockets;
+  window.WebSocket = class extends Native {
+    /** @param {string | URL} url @param {string | string[]} [protocols] */
+    constructor(url, protocols) {
+      super(url, protocols);
+      sockets.push(this);
+    }
+  };
+}
+
+describe('reconnecting', () => {
+  /** @type {Awaited<ReturnType<typeof launchBrowser>>} */
+  let chrome;
+  before(async () => {
+    chrome = await launchBrowser();
+  });
+  after(async () => {
+    await chrome?.close();
+  });
+
+  it('a dropped connection comes back without duplicating history', async () => {
+    const server = await startServer();
+    try {
+      const ann = await openPerson(chrome.browser, server.url, null);
+      await ann.page.addInitScript(recordSockets);
+      await ann.page.reload();
+      await ann.page.locator('#name-input').fill('Ann');
+      await ann.page.locator('#name-submit').click();
+      const bob = await openPerson(chrome.browser, server.url, 'Bob');
+      for (const text of ['one', 'two', 'three']) await say(bob.page, text);
+      await ann.page.locator('.msg', { hasText: 'three' }).waitFor();
+
+      await ann.page.evaluate(() => /** @type {any} */ (window).__sockets.at(-1).close());
+      await ann.page.locator('#status[data-state="reconnecting"]').waitFor();
+      await ann.page.locator('#status[data-state="connected"]').waitFor();
+      await ann.page.waitForFunction(() => /** @type {any} */ (window).__sockets.length === 2);
+      await say(bob.page, 'four');
+      await ann.page.locator('.msg', { hasText: 'four' }).waitFor();
+      const texts = await ann.page.locator('.msg .text').allTextContents();
+      assert.deepEqual(texts, ['one', 'two', 'three', 'four']);
+      assert.equal(await ann.page.locator('#my-name').textContent(), 'Ann');
+      await ann.context.close();
+      await bob.context.close();
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('says the host closed the room, then recovers when it is back', async () => {
+    let server = await startServer();
+    const port = server.port;
+    const ann = await openPerson(chrome.browser, server.url, 'Ann');
+    await say(ann.page, 'before the restart');
+    await ann.page.locator('.msg', { hasText: 'before the restart' }).waitFor();
+    await ann.page.locator('#composer-input').fill('kept draft');
+
+    await server.stop();
+    await ann.page.locator('#status[data-state="closed"]', { hasText: 'The host closed the room' }).waitFor();
+    assert.equal(await ann.page.locator('#send-button').isDisabled(), true);
+    assert.equal(await ann.page.locator('#composer-input').inputValue(), 'kept draft');
+
+    server = await startServer({ port });
+    try {
+      await ann.page.locator('#status[data-state="connected"]').waitFor({ timeout: 30000 });
+      await ann.page.locator('.system', { hasText: 'The room restarted' }).waitFor();
+      const bob = await openPerson(chrome.browser, server.url, 'Bob');
+      await say(bob.page, 'after the restart');
+      await ann.page.locator('.msg', { hasText: 'after the restart' }).waitFor();
+      const texts = await ann.page.locator('.msg .text').allTextContents();
+      assert.deepEqual(texts, ['before the restart', 'after the restart']);
+      assert.equal(await ann.page.locator('#composer-input').inputValue(), 'kept draft');
+      await bob.context.close();
+    } finally {
+      await ann.context.close();
+      await server.stop();
+    }
+  });
+});

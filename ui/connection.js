@@ -1,0 +1,131 @@
+// @ts-check
+/**
+ * A WebSocket to the room that reconnects by itself, with exponential
+ * backoff and jitter, and reports its state.
+ * @module connection
+ */
+
+/** @typedef {'connecting' | 'connected' | 'reconnecting' | 'closed' | 'offline'} ConnectionState */
+
+/**
+ * @typedef {object} StateDetail
+ * @property {ConnectionState} state
+ * @property {number} [retryAt] epoch ms of the next attempt, when reconnecting
+ * @property {number} [closeCode] the last close code, if any
+ */
+
+const BASE_DELAY_MS = 500;
+const MAX_DELAY_MS = 15000;
+
+/**
+ * Delay before reconnect attempt `attempt` (0-based): exponential with
+ * "equal jitter", so a crowd of clients does not reconnect in lockstep.
+ * @param {number} attempt
+ * @returns {number}
+ */
+export function backoffDelay(attempt) {
+  const ceiling = Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** attempt);
+  return ceiling / 2 + Math.random() * (ceiling / 2);
+}
+
+/**
+ * Emits `state` (detail: StateDetail), `open`, `message` (detail: parsed
+ * object) and `close` (detail: CloseEvent).
+ */
+export class RoomConnection extends EventTarget {
+  /** @param {string} url */
+  constructor(url) {
+    super();
+    this.url = url;
+    /** @type {WebSocket | null} */
+    this.socket = null;
+    this.attempt = 0;
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    this.timer = undefined;
+    /** @type {StateDetail} */
+    this.detail = { state: 'connecting' };
+    window.addEventListener('online', () => this.retryNow());
+    window.addEventListener('offline', () => this.setState({ state: 'offline' }));
+  }
+
+  /** @returns {ConnectionState} */
+  get state() {
+    return this.detail.state;
+  }
+
+  /** Opens the socket; called once, then it keeps itself open. */
+  connect() {
+    clearTimeout(this.timer);
+    if (this.detail.state !== 'closed' && this.detail.state !== 'reconnecting') {
+      this.setState({ state: 'connecting' });
+    }
+    let socket;
+    try {
+      socket = new WebSocket(this.url);
+    } catch (error) {
+      console.error('cannot open WebSocket', error);
+      this.scheduleRetry(1006);
+      return;
+    }
+    this.socket = socket;
+    socket.addEventListener('open', () => {
+      this.attempt = 0;
+      this.setState({ state: 'connected' });
+      this.dispatchEvent(new Event('open'));
+    });
+    socket.addEventListener('message', (event) => {
+      if (typeof event.data !== 'string') return;
+      let message;
+      try {
+        message = JSON.parse(event.data);
+      } catch {
+        return;
+      }
+      this.dispatchEvent(new CustomEvent('message', { detail: message }));
+    });
+    socket.addEventListener('close', (event) => {
+      if (this.socket !== socket) return;
+      this.socket = null;
+      this.dispatchEvent(new CustomEvent('close', { detail: event }));
+      this.scheduleRetry(event.code);
+    });
+  }
+
+  /**
+   * @param {number} closeCode
+   */
+  scheduleRetry(closeCode) {
+    const delay = backoffDelay(this.attempt);
+    this.attempt += 1;
+    const retryAt = Date.now() + delay;
+    // 1001 from the server: the host closed the room. Keep trying, quietly.
+    const state = navigator.onLine === false ? 'offline' : closeCode === 1001 ? 'closed' : 'reconnecting';
+    this.setState({ state, retryAt, closeCode });
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.connect(), delay);
+  }
+
+  /** Skips the wait and tries again at once (e.g. when the network returns). */
+  retryNow() {
+    if (this.socket) return;
+    this.attempt = 0;
+    this.connect();
+  }
+
+  /**
+   * Sends a protocol message; false if not connected.
+   * @param {object} message
+   * @returns {boolean}
+   */
+  send(message) {
+    if (!this.socket || this.socket.readyState !== WebSocket.OPEN) return false;
+    this.socket.send(JSON.stringify(message));
+    return true;
+  }
+
+  /** @param {StateDetail} detail */
+  setState(detail) {
+    this.detail = detail;
+    this.dispatchEvent(new CustomEvent('state', { detail }));
+  }
+}

@@ -1,0 +1,135 @@
+// @ts-check
+/**
+ * Extras that exist only inside the desktop app (where `window.__TAURI__`
+ * is defined): the host panel, native notifications and the window title.
+ * In a browser every function here is a no-op, and the host panel stays hidden.
+ * @module desktop
+ */
+
+/**
+ * @typedef {object} RoomInfo
+ * @property {string} url the room's address for browsers, e.g. http://127.0.0.1:7070
+ * @property {string | null} note why the address is not the usual one, if it is not
+ */
+
+/**
+ * @typedef {object} RoomStats
+ * @property {number} connections
+ * @property {string[]} users
+ */
+
+/**
+ * @typedef {object} TauriGlobal
+ * @property {{invoke: (cmd: string, args?: object) => Promise<any>}} core
+ * @property {{listen: (event: string, handler: (event: {payload: any}) => void) => Promise<() => void>}} event
+ * @property {{getCurrentWindow: () => {setTitle: (title: string) => Promise<void>}}} [window]
+ * @property {{openUrl: (url: string) => Promise<void>}} [opener]
+ * @property {{isPermissionGranted: () => Promise<boolean>, requestPermission: () => Promise<string>,
+ *   sendNotification: (options: {title: string, body?: string}) => void}} [notification]
+ */
+
+/** @returns {TauriGlobal | null} */
+function tauri() {
+  return /** @type {any} */ (window).__TAURI__ ?? null;
+}
+
+/** @returns {boolean} */
+export function isDesktop() {
+  return tauri() !== null;
+}
+
+/**
+ * Asks the desktop shell where the room it hosts is listening.
+ * @returns {Promise<RoomInfo | null>}
+ */
+export async function roomInfo() {
+  const api = tauri();
+  if (!api) return null;
+  return /** @type {RoomInfo} */ (await api.core.invoke('room_info'));
+}
+
+/**
+ * Shows and wires the host panel.
+ * @param {RoomInfo} info
+ * @param {(message: string) => void} announce
+ */
+export async function setupHostPanel(info, announce) {
+  const api = tauri();
+  if (!api) return;
+  const panel = /** @type {HTMLElement} */ (document.getElementById('host-panel'));
+  const address = /** @type {HTMLElement} */ (document.getElementById('host-address'));
+  const note = /** @type {HTMLElement} */ (document.getElementById('host-note'));
+  const count = /** @type {HTMLElement} */ (document.getElementById('host-count'));
+  address.textContent = info.url;
+  if (info.note) {
+    note.textContent = info.note;
+    note.hidden = false;
+  }
+  panel.hidden = false;
+
+  document.getElementById('copy-address')?.addEventListener('click', async () => {
+    await copyText(info.url);
+    announce('Address copied');
+  });
+  document.getElementById('open-browser')?.addEventListener('click', () => {
+    api.opener?.openUrl(info.url).catch((error) => console.error('open in browser failed', error));
+  });
+  document.getElementById('open-logs')?.addEventListener('click', () => {
+    api.core.invoke('open_logs_folder').catch((error) => console.error('open logs failed', error));
+  });
+
+  /** @param {RoomStats} stats */
+  const show = (stats) => {
+    count.textContent = String(stats.users.length);
+  };
+  show(await api.core.invoke('room_stats'));
+  await api.event.listen('room-stats', (event) => show(event.payload));
+}
+
+/**
+ * Copies text, with a fallback for webviews without the async clipboard.
+ * @param {string} text
+ */
+async function copyText(text) {
+  try {
+    await navigator.clipboard.writeText(text);
+    return;
+  } catch {
+    // Fall through to the selection-based copy.
+  }
+  const area = document.createElement('textarea');
+  area.value = text;
+  area.setAttribute('readonly', '');
+  area.style.position = 'fixed';
+  area.style.opacity = '0';
+  document.body.append(area);
+  area.select();
+  document.execCommand('copy');
+  area.remove();
+}
+
+/**
+ * Shows a native notification; returns false when not in the desktop app.
+ * @param {string} title
+ * @param {string} body
+ * @returns {Promise<boolean>}
+ */
+export async function notify(title, body) {
+  const api = tauri();
+  if (!api?.notification) return false;
+  let granted = await api.notification.isPermissionGranted();
+  if (!granted) granted = (await api.notification.requestPermission()) === 'granted';
+  if (granted) api.notification.sendNotification({ title, body });
+  return true;
+}
+
+/**
+ * Sets the native window title (the document title does not reach it).
+ * @param {string} title
+ */
+export function setWindowTitle(title) {
+  tauri()
+    ?.window?.getCurrentWindow()
+    .setTitle(title)
+    .catch((error) => console.error('setTitle failed', error));
+}
