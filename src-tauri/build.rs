@@ -1,0 +1,5 @@
+//! Compiles the Tauri configuration, capabilities and icons into the app.
+
+fn main() {
+    tauri_build::build();
+}

@@ -1,0 +1,164 @@
+//! The desktop app: the hosted room, the chat window, logging, and a
+//! graceful quit.
+
+use std::process::ExitCode;
+
+use hearth_server::Config;
+use tauri::utils::config::Csp;
+use tauri::{Emitter, Manager, RunEvent};
+use tauri_plugin_log::{RotationStrategy, Target, TargetKind};
+
+use crate::commands;
+use crate::host::{bind_with_fallback, HostedRoom};
+
+/// Keep up to five log files of 5 MB each: enough to debug a day of chat,
+/// without growing forever.
+const LOG_FILE_BYTES: u128 = 5 * 1024 * 1024;
+const LOG_FILES_KEPT: usize = 5;
+
+/// Builds and runs the app until the window is closed or the app is quit.
+pub fn run(config: Config) -> ExitCode {
+    // Bind first: the window's content security policy names the room's
+    // exact address, and the UI asks for it as soon as it loads.
+    let bound = match tauri::async_runtime::block_on(bind_with_fallback(config)) {
+        Ok(bound) => bound,
+        Err(err) => {
+            eprintln!("hearth: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let port = bound.server.local_addr().port();
+    let hosted = HostedRoom::start(bound);
+
+    let mut context = tauri::generate_context!();
+    context.config_mut().app.security.csp = Some(Csp::Policy(window_csp(port)));
+
+    let app = tauri::Builder::default()
+        // First, so a second launch is caught before it does anything else.
+        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
+            log::info!("Hearth was launched again; showing the existing window");
+            if let Some(window) = app.get_webview_window("main") {
+                let _ = window.unminimize();
+                let _ = window.show();
+                let _ = window.set_focus();
+            }
+        }))
+        .plugin(logging().build())
+        .plugin(tauri_plugin_opener::init())
+        .plugin(tauri_plugin_notification::init())
+        .manage(hosted)
+        .invoke_handler(tauri::generate_handler![
+            commands::room_info,
+            commands::room_stats,
+            commands::open_logs_folder
+        ])
+        .setup(|app| {
+            let hosted = app.state::<HostedRoom>();
+            log::info!(
+                "Hearth {} hosting the room at {}",
+                env!("CARGO_PKG_VERSION"),
+                hosted.url
+            );
+            if let Some(note) = &hosted.note {
+                log::warn!("{note}");
+            }
+            forward_stats(app.handle().clone(), &hosted);
+            quit_on_signal(app.handle().clone());
+            Ok(())
+        })
+        .build(context);
+    let app = match app {
+        Ok(app) => app,
+        Err(err) => {
+            eprintln!("hearth: cannot start the window: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    app.run(|handle, event| {
+        if let RunEvent::ExitRequested { api, .. } = event {
+            let hosted = handle.state::<HostedRoom>();
+            if hosted.is_stopped() {
+                return;
+            }
+            // Keep running until every browser has been told the room closed.
+            api.prevent_exit();
+            if hosted.begin_stop() {
+                let handle = handle.clone();
+                tauri::async_runtime::spawn(async move {
+                    handle.state::<HostedRoom>().stop().await;
+                    log::info!("goodbye");
+                    handle.exit(0);
+                });
+            }
+        }
+    });
+    ExitCode::SUCCESS
+}
+
+/// The window may load only its own files and talk only to the IPC bridge
+/// and the room it hosts.
+fn window_csp(port: u16) -> String {
+    format!(
+        "default-src 'self'; connect-src 'self' ipc: http://ipc.localhost ws://127.0.0.1:{port}; \
+         img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; \
+         base-uri 'none'; form-action 'none'"
+    )
+}
+
+/// Server and warp records to stdout and a rotating file in the app's log
+/// folder; in debug builds to the webview console too.
+fn logging() -> tauri_plugin_log::Builder {
+    let mut targets = vec![
+        Target::new(TargetKind::Stdout),
+        Target::new(TargetKind::LogDir {
+            file_name: Some("hearth".into()),
+        }),
+    ];
+    if cfg!(debug_assertions) {
+        targets.push(Target::new(TargetKind::Webview));
+    }
+    tauri_plugin_log::Builder::new()
+        .clear_targets()
+        .targets(targets)
+        .level(log::LevelFilter::Info)
+        .level_for("hyper", log::LevelFilter::Warn)
+        .level_for("tungstenite", log::LevelFilter::Warn)
+        .level_for("tokio_tungstenite", log::LevelFilter::Warn)
+        .max_file_size(LOG_FILE_BYTES)
+        .rotation_strategy(RotationStrategy::KeepSome(LOG_FILES_KEPT))
+}
+
+/// Pushes every change of the room's stats to the window as `room-stats`.
+fn forward_stats(app: tauri::AppHandle, hosted: &HostedRoom) {
+    let mut stats = hosted.room.subscribe();
+    tauri::async_runtime::spawn(async move {
+        while stats.changed().await.is_ok() {
+            let snapshot = stats.borrow_and_update().clone();
+            if let Err(err) = app.emit("room-stats", snapshot) {
+                log::debug!("cannot send room stats to the window: {err}");
+            }
+        }
+    });
+}
+
+/// Ctrl-C or SIGTERM (logout, `kill`) quits like closing the window does.
+fn quit_on_signal(app: tauri::AppHandle) {
+    tauri::async_runtime::spawn(async move {
+        crate::headless::wait_for_stop_signal().await;
+        log::info!("stop signal received");
+        app.exit(0);
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_csp_names_exactly_the_hosted_room() {
+        let csp = window_csp(7071);
+        assert!(csp.contains("connect-src 'self' ipc: http://ipc.localhost ws://127.0.0.1:7071;"));
+        assert!(!csp.contains("7070"));
+        assert!(!csp.contains('*'));
+    }
+}

@@ -1,0 +1,35 @@
+//! `hearth`: the desktop app. Hosts the room in-process on Tauri's tokio
+//! runtime and shows it in a window; without a display (or with
+//! `--headless`) it hosts the room alone.
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+
+mod commands;
+mod desktop;
+mod headless;
+mod host;
+mod mode;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use hearth_server::ServerArgs;
+
+/// Host a Hearth chat room on this machine and chat in a window.
+#[derive(Debug, Parser)]
+#[command(name = "hearth", version, about, long_about)]
+struct Cli {
+    /// Host the room without opening a window (also chosen when no display is available).
+    #[arg(long, env = "HEARTH_HEADLESS")]
+    headless: bool,
+
+    #[command(flatten)]
+    server: ServerArgs,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match mode::choose(cli.headless, mode::open_display) {
+        mode::Mode::Window => desktop::run(cli.server.into()),
+        mode::Mode::Headless(reason) => headless::run(cli.server.into(), reason),
+    }
+}
