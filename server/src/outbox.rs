@@ -33,6 +33,24 @@ impl Eviction {
     }
 }
 
+/// How the writer should end the session, once told to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Closing {
+    /// Close code and reason to send, if the peer can still hear one.
+    pub frame: Option<(u16, &'static str)>,
+    /// Whether frames still queued go out before the close frame.
+    pub flush_queue: bool,
+}
+
+/// What the writer found when it drained the outbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Drained {
+    /// Frames (possibly none) to write; the session goes on.
+    Open,
+    /// The session is ending: write as told, then close the socket.
+    Closing(Closing),
+}
+
 /// Result of offering a frame to an outbox.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Push {
@@ -50,8 +68,10 @@ struct State {
     queue: VecDeque<Message>,
     bytes: usize,
     evicted: Option<Eviction>,
-    /// When the queue last went over half its budget without draining since.
-    lagging_since: Option<Instant>,
+    closing: Option<Closing>,
+    /// When the oldest frame still queued was queued: how long the writer
+    /// has not taken anything while there was something to take.
+    oldest_since: Option<Instant>,
 }
 
 /// A byte-bounded queue of frames for one peer, with wake-ups for its writer.
@@ -59,7 +79,7 @@ struct State {
 pub struct Outbox {
     state: Mutex<State>,
     budget: usize,
-    /// Wakes the writer: something was queued, or the peer was evicted.
+    /// Wakes the writer: something was queued, or the session is closing.
     ready: Notify,
     /// Wakes senders waiting for this peer to drain below half its budget.
     drained: Notify,
@@ -90,23 +110,20 @@ impl Outbox {
     pub fn push(&self, frame: Message) -> Push {
         let size = frame.as_bytes().len();
         let mut state = self.lock();
-        if state.evicted.is_some() {
+        if state.closing.is_some() {
             return Push::Dropped;
         }
         if state.bytes + size > self.budget {
-            state.evicted = Some(Eviction::Overflow);
-            state.queue.clear();
-            state.bytes = 0;
             drop(state);
-            self.wake_all();
+            self.evict(Eviction::Overflow);
             return Push::Dropped;
         }
         state.bytes += size;
         state.queue.push_back(frame);
-        let lagging = state.bytes > self.budget / 2;
-        if lagging && state.lagging_since.is_none() {
-            state.lagging_since = Some(Instant::now());
+        if state.oldest_since.is_none() {
+            state.oldest_since = Some(Instant::now());
         }
+        let lagging = state.bytes > self.budget / 2;
         drop(state);
         self.ready.notify_one();
         if lagging {
@@ -116,17 +133,17 @@ impl Outbox {
         }
     }
 
-    /// Moves everything queued into `into`, oldest first; returns the eviction
-    /// reason if the peer has been evicted.
-    pub fn drain_into(&self, into: &mut Vec<Message>) -> Option<Eviction> {
+    /// Moves everything queued into `into`, oldest first, and says whether
+    /// the session goes on.
+    pub fn drain_into(&self, into: &mut Vec<Message>) -> Drained {
         let mut state = self.lock();
         into.extend(state.queue.drain(..));
         state.bytes = 0;
-        state.lagging_since = None;
-        let evicted = state.evicted;
+        state.oldest_since = None;
+        let closing = state.closing;
         drop(state);
         self.drained.notify_waiters();
-        evicted
+        closing.map_or(Drained::Open, Drained::Closing)
     }
 
     /// Waits until something is queued or the peer is evicted.
@@ -134,16 +151,37 @@ impl Outbox {
         self.ready.notified().await;
     }
 
-    /// Evicts the peer unless it already was; its writer wakes up to close it.
+    /// Evicts the peer unless its session is already closing; its writer
+    /// drops the queue and sends the eviction's close frame.
     pub fn evict(&self, reason: Eviction) {
         let mut state = self.lock();
-        if state.evicted.is_none() {
+        if state.closing.is_none() {
             state.evicted = Some(reason);
+            state.closing = Some(Closing {
+                frame: Some(reason.close_frame()),
+                flush_queue: false,
+            });
             state.queue.clear();
             state.bytes = 0;
         }
         drop(state);
         self.wake_all();
+    }
+
+    /// Tells the writer to end the session as `closing` says (unless it is
+    /// already ending).
+    pub fn close(&self, closing: Closing) {
+        let mut state = self.lock();
+        if state.closing.is_none() {
+            state.closing = Some(closing);
+            if !closing.flush_queue {
+                state.queue.clear();
+                state.bytes = 0;
+            }
+        }
+        drop(state);
+        self.ready.notify_one();
+        self.drained.notify_waiters();
     }
 
     fn wake_all(&self) {
@@ -173,7 +211,7 @@ impl Outbox {
             drained.as_mut().enable();
             {
                 let state = self.lock();
-                if state.evicted.is_some() || state.bytes <= self.budget / 2 {
+                if state.closing.is_some() || state.bytes <= self.budget / 2 {
                     return;
                 }
             }
@@ -181,9 +219,9 @@ impl Outbox {
         }
     }
 
-    /// Since when the queue has been over half its budget, if it is.
-    pub fn lagging_since(&self) -> Option<Instant> {
-        self.lock().lagging_since
+    /// When the oldest frame still queued was queued, if any is.
+    pub fn oldest_since(&self) -> Option<Instant> {
+        self.lock().oldest_since
     }
 
     /// Bytes currently queued.
@@ -205,6 +243,42 @@ mod tests {
         assert_eq!(outbox.eviction(), Some(Eviction::Overflow));
         assert_eq!(outbox.queued_bytes(), 0);
         assert_eq!(outbox.push(Message::text("x")), Push::Dropped);
+        assert_eq!(
+            outbox.drain_into(&mut Vec::new()),
+            Drained::Closing(Closing {
+                frame: Some(Eviction::Overflow.close_frame()),
+                flush_queue: false
+            })
+        );
+    }
+
+    #[test]
+    fn closing_can_keep_the_queue_for_a_last_flush() {
+        let outbox = Outbox::new(100);
+        outbox.push(Message::text("last"));
+        let closing = Closing {
+            frame: Some((1001, "going away")),
+            flush_queue: true,
+        };
+        outbox.close(closing);
+        outbox.evict(Eviction::Stalled);
+        let mut out = Vec::new();
+        assert_eq!(outbox.drain_into(&mut out), Drained::Closing(closing));
+        assert_eq!(out.len(), 1);
+        assert_eq!(outbox.eviction(), None);
+    }
+
+    #[test]
+    fn the_oldest_frame_age_resets_on_drain() {
+        let outbox = Outbox::new(100);
+        assert_eq!(outbox.oldest_since(), None);
+        outbox.push(Message::text("a"));
+        let first = outbox.oldest_since();
+        assert!(first.is_some());
+        outbox.push(Message::text("b"));
+        assert_eq!(outbox.oldest_since(), first);
+        outbox.drain_into(&mut Vec::new());
+        assert_eq!(outbox.oldest_since(), None);
     }
 
     #[test]
@@ -214,7 +288,7 @@ mod tests {
             outbox.push(Message::text(text));
         }
         let mut out = Vec::new();
-        assert_eq!(outbox.drain_into(&mut out), None);
+        assert_eq!(outbox.drain_into(&mut out), Drained::Open);
         let texts: Vec<_> = out.iter().filter_map(|m| m.to_str().ok()).collect();
         assert_eq!(texts, ["a", "b", "c"]);
         assert_eq!(outbox.queued_bytes(), 0);

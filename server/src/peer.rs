@@ -15,7 +15,7 @@ use warp::ws::{Message, WebSocket};
 
 use crate::config::Config;
 use crate::limits::{ClientSlot, MessageRate};
-use crate::outbox::{Eviction, Outbox};
+use crate::outbox::{Closing, Drained, Eviction, Outbox};
 use crate::protocol::{clean_text, decode_text, ClientMessage, ErrorCode, PeerId, ServerMessage};
 use crate::room::{display_addr, Laggards, Room};
 
@@ -87,12 +87,20 @@ pub async fn serve(
     let id = ctx.room.connect(outbox.clone(), addr);
     log::info!("peer {id} connected from {}", display_addr(addr));
 
-    let (mut sink, mut stream) = socket.split();
+    let (sink, mut stream) = socket.split();
+    // The writer gets its own task. Were it polled together with the reader,
+    // every outgoing frame would also poll the socket for input, and
+    // tungstenite clears its whole read buffer on each read attempt.
+    let mut writer = tokio::spawn(write_frames(sink, outbox.clone(), ctx.config.ping_interval));
+    let mut writer_done = false;
     let end = tokio::select! {
         end = read_frames(&mut stream, id, &ctx, &outbox) => end,
-        end = write_frames(&mut sink, &outbox, ctx.config.ping_interval) => end,
         reason = outbox.evicted() => SessionEnd::Evicted(reason),
         () = ctx.shutdown.cancelled() => SessionEnd::ServerShutdown,
+        _ = &mut writer => {
+            writer_done = true;
+            SessionEnd::Gone
+        }
     };
 
     let name = ctx.room.name_of(id);
@@ -108,12 +116,13 @@ pub async fn serve(
             display_addr(addr)
         ),
     }
-    let flush_queue = end == SessionEnd::ServerShutdown;
-    if timeout(CLOSE_GRACE, close(&mut sink, &outbox, end, flush_queue))
-        .await
-        .is_err()
-    {
+    outbox.close(Closing {
+        frame: end.close_frame(),
+        flush_queue: end == SessionEnd::ServerShutdown,
+    });
+    if !writer_done && timeout(CLOSE_GRACE, &mut writer).await.is_err() {
         log::debug!("peer {id} did not take its close frame in time");
+        writer.abort();
     }
     drop(guards);
 }
@@ -212,12 +221,12 @@ fn handle(request: ClientMessage, id: PeerId, room: &Room, outbox: &Outbox) -> L
 }
 
 /// Backpressure with a deadline: the sender waits (and so stops reading its
-/// socket) while some peers catch up; a peer that has stayed over half its
-/// budget for longer than `grace` is evicted, so a peer that never reads
-/// cannot hold the room back.
+/// socket) while some peers catch up. A peer whose oldest queued frame has
+/// waited longer than `grace` is evicted, so peers that never read cannot hold
+/// the room back, and several of them stalled at once are dropped together.
 async fn wait_for(laggards: Laggards, grace: Duration) {
     for outbox in laggards {
-        let Some(since) = outbox.lagging_since() else {
+        let Some(since) = outbox.oldest_since() else {
             continue;
         };
         if timeout_at(since + grace, outbox.caught_up()).await.is_err() {
@@ -227,29 +236,45 @@ async fn wait_for(laggards: Laggards, grace: Duration) {
 }
 
 /// Writes queued frames, coalesced: everything queued is fed, then flushed
-/// once. Sends a ping every `ping_interval`.
+/// once. Sends a ping every `ping_interval`. When the session closes, sends
+/// what it is told to and the close frame.
 async fn write_frames(
-    sink: &mut SplitSink<WebSocket, Message>,
-    outbox: &Outbox,
+    mut sink: SplitSink<WebSocket, Message>,
+    outbox: Arc<Outbox>,
     ping_interval: Duration,
-) -> SessionEnd {
+) {
     let mut batch = Vec::new();
     let mut ping = tokio::time::interval_at(Instant::now() + ping_interval, ping_interval);
     ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
     loop {
         tokio::select! {
-            () = outbox.ready() => {
-                if let Some(reason) = outbox.drain_into(&mut batch) {
-                    return SessionEnd::Evicted(reason);
-                }
-                if feed_all(sink, &mut batch).await.is_err() || sink.flush().await.is_err() {
-                    return SessionEnd::Gone;
-                }
-            }
+            () = outbox.ready() => {}
             _ = ping.tick() => {
                 if sink.send(Message::ping(Vec::new())).await.is_err() {
-                    return SessionEnd::Gone;
+                    return;
                 }
+                continue;
+            }
+        }
+        match outbox.drain_into(&mut batch) {
+            Drained::Open => {
+                if feed_all(&mut sink, &mut batch).await.is_err() || sink.flush().await.is_err() {
+                    return;
+                }
+            }
+            Drained::Closing(closing) => {
+                if !closing.flush_queue {
+                    batch.clear();
+                }
+                if feed_all(&mut sink, &mut batch).await.is_ok() {
+                    if let Some((code, reason)) = closing.frame {
+                        let _ = sink.feed(Message::close_with(code, reason)).await;
+                    }
+                    // Flushes, and completes the closing handshake if the
+                    // peer started it.
+                    let _ = sink.close().await;
+                }
+                return;
             }
         }
     }
@@ -263,26 +288,6 @@ async fn feed_all(
         sink.feed(frame).await?;
     }
     Ok(())
-}
-
-/// Sends what is still owed (the queue on shutdown) and the close frame.
-async fn close(
-    sink: &mut SplitSink<WebSocket, Message>,
-    outbox: &Outbox,
-    end: SessionEnd,
-    flush_queue: bool,
-) {
-    if flush_queue {
-        let mut rest = Vec::new();
-        if outbox.drain_into(&mut rest).is_none() && feed_all(sink, &mut rest).await.is_err() {
-            return;
-        }
-    }
-    if let Some((code, reason)) = end.close_frame() {
-        let _ = sink.feed(Message::close_with(code, reason)).await;
-    }
-    // Flushes, and completes the closing handshake if the peer started it.
-    let _ = sink.close().await;
 }
 
 fn classify_read_error(err: &warp::Error) -> SessionEnd {

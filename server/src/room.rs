@@ -5,7 +5,7 @@
 //! and it never waits: pushing into an [`Outbox`] is a bounded, non-blocking
 //! operation.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -66,6 +66,11 @@ struct Member {
 #[derive(Debug, Default)]
 struct State {
     members: HashMap<PeerId, Member>,
+    /// Joined members in joining order (join sequence → id), so listing
+    /// people never needs a sort.
+    roster: BTreeMap<u64, PeerId>,
+    /// Names in use, lower-cased, for case-insensitive uniqueness.
+    names: HashMap<String, PeerId>,
     history: VecDeque<ChatMessage>,
     next_message_id: u64,
     next_join_seq: u64,
@@ -173,6 +178,8 @@ impl Room {
             user.name,
             display_addr(member.addr)
         );
+        state.roster.insert(seq, id);
+        state.names.insert(user.name.to_lowercase(), id);
         let welcome = ServerMessage::Welcome {
             room: &self.instance,
             you: &user,
@@ -247,6 +254,8 @@ impl Room {
         }
         let previous = std::mem::replace(&mut user.name, name);
         let user = user.clone();
+        state.names.remove(&previous.to_lowercase());
+        state.names.insert(user.name.to_lowercase(), id);
         log::info!("peer {id} renamed from {previous:?} to {:?}", user.name);
         let frame = ServerMessage::Renamed {
             user: &user,
@@ -275,7 +284,18 @@ impl Room {
         let Some(member) = state.members.remove(&id) else {
             return;
         };
-        if let (Some(user), false) = (&member.user, state.closing) {
+        if let Some(user) = &member.user {
+            state.roster.remove(&member.joined_seq);
+            state.names.remove(&user.name.to_lowercase());
+        }
+        if state.closing {
+            // Everyone is leaving: publish once, when the last one has gone.
+            if state.members.is_empty() {
+                self.publish_stats(&state);
+            }
+            return;
+        }
+        if let Some(user) = &member.user {
             let frame = ServerMessage::Left { user }.to_frame();
             fan_out(&state, &frame, None);
         }
@@ -320,23 +340,18 @@ fn fan_out(state: &State, frame: &Message, except: Option<PeerId>) -> Laggards {
 }
 
 fn users_in_order(state: &State) -> Vec<User> {
-    let mut joined: Vec<(u64, &User)> = state
-        .members
+    state
+        .roster
         .values()
-        .filter_map(|m| m.user.as_ref().map(|u| (m.joined_seq, u)))
-        .collect();
-    joined.sort_unstable_by_key(|(seq, _)| *seq);
-    joined.into_iter().map(|(_, u)| u.clone()).collect()
+        .filter_map(|id| state.members.get(id)?.user.clone())
+        .collect()
 }
 
 fn name_taken(state: &State, name: &str, except: PeerId) -> bool {
-    let wanted = name.to_lowercase();
-    state.members.iter().any(|(id, m)| {
-        *id != except
-            && m.user
-                .as_ref()
-                .is_some_and(|u| u.name.to_lowercase() == wanted)
-    })
+    state
+        .names
+        .get(&name.to_lowercase())
+        .is_some_and(|holder| *holder != except)
 }
 
 fn default_name(state: &State, id: PeerId) -> String {
