@@ -82,7 +82,14 @@ describe('the desktop app', () => {
     await driver.until(async () => (await driver.execute('return document.getElementById("host-panel").hidden === false')), 'the host panel');
     await driver.type('#name-input', 'Host');
     await driver.click('#name-submit');
-    await driver.until(async () => (await driver.text('#status-text')) === 'Connected' && (await driver.text('#my-name')) === 'Host', 'the window to join');
+    await driver
+      .until(async () => (await driver.text('#status-text')) === 'Connected' && (await driver.text('#my-name')) === 'Host', 'the window to join')
+      .catch(async (error) => {
+        mkdirSync(ARTIFACTS, { recursive: true });
+        writeFileSync(path.join(ARTIFACTS, 'failed-join.png'), await driver.screenshot());
+        const status = JSON.stringify([await driver.text('#status-text').catch((e) => e.message), await driver.text('#my-name').catch((e) => e.message)]);
+        throw new Error(`${error.message}; status: ${status}; app log:\n${driverLog.slice(-3000)}`);
+      });
     const address = await driver.text('#host-address');
     assert.match(address, /^http:\/\/127\.0\.0\.1:\d+$/);
 
@@ -103,11 +110,23 @@ describe('the desktop app', () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     writeFileSync(path.join(ARTIFACTS, 'window.png'), await driver.screenshot());
 
-    // Closing the window quits the app and closes the room gracefully.
-    await driver.closeWindow().catch(() => {});
+    // Quitting the app (SIGTERM, as at logout; WebKitWebDriver cannot press
+    // the window's close button) closes the room gracefully.
+    const pid = Number(execFileSync('pgrep', ['-n', '-f', `^${APP}`], { encoding: 'utf8' }).trim());
+    assert.ok(pid > 0, 'the app process');
+    process.kill(pid, 'SIGTERM');
     await guest.page.locator('#status[data-state="closed"]', { hasText: 'The host closed the room' }).waitFor({ timeout: 10000 });
     const codes = await guest.page.evaluate(() => /** @type {any} */ (window).__closeCodes);
     assert.equal(codes[0], 1001, `close codes seen by the browser: ${codes}`);
+    // And the app exits.
+    await driver.until(async () => {
+      try {
+        process.kill(pid, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    }, 'the app to exit', 5000);
     driver.session = null;
     await guest.context.close();
   });

@@ -45,12 +45,16 @@ export class WebDriver {
   /** @param {string} css @returns {Promise<string>} element id */
   async find(css) {
     const value = await this.call('POST', this.s('/element'), { using: 'css selector', value: css });
-    return value[ELEMENT];
+    const id = value?.[ELEMENT] ?? (value && Object.values(value)[0]);
+    if (!id) throw new Error(`no element ${css}: ${JSON.stringify(value)}`);
+    return id;
   }
 
-  /** @param {string} css */
+  /** The element's textContent (WebKit's rendered-text command is unreliable for nested spans). @param {string} css */
   async text(css) {
-    return this.call('GET', this.s(`/element/${await this.find(css)}/text`));
+    const text = await this.execute('const node = document.querySelector(arguments[0]); return node ? node.textContent : null;', [css]);
+    if (text === null) throw new Error(`no element ${css}`);
+    return text;
   }
 
   /** @param {string} css @param {string} text */
