@@ -340,3 +340,51 @@ mod tests {
         assert_eq!(clean_text(" \n\t "), None);
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn decoding_never_panics(frame in ".{0,512}") {
+            let _ = decode_text(&frame);
+        }
+
+        #[test]
+        fn decoding_json_shaped_noise_never_panics(frame in r#"\{[\[\]{}":,a-z0-9 ]{0,256}"#) {
+            let _ = decode_text(&frame);
+        }
+
+        #[test]
+        fn say_round_trips_any_text(text in ".{0,256}") {
+            let frame = serde_json::json!({"type": "say", "text": text}).to_string();
+            prop_assert_eq!(decode_text(&frame), Ok(ClientMessage::Say { text }));
+        }
+
+        #[test]
+        fn plain_text_is_always_say(text in "[^{ \t\n\r][^\n]{0,200}") {
+            prop_assert_eq!(decode_text(&text), Ok(ClientMessage::Say { text: text.clone() }));
+        }
+
+        #[test]
+        fn valid_names_are_trimmed_bounded_printable_and_stable(raw in "\\PC{0,40}|.{0,40}") {
+            if let Ok(name) = validate_name(&raw) {
+                prop_assert_eq!(name.trim(), name.as_str());
+                prop_assert!(!name.is_empty());
+                prop_assert!(name.chars().count() <= MAX_NAME_CHARS);
+                prop_assert!(!name.chars().any(is_unprintable));
+                prop_assert_eq!(validate_name(&name), Ok(name.clone()));
+            }
+        }
+
+        #[test]
+        fn cleaned_text_has_no_controls_but_newlines_and_tabs(raw in ".{0,200}") {
+            if let Some(text) = clean_text(&raw) {
+                prop_assert!(text.chars().all(|c| matches!(c, '\n' | '\t') || !is_unprintable(c)));
+                prop_assert!(!text.trim().is_empty());
+            }
+        }
+    }
+}

@@ -16,6 +16,7 @@ pub fn run(config: Config, reason: HeadlessReason) -> ExitCode {
             log::warn!("no display could be opened ({detail}); hosting the room without a window")
         }
     }
+    hearth_server::limits::raise_open_files_limit();
     tauri::async_runtime::block_on(async move {
         let bound = match bind_with_fallback(config).await {
             Ok(bound) => bound,

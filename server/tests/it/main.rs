@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod access;
+mod adversarial;
 mod chat;
 mod flow;
 mod lifecycle;
