@@ -66,7 +66,7 @@ async function packageCheck() {
   if (!existsSync(rpmDir) || !readdirSync(rpmDir).some((f) => f.endsWith('.rpm'))) throw new Error(`no .rpm in ${rpmDir}`);
 
   const listing = capture(['dpkg-deb', '-c', deb]);
-  for (const wanted of [/\.\/usr\/bin\/hearth$/m, /\.\/usr\/share\/applications\/Hearth\.desktop$/m, /\.\/usr\/share\/icons\/hicolor\/\d+x\d+\/apps\/hearth\.png$/m]) {
+  for (const wanted of [/ (\.\/)?usr\/bin\/hearth$/m, / (\.\/)?usr\/share\/applications\/Hearth\.desktop$/m, / (\.\/)?usr\/share\/icons\/hicolor\/\d+x\d+\/apps\/hearth\.png$/m]) {
     if (!wanted.test(listing)) throw new Error(`${path.basename(deb)} lacks ${wanted}:\n${listing}`);
   }
   console.log(capture(['dpkg-deb', '-f', deb, 'Package', 'Version', 'Depends']));

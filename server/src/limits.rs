@@ -58,6 +58,33 @@ impl MessageRate {
     }
 }
 
+/// Raises this process's soft limit on open files to its hard limit when it
+/// is lower: each connection is a file descriptor, and the common default of
+/// 1024 would cap the room far below `--max-clients`. Logs what it did.
+pub fn raise_open_files_limit() {
+    #[cfg(unix)]
+    {
+        use rlimit::Resource;
+        let before = match Resource::NOFILE.get() {
+            Ok((soft, _hard)) => soft,
+            Err(err) => {
+                log::warn!("cannot read the open-files limit: {err}");
+                return;
+            }
+        };
+        match rlimit::increase_nofile_limit(u64::MAX) {
+            Ok(after) if after > before => {
+                log::info!("raised the open-files limit from {before} to {after}");
+            }
+            Ok(_) => {}
+            Err(err) => log::warn!(
+                "the open-files limit is {before} and could not be raised ({err}); \
+                 at most about {before} people can connect"
+            ),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -86,32 +113,5 @@ mod tests {
         assert!(slots.try_take().is_none());
         drop(first);
         assert!(slots.try_take().is_some());
-    }
-}
-
-/// Raises this process's soft limit on open files to its hard limit when it
-/// is lower: each connection is a file descriptor, and the common default of
-/// 1024 would cap the room far below `--max-clients`. Logs what it did.
-pub fn raise_open_files_limit() {
-    #[cfg(unix)]
-    {
-        use rlimit::Resource;
-        let before = match Resource::NOFILE.get() {
-            Ok((soft, _hard)) => soft,
-            Err(err) => {
-                log::warn!("cannot read the open-files limit: {err}");
-                return;
-            }
-        };
-        match rlimit::increase_nofile_limit(u64::MAX) {
-            Ok(after) if after > before => {
-                log::info!("raised the open-files limit from {before} to {after}");
-            }
-            Ok(_) => {}
-            Err(err) => log::warn!(
-                "the open-files limit is {before} and could not be raised ({err}); \
-                 at most about {before} people can connect"
-            ),
-        }
     }
 }
