@@ -20,6 +20,7 @@ async fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     let cli = Cli::parse();
     hearth_server::limits::raise_open_files_limit();
+    hearth_server::limits::release_memory_eagerly();
     let server = match Server::bind(Config::from(cli.server)).await {
         Ok(server) => server,
         Err(err) => {

@@ -251,7 +251,7 @@ async fn write_frames(
             () = outbox.ready() => {}
             _ = ping.tick() => {
                 if sink.send(Message::ping(Vec::new())).await.is_err() {
-                    return;
+                    return finish(sink).await;
                 }
                 continue;
             }
@@ -259,7 +259,7 @@ async fn write_frames(
         match outbox.drain_into(&mut batch) {
             Drained::Open => {
                 if feed_all(&mut sink, &mut batch).await.is_err() || sink.flush().await.is_err() {
-                    return;
+                    return finish(sink).await;
                 }
             }
             Drained::Closing(closing) => {
@@ -278,6 +278,14 @@ async fn write_frames(
             }
         }
     }
+}
+
+/// After a failed send: if the peer has started the closing handshake,
+/// tungstenite refuses new frames but still owes the peer its close reply,
+/// which closing the sink sends (RFC 6455 §5.5.1). On a broken socket this
+/// fails at once.
+async fn finish(mut sink: SplitSink<WebSocket, Message>) {
+    let _ = sink.close().await;
 }
 
 async fn feed_all(

@@ -28,6 +28,7 @@ struct Cli {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    hearth_server::limits::release_memory_eagerly();
     match mode::choose(cli.headless, mode::open_display) {
         mode::Mode::Window => desktop::run(cli.server.into()),
         mode::Mode::Headless(reason) => headless::run(cli.server.into(), reason),
