@@ -44,33 +44,27 @@
 
 #![allow(clippy::print_stdout)]
 
+mod support;
+
 use std::collections::BTreeMap;
-use std::io::{BufRead as _, Read as _, Write as _};
 use std::net::SocketAddr;
-use std::process::{Child, Command, ExitCode, Stdio};
+use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering::Relaxed};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context as _, Result};
 use clap::Parser;
-use futures::stream::{SplitSink, SplitStream};
 use futures::{SinkExt as _, StreamExt as _};
-use serde_json::{json, Value};
-use tokio::net::{TcpSocket, TcpStream};
-use tokio::sync::{mpsc, oneshot, Semaphore};
+use serde_json::json;
+use tokio::net::TcpSocket;
+use tokio::sync::{mpsc, Semaphore};
 use tokio::task::{JoinHandle, JoinSet};
-use tokio::time::{sleep, timeout, timeout_at, Instant};
+use tokio::time::{sleep, timeout_at, Instant};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::WebSocketStream;
 
-/// A client's WebSocket.
-type Ws = WebSocketStream<TcpStream>;
-/// The writing half of a reader's WebSocket.
-type WsSink = SplitSink<Ws, Message>;
-/// The reading half of a reader's WebSocket.
-type WsRead = SplitStream<Ws>;
+use support::{heading, healthz_clients, lock, opt, SpawnedServer, Ws, WsRead, WsSink};
 
 /// How `message` frames start; the room-wide id follows.
 const MESSAGE_PREFIX: &str = r#"{"type":"message","id":"#;
@@ -200,15 +194,12 @@ struct Shared {
 impl Shared {
     /// Counts one more occurrence of `key` in a rarely-updated map.
     fn bump(map: &Mutex<BTreeMap<String, u64>>, key: String) {
-        *map.lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .entry(key)
-            .or_default() += 1;
+        *lock(map).entry(key).or_default() += 1;
     }
 
     /// A copy of a counted map, for the report.
     fn snapshot(map: &Mutex<BTreeMap<String, u64>>) -> BTreeMap<String, u64> {
-        map.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        lock(map).clone()
     }
 }
 
@@ -257,9 +248,7 @@ struct Proc {
 impl Proc {
     /// Resident memory in KiB (`VmRSS`), if the process is readable.
     fn rss_kib(self) -> Option<u64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid)).ok()?;
-        let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-        line.split_whitespace().nth(1)?.parse().ok()
+        support::rss_kib(self.pid)
     }
 
     /// User plus system CPU time in microseconds.
@@ -328,151 +317,40 @@ struct ServerLog {
     samples: Vec<String>,
 }
 
-/// A server process started by `--server-bin`; killed if dropped while running.
-#[derive(Debug)]
-struct SpawnedServer {
-    /// The process.
-    child: Child,
-    /// Its process id.
-    pid: u32,
-    /// The address it listens on.
-    addr: SocketAddr,
-    /// Summary of its log.
-    log: Arc<Mutex<ServerLog>>,
-}
+/// Command-line arguments for a spawned server, before every `--server-arg`.
+const SERVER_ARGS: [&str; 6] = [
+    "--addr",
+    "127.0.0.1:0",
+    "--rate-limit",
+    "0",
+    "--max-clients",
+    "20000",
+];
 
-impl SpawnedServer {
-    /// Starts `bin` on a free loopback port and waits for its address.
-    /// Clients numbered `clients..` are non-readers (for the log summary).
-    async fn start(bin: &std::path::Path, extra: &[String], clients: usize) -> Result<Self> {
-        let mut command = Command::new(bin);
-        command
-            .args([
-                "--addr",
-                "127.0.0.1:0",
-                "--rate-limit",
-                "0",
-                "--max-clients",
-                "20000",
-            ])
-            .args(extra)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        if std::env::var_os("RUST_LOG").is_none() {
-            // The address is only logged at info level.
-            command.env("RUST_LOG", "info");
-        }
-        let mut child = command
-            .spawn()
-            .with_context(|| format!("cannot start {}", bin.display()))?;
-        let pid = child.id();
-        let log = Arc::new(Mutex::new(ServerLog::default()));
-        let (addr_tx, addr_rx) = oneshot::channel();
-        match child.stderr.take() {
-            Some(stderr) => {
-                // Keep draining stderr for the server's whole life, or it
-                // blocks on a full pipe. A thread: tokio's `process` feature is off.
-                let log = log.clone();
-                std::thread::spawn(move || drain_server_log(stderr, addr_tx, &log, clients));
-            }
-            None => {
-                let _ = child.kill();
-                bail!("no stderr pipe");
-            }
-        }
-        let mut server = Self {
-            child,
-            pid,
-            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-            log,
-        };
-        server.addr = match timeout(Duration::from_secs(10), addr_rx).await {
-            Ok(Ok(addr)) => addr,
-            Ok(Err(_)) => bail!("the server exited before logging its address"),
-            Err(_) => bail!("the server logged no `listening on` line within 10 s"),
-        };
-        Ok(server)
+/// Adds one line of the spawned server's stderr to `log`. Clients numbered
+/// `clients..` are non-readers.
+fn summarize_log_line(line: String, log: &mut ServerLog, clients: usize) {
+    if line.contains(support::LISTENING_ON) {
+        return;
     }
-
-    /// Stops the server with SIGTERM (SIGKILL after `wait`); returns how long
-    /// the graceful shutdown took and the exit status.
-    async fn stop(mut self, wait: Duration) -> (Option<Duration>, String) {
-        if let Ok(Some(status)) = self.child.try_wait() {
-            return (None, format!("had already exited: {status}"));
-        }
-        let started = Instant::now();
-        // `kill(1)` keeps this crate free of unsafe FFI (the workspace forbids it).
-        let signalled = std::process::Command::new("kill")
-            .args(["-TERM", &self.pid.to_string()])
-            .status()
-            .is_ok_and(|s| s.success());
-        while signalled && started.elapsed() < wait {
-            match self.child.try_wait() {
-                Ok(Some(status)) => return (Some(started.elapsed()), status.to_string()),
-                Ok(None) => sleep(Duration::from_millis(5)).await,
-                Err(err) => return (None, format!("cannot wait for it: {err}")),
-            }
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        (
-            None,
-            format!(
-                "did not stop on SIGTERM within {} s: killed",
-                wait.as_secs_f64()
-            ),
-        )
+    let warn = line.contains(" WARN ");
+    let error = line.contains(" ERROR ");
+    if !warn && !error {
+        return;
     }
-}
-
-impl Drop for SpawnedServer {
-    fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
+    if warn {
+        log.warnings += 1;
+    } else {
+        log.errors += 1;
+    }
+    if line.contains("too slow") || line.contains("send queue overflow") {
+        match client_number(&line) {
+            Some(n) if n >= clients => log.evicted_non_readers += 1,
+            _ => log.evicted_readers += 1,
         }
     }
-}
-
-/// Reads the server's stderr: reports the address once, then summarizes.
-fn drain_server_log(
-    stderr: std::process::ChildStderr,
-    addr_tx: oneshot::Sender<SocketAddr>,
-    log: &Mutex<ServerLog>,
-    clients: usize,
-) {
-    let mut addr_tx = Some(addr_tx);
-    for line in std::io::BufReader::new(stderr).lines() {
-        let Ok(line) = line else {
-            break;
-        };
-        if let Some(rest) = line.split("listening on http://").nth(1) {
-            if let (Some(tx), Ok(addr)) = (addr_tx.take(), rest.trim().parse()) {
-                let _ = tx.send(addr);
-            }
-            continue;
-        }
-        let warn = line.contains(" WARN ");
-        let error = line.contains(" ERROR ");
-        if !warn && !error {
-            continue;
-        }
-        let mut log = log.lock().unwrap_or_else(PoisonError::into_inner);
-        if warn {
-            log.warnings += 1;
-        } else {
-            log.errors += 1;
-        }
-        if line.contains("too slow") || line.contains("send queue overflow") {
-            match client_number(&line) {
-                Some(n) if n >= clients => log.evicted_non_readers += 1,
-                _ => log.evicted_readers += 1,
-            }
-        }
-        if log.samples.len() < 5 {
-            log.samples.push(line);
-        }
+    if log.samples.len() < 5 {
+        log.samples.push(line);
     }
 }
 
@@ -503,33 +381,6 @@ fn clock_ticks() -> u64 {
         .and_then(|s| s.trim().parse().ok())
         .filter(|&t| t > 0)
         .unwrap_or(100)
-}
-
-/// `GET /healthz` over a fresh connection; returns the `clients` count.
-async fn healthz_clients(addr: SocketAddr, host: &str) -> Result<u64> {
-    let host = host.to_owned();
-    // Blocking std I/O on a worker thread: tokio's `io-util` feature is not a
-    // dependency of this crate.
-    tokio::task::spawn_blocking(move || -> Result<u64> {
-        let limit = Duration::from_secs(5);
-        let mut stream = std::net::TcpStream::connect_timeout(&addr, limit)?;
-        stream.set_read_timeout(Some(limit))?;
-        stream.set_write_timeout(Some(limit))?;
-        let request = format!("GET /healthz HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
-        stream.write_all(request.as_bytes())?;
-        let mut response = Vec::new();
-        stream.read_to_end(&mut response)?;
-        let text = String::from_utf8_lossy(&response);
-        let body = text
-            .split("\r\n\r\n")
-            .nth(1)
-            .ok_or_else(|| anyhow!("no body in the /healthz response"))?;
-        let json: Value = serde_json::from_str(body.trim()).context("/healthz body")?;
-        json["clients"]
-            .as_u64()
-            .ok_or_else(|| anyhow!("/healthz has no clients count: {body}"))
-    })
-    .await?
 }
 
 /// Opens a WebSocket to `url` at `addr`; a small receive buffer for non-readers.
@@ -1133,19 +984,9 @@ fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
 
-/// Prints a section heading of the table.
-fn heading(title: &str) {
-    println!("\n== {title} ==");
-}
-
 /// Prints one row of the table.
 fn row(label: &str, value: impl std::fmt::Display) {
-    println!("  {label:<34} {value}");
-}
-
-/// Formats an optional figure, `-` when unknown.
-fn opt<T: std::fmt::Display>(value: Option<T>) -> String {
-    value.map_or_else(|| "-".to_owned(), |v| v.to_string())
+    support::print_row(34, label, value);
 }
 
 #[tokio::main]
@@ -1156,14 +997,14 @@ async fn main() -> Result<ExitCode> {
 
 /// Runs every phase and prints the report.
 async fn run(cli: Cli) -> Result<ExitCode> {
-    let nofile = rlimit::increase_nofile_limit(u64::MAX).context("raising RLIMIT_NOFILE")?;
-    let needed = (cli.clients + cli.non_readers) as u64 + 64;
-    if nofile < needed {
-        println!("warning: RLIMIT_NOFILE is {nofile}, fewer than the ~{needed} descriptors needed");
-    }
+    let nofile = support::raise_nofile_limit((cli.clients + cli.non_readers) as u64 + 64)?;
 
     let spawned = match &cli.server_bin {
-        Some(bin) => Some(SpawnedServer::start(bin, &cli.server_args, cli.clients).await?),
+        Some(bin) => {
+            let clients = cli.clients;
+            let on_line = move |line, log: &mut ServerLog| summarize_log_line(line, log, clients);
+            Some(SpawnedServer::start(bin, &SERVER_ARGS, &cli.server_args, on_line).await?)
+        }
         None => None,
     };
     let url = match &spawned {
@@ -1466,10 +1307,10 @@ async fn run(cli: Cli) -> Result<ExitCode> {
     let (server_log, shutdown) = match spawned {
         Some(server) => {
             let log = server.log.clone();
-            let (took, status) = server
+            let (took, status, _) = server
                 .stop(Duration::from_secs(cli.shutdown_wait_secs))
                 .await;
-            let log = std::mem::take(&mut *log.lock().unwrap_or_else(PoisonError::into_inner));
+            let log = std::mem::take(&mut *lock(&log));
             (Some(log), Some((took, status)))
         }
         None => (None, None),

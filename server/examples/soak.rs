@@ -57,35 +57,30 @@
 
 #![allow(clippy::print_stdout)]
 
+mod support;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::io::{BufRead as _, Read as _, Write as _};
+use std::io::Write as _;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitCode, Stdio};
+use std::path::PathBuf;
+use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context as _, Result};
 use clap::Parser;
-use futures::stream::{SplitSink, SplitStream};
 use futures::{SinkExt as _, StreamExt as _};
 use serde_json::{json, Value};
 use tokio::net::TcpStream;
-use tokio::sync::{oneshot, Semaphore};
+use tokio::sync::Semaphore;
 use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::{interval_at, sleep, sleep_until, timeout, timeout_at, Instant};
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::WebSocketStream;
 use tokio_util::sync::CancellationToken;
 
-/// A client's WebSocket.
-type Ws = WebSocketStream<TcpStream>;
-/// The writing half of a well-behaved client's WebSocket.
-type WsSink = SplitSink<Ws, Message>;
-/// The reading half of a well-behaved client's WebSocket.
-type WsRead = SplitStream<Ws>;
+use support::{heading, lock, opt, rss_kib, SpawnedServer, Ws, WsRead, WsSink};
 
 /// Name of the observer that checks the presence list at the end.
 const OBSERVER_NAME: &str = "soak-observer";
@@ -240,18 +235,6 @@ impl Leave {
     }
 }
 
-/// Locks a mutex, ignoring poisoning (a panicked task leaves plain data behind).
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// Resident memory of process `pid` in KiB (`VmRSS`), if readable.
-fn rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
-
 /// What the spawned server's log said that matters here.
 #[derive(Debug, Default)]
 struct ServerLog {
@@ -269,191 +252,53 @@ struct ServerLog {
     ends: HashMap<String, String>,
 }
 
-/// A server process started by this test; killed if dropped while running.
-#[derive(Debug)]
-struct SpawnedServer {
-    /// The process.
-    child: Child,
-    /// Its process id.
-    pid: u32,
-    /// The address it listens on.
-    addr: SocketAddr,
-    /// Summary of its log, filled by a thread draining its stderr.
-    log: Arc<Mutex<ServerLog>>,
-    /// The draining thread; it ends when the process closes its stderr.
-    drain: Option<std::thread::JoinHandle<()>>,
-}
+/// Command-line arguments for the spawned server, before every `--server-arg`.
+const SERVER_ARGS: [&str; 6] = [
+    "--addr",
+    "127.0.0.1:0",
+    "--rate-limit",
+    "0",
+    "--ping-interval",
+    "1",
+];
 
-impl SpawnedServer {
-    /// Starts `bin` on a free loopback port and waits for its address.
-    /// With `copy_to`, every log line is also written to that file.
-    async fn start(bin: &Path, extra: &[String], copy_to: Option<&Path>) -> Result<Self> {
-        let copy = copy_to
-            .map(|path| {
-                std::fs::File::create(path)
-                    .map(std::io::BufWriter::new)
-                    .with_context(|| format!("cannot create {}", path.display()))
-            })
-            .transpose()?;
-        let mut command = Command::new(bin);
-        command
-            .args([
-                "--addr",
-                "127.0.0.1:0",
-                "--rate-limit",
-                "0",
-                "--ping-interval",
-                "1",
-            ])
-            .args(extra)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        if std::env::var_os("RUST_LOG").is_none() {
-            // The address and the disconnect reasons are logged at info level.
-            command.env("RUST_LOG", "info");
-        }
-        let mut child = command
-            .spawn()
-            .with_context(|| format!("cannot start {}", bin.display()))?;
-        let pid = child.id();
-        let log = Arc::new(Mutex::new(ServerLog::default()));
-        let (addr_tx, addr_rx) = oneshot::channel();
-        let Some(stderr) = child.stderr.take() else {
-            let _ = child.kill();
-            let _ = child.wait();
-            bail!("no stderr pipe");
-        };
-        // Keep draining stderr for the server's whole life, or it blocks on
-        // a full pipe. A thread: tokio's `process` and `io-util` features are off.
-        let drain = {
-            let log = log.clone();
-            std::thread::spawn(move || drain_server_log(stderr, addr_tx, &log, copy))
-        };
-        let mut server = Self {
-            child,
-            pid,
-            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-            log,
-            drain: Some(drain),
-        };
-        server.addr = match timeout(Duration::from_secs(10), addr_rx).await {
-            Ok(Ok(addr)) => addr,
-            Ok(Err(_)) => bail!("the server exited before logging its address"),
-            Err(_) => bail!("the server logged no `listening on` line within 10 s"),
-        };
-        if !server.addr.ip().is_loopback() {
-            bail!("the server listens on {}, not on loopback", server.addr);
-        }
-        Ok(server)
-    }
-
-    /// Stops the server with SIGTERM (SIGKILL after `wait`) and waits for its
-    /// log to be drained. Returns how long the graceful shutdown took (if it
-    /// was graceful), the exit status, and whether it exited successfully.
-    async fn stop(mut self, wait: Duration) -> (Option<Duration>, String, bool) {
-        let outcome = self.terminate(wait).await;
-        if let Some(drain) = self.drain.take() {
-            // The process is gone, so its stderr is closed and the thread ends.
-            let _ = tokio::task::spawn_blocking(move || drain.join()).await;
-        }
-        outcome
-    }
-
-    /// The signalling part of [`Self::stop`].
-    async fn terminate(&mut self, wait: Duration) -> (Option<Duration>, String, bool) {
-        if let Ok(Some(status)) = self.child.try_wait() {
-            return (None, format!("had already exited: {status}"), false);
-        }
-        let started = Instant::now();
-        // `kill(1)` keeps this crate free of unsafe FFI (the workspace forbids it).
-        let signalled = Command::new("kill")
-            .args(["-TERM", &self.pid.to_string()])
-            .status()
-            .is_ok_and(|s| s.success());
-        while signalled && started.elapsed() < wait {
-            match self.child.try_wait() {
-                Ok(Some(status)) => {
-                    return (
-                        Some(started.elapsed()),
-                        status.to_string(),
-                        status.success(),
-                    )
-                }
-                Ok(None) => sleep(Duration::from_millis(5)).await,
-                Err(err) => return (None, format!("cannot wait for it: {err}"), false),
-            }
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        (
-            None,
-            format!(
-                "did not stop on SIGTERM within {} s: killed",
-                wait.as_secs_f64()
-            ),
-            false,
-        )
-    }
-}
-
-impl Drop for SpawnedServer {
-    fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-/// Reads the server's stderr: reports the address once, then summarizes
-/// (and copies every line to `copy`, if given).
-fn drain_server_log(
-    stderr: std::process::ChildStderr,
-    addr_tx: oneshot::Sender<SocketAddr>,
-    log: &Mutex<ServerLog>,
-    mut copy: Option<std::io::BufWriter<std::fs::File>>,
+/// Adds one line of the server's stderr to `log` (and copies it to `copy`,
+/// if given; a failed write stops the copying).
+fn summarize_log_line(
+    line: String,
+    log: &mut ServerLog,
+    copy: &mut Option<std::io::BufWriter<std::fs::File>>,
 ) {
-    let mut addr_tx = Some(addr_tx);
-    for line in std::io::BufReader::new(stderr).lines() {
-        let Ok(line) = line else {
-            break;
-        };
-        if let Some(file) = &mut copy {
-            if writeln!(file, "{line}").is_err() {
-                copy = None;
+    if let Some(file) = copy {
+        if writeln!(file, "{line}").is_err() {
+            *copy = None;
+        }
+    }
+    log.lines += 1;
+    if line.contains(support::LISTENING_ON) {
+        return;
+    }
+    if let Some((name, end)) = disconnect_of(&line) {
+        log.ends.insert(name, end);
+    }
+    let panic = line.contains("panicked");
+    let error = line.contains(" ERROR ");
+    let warn = line.contains(" WARN ");
+    log.panics += u64::from(panic);
+    log.errors += u64::from(error);
+    log.warnings += u64::from(warn);
+    if panic || error {
+        // Problems first: they replace WARN samples when the list is full.
+        if log.samples.len() >= 8 {
+            if let Some(i) = log.samples.iter().position(|s| s.contains(" WARN ")) {
+                log.samples.remove(i);
             }
         }
-        let mut log = lock(log);
-        log.lines += 1;
-        if let Some(rest) = line.split("listening on http://").nth(1) {
-            if let (Some(tx), Ok(addr)) = (addr_tx.take(), rest.trim().parse()) {
-                let _ = tx.send(addr);
-            }
-            continue;
-        }
-        if let Some((name, end)) = disconnect_of(&line) {
-            log.ends.insert(name, end);
-        }
-        let panic = line.contains("panicked");
-        let error = line.contains(" ERROR ");
-        let warn = line.contains(" WARN ");
-        log.panics += u64::from(panic);
-        log.errors += u64::from(error);
-        log.warnings += u64::from(warn);
-        if panic || error {
-            // Problems first: they replace WARN samples when the list is full.
-            if log.samples.len() >= 8 {
-                if let Some(i) = log.samples.iter().position(|s| s.contains(" WARN ")) {
-                    log.samples.remove(i);
-                }
-            }
-            if log.samples.len() < 8 {
-                log.samples.push(line);
-            }
-        } else if warn && log.samples.len() < 8 {
+        if log.samples.len() < 8 {
             log.samples.push(line);
         }
+    } else if warn && log.samples.len() < 8 {
+        log.samples.push(line);
     }
 }
 
@@ -465,30 +310,9 @@ fn disconnect_of(line: &str) -> Option<(String, String)> {
     Some((name.to_owned(), reason.trim().to_owned()))
 }
 
-/// `GET /healthz` over a fresh connection; returns the `clients` count.
+/// `GET /healthz` on the server at `addr`; returns the `clients` count.
 async fn healthz_clients(addr: SocketAddr) -> Result<u64> {
-    // Blocking std I/O on a worker thread: tokio's `io-util` feature is not a
-    // dependency of this crate.
-    tokio::task::spawn_blocking(move || -> Result<u64> {
-        let limit = Duration::from_secs(5);
-        let mut stream = std::net::TcpStream::connect_timeout(&addr, limit)?;
-        stream.set_read_timeout(Some(limit))?;
-        stream.set_write_timeout(Some(limit))?;
-        let request = format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-        stream.write_all(request.as_bytes())?;
-        let mut response = Vec::new();
-        stream.read_to_end(&mut response)?;
-        let text = String::from_utf8_lossy(&response);
-        let body = text
-            .split("\r\n\r\n")
-            .nth(1)
-            .ok_or_else(|| anyhow!("no body in the /healthz response"))?;
-        let json: Value = serde_json::from_str(body.trim()).context("/healthz body")?;
-        json["clients"]
-            .as_u64()
-            .ok_or_else(|| anyhow!("/healthz has no clients count: {body}"))
-    })
-    .await?
+    support::healthz_clients(addr, &addr.to_string()).await
 }
 
 /// Polls `/healthz` every [`POLL_EVERY`] until it reports `want` clients or
@@ -1193,19 +1017,9 @@ fn check_delivery(steady: &[Steady], sent: &[Vec<String>]) -> Delivery {
     out
 }
 
-/// Prints a section heading of the table.
-fn heading(title: &str) {
-    println!("\n== {title} ==");
-}
-
 /// Prints one row of the table.
 fn row(label: &str, value: impl std::fmt::Display) {
-    println!("  {label:<44} {value}");
-}
-
-/// Formats an optional figure, `-` when unknown.
-fn opt<T: std::fmt::Display>(value: Option<T>) -> String {
-    value.map_or_else(|| "-".to_owned(), |v| v.to_string())
+    support::print_row(44, label, value);
 }
 
 /// Milliseconds of `d`, rounded to 0.1.
@@ -1221,15 +1035,24 @@ async fn main() -> Result<ExitCode> {
 
 /// Runs the soak, prints the report and returns the verdict as the exit code.
 async fn run(cli: Cli) -> Result<ExitCode> {
-    let nofile = rlimit::increase_nofile_limit(u64::MAX).context("raising RLIMIT_NOFILE")?;
-    let needed = (cli.max_concurrent * 2 + cli.steady) as u64 + 64;
-    if nofile < needed {
-        println!("warning: RLIMIT_NOFILE is {nofile}, fewer than the ~{needed} descriptors needed");
-    }
+    let nofile = support::raise_nofile_limit((cli.max_concurrent * 2 + cli.steady) as u64 + 64)?;
     let mut failures: Vec<String> = Vec::new();
 
+    let mut copy = cli
+        .server_log
+        .as_deref()
+        .map(|path| {
+            std::fs::File::create(path)
+                .map(std::io::BufWriter::new)
+                .with_context(|| format!("cannot create {}", path.display()))
+        })
+        .transpose()?;
+    let on_line = move |line, log: &mut ServerLog| summarize_log_line(line, log, &mut copy);
     let server =
-        SpawnedServer::start(&cli.server_bin, &cli.server_args, cli.server_log.as_deref()).await?;
+        SpawnedServer::start(&cli.server_bin, &SERVER_ARGS, &cli.server_args, on_line).await?;
+    if !server.addr.ip().is_loopback() {
+        bail!("the server listens on {}, not on loopback", server.addr);
+    }
     let pid = server.pid;
     let target = Target {
         addr: server.addr,
