@@ -40,7 +40,7 @@ const steps = [
   {
     name: 'desktop',
     what: 'the app window under Xvfb (tauri-driver)',
-    run: () => run(['xvfb-run', '-a', '--server-args=-screen 0 1280x800x24', 'node', '--test', 'tests/desktop/']),
+    run: () => run(['dbus-run-session', '--', 'xvfb-run', '-a', '--server-args=-screen 0 1280x800x24', 'node', '--test', 'tests/desktop/']),
   },
   {
     name: 'bench',

@@ -44,6 +44,8 @@ export class RoomConnection extends EventTarget {
     this.timer = undefined;
     /** @type {StateDetail} */
     this.detail = { state: 'connecting' };
+    /** Set when the server closed with 1001 (the host closed the room); cleared on reconnect. */
+    this.hostClosed = false;
     window.addEventListener('online', () => this.retryNow());
     window.addEventListener('offline', () => this.setState({ state: 'offline' }));
   }
@@ -70,6 +72,7 @@ export class RoomConnection extends EventTarget {
     this.socket = socket;
     socket.addEventListener('open', () => {
       this.attempt = 0;
+      this.hostClosed = false;
       this.setState({ state: 'connected' });
       this.dispatchEvent(new Event('open'));
     });
@@ -98,8 +101,10 @@ export class RoomConnection extends EventTarget {
     const delay = backoffDelay(this.attempt);
     this.attempt += 1;
     const retryAt = Date.now() + delay;
-    // 1001 from the server: the host closed the room. Keep trying, quietly.
-    const state = navigator.onLine === false ? 'offline' : closeCode === 1001 ? 'closed' : 'reconnecting';
+    // 1001 from the server: the host closed the room. Keep saying so while
+    // retrying quietly, until the room is back.
+    if (closeCode === 1001) this.hostClosed = true;
+    const state = navigator.onLine === false ? 'offline' : this.hostClosed ? 'closed' : 'reconnecting';
     this.setState({ state, retryAt, closeCode });
     clearTimeout(this.timer);
     this.timer = setTimeout(() => this.connect(), delay);

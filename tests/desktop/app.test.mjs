@@ -3,12 +3,12 @@
 // Run with: xvfb-run -a node --test tests/desktop/
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { launchBrowser, openPerson, ROOT, say } from '../ui/harness.mjs';
+import { launchBrowser, openPerson, recordSockets, ROOT, say } from '../ui/harness.mjs';
 import { WebDriver } from './webdriver.mjs';
 
 const APP = path.join(ROOT, 'target', 'debug', 'hearth');
@@ -27,21 +27,6 @@ function freePort() {
   });
 }
 
-/** Records the page's WebSockets and how they closed. */
-function recordCloses() {
-  const Native = window.WebSocket;
-  /** @type {number[]} */
-  const codes = [];
-  /** @type {any} */ (window).__closeCodes = codes;
-  window.WebSocket = class extends Native {
-    /** @param {string | URL} url @param {string | string[]} [protocols] */
-    constructor(url, protocols) {
-      super(url, protocols);
-      this.addEventListener('close', (event) => codes.push(event.code));
-    }
-  };
-}
-
 describe('the desktop app', () => {
   /** @type {import('node:child_process').ChildProcess} */
   let driverProcess;
@@ -49,17 +34,19 @@ describe('the desktop app', () => {
   /** @type {Awaited<ReturnType<typeof launchBrowser>>} */
   let chrome;
   const home = mkdtempSync(path.join(tmpdir(), 'hearth-desktop-home-'));
+  // The app's data and logs go to a throwaway HOME.
+  const appEnv = { ...process.env, HOME: home, XDG_DATA_HOME: path.join(home, '.local', 'share'), RUST_LOG: 'info' };
   let driverLog = '';
 
   before(async () => {
     execFileSync('cargo', ['build', '--quiet', '-p', 'hearth'], { cwd: ROOT, stdio: 'inherit' });
     assert.ok(existsSync(TAURI_DRIVER), `tauri-driver at ${TAURI_DRIVER} (cargo install tauri-driver --locked)`);
     assert.ok(process.env.DISPLAY, 'a display (run under xvfb-run)');
+    assert.ok(process.env.DBUS_SESSION_BUS_ADDRESS, 'a session bus (run under dbus-run-session), for the single-instance check');
     const port = await freePort();
     const nativePort = await freePort();
-    // The app's data and logs go to a throwaway HOME.
     driverProcess = spawn(TAURI_DRIVER, ['--port', String(port), '--native-port', String(nativePort)], {
-      env: { ...process.env, HOME: home, XDG_DATA_HOME: path.join(home, '.local', 'share'), RUST_LOG: 'info' },
+      env: appEnv,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     driverProcess.stdout?.on('data', (chunk) => { driverLog += chunk; });
@@ -95,7 +82,7 @@ describe('the desktop app', () => {
 
     // A browser on this machine joins the same room.
     const guest = await openPerson(chrome.browser, address, null);
-    await guest.page.addInitScript(recordCloses);
+    await guest.page.addInitScript(recordSockets);
     await guest.page.reload();
     await guest.page.locator('#name-input').fill('Guest');
     await guest.page.locator('#name-submit').click();
@@ -109,6 +96,30 @@ describe('the desktop app', () => {
 
     mkdirSync(ARTIFACTS, { recursive: true });
     writeFileSync(path.join(ARTIFACTS, 'window.png'), await driver.screenshot());
+
+    // Launching Hearth again does not open a second room: the new process
+    // hands over to the running one (which shows its window) and exits.
+    const second = spawn(APP, [], { env: appEnv, stdio: 'ignore' });
+    const exitCode = await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        second.kill('SIGKILL');
+        reject(new Error('the second launch did not exit'));
+      }, 20000);
+      second.once('exit', (code) => {
+        clearTimeout(timer);
+        resolve(code);
+      });
+    });
+    assert.equal(exitCode, 0);
+    // The running app says so in its log file (which also proves the file log).
+    const logFile = path.join(home, '.local', 'share', 'app.hearth.desktop', 'logs', 'hearth.log');
+    await driver.until(
+      async () => existsSync(logFile) && readFileSync(logFile, 'utf8').includes('Hearth was launched again'),
+      `the running app to log the second launch in ${logFile}`,
+      10000,
+    );
+    assert.equal(await driver.text('#status-text'), 'Connected');
+    assert.equal(await driver.text('#host-address'), address);
 
     // Quitting the app (SIGTERM, as at logout; WebKitWebDriver cannot press
     // the window's close button) closes the room gracefully.

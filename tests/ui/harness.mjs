@@ -129,3 +129,27 @@ export async function screenshot(page, file) {
   mkdirSync(ARTIFACTS, { recursive: true });
   await page.screenshot({ path: path.join(ARTIFACTS, file) });
 }
+
+/**
+ * An init script (for `page.addInitScript`) that records the page's
+ * WebSockets in `window.__sockets` and their close codes in
+ * `window.__closeCodes`, so a test can drop a socket as a network blip would,
+ * or check how the server closed it.
+ */
+export function recordSockets() {
+  const Native = window.WebSocket;
+  /** @type {WebSocket[]} */
+  const sockets = [];
+  /** @type {number[]} */
+  const closeCodes = [];
+  /** @type {any} */ (window).__sockets = sockets;
+  /** @type {any} */ (window).__closeCodes = closeCodes;
+  window.WebSocket = class extends Native {
+    /** @param {string | URL} url @param {string | string[]} [protocols] */
+    constructor(url, protocols) {
+      super(url, protocols);
+      sockets.push(this);
+      this.addEventListener('close', (event) => closeCodes.push(event.code));
+    }
+  };
+}

@@ -1,22 +1,7 @@
 // Losing and regaining the room: a dropped socket, and the host restarting.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { launchBrowser, openPerson, say, startServer } from './harness.mjs';
-
-/** Records the page's WebSockets so a test can drop one, as a network blip would. */
-function recordSockets() {
-  const Native = window.WebSocket;
-  /** @type {WebSocket[]} */
-  const sockets = [];
-  /** @type {any} */ (window).__sockets = sockets;
-  window.WebSocket = class extends Native {
-    /** @param {string | URL} url @param {string | string[]} [protocols] */
-    constructor(url, protocols) {
-      super(url, protocols);
-      sockets.push(this);
-    }
-  };
-}
+import { launchBrowser, openPerson, recordSockets, say, startServer } from './harness.mjs';
 
 describe('reconnecting', () => {
   /** @type {Awaited<ReturnType<typeof launchBrowser>>} */
