@@ -65,7 +65,11 @@ impl ProtocolError {
 /// Decodes one text frame. A frame that does not start with `{` is plain text
 /// and counts as `say`, so generic WebSocket clients can chat.
 pub fn decode_text(frame: &str) -> Result<ClientMessage, ProtocolError> {
-    if !frame.trim_start().starts_with('{') {
+    // JSON's own white space, not Unicode's: "\u{b}{" is text, not broken JSON.
+    if !frame
+        .trim_start_matches([' ', '\t', '\n', '\r'])
+        .starts_with('{')
+    {
         return Ok(ClientMessage::Say {
             text: frame.to_owned(),
         });
@@ -282,6 +286,20 @@ mod tests {
             decode_text("hi there"),
             Ok(ClientMessage::Say {
                 text: "hi there".into()
+            })
+        );
+    }
+
+    #[test]
+    fn only_json_white_space_may_precede_an_object() {
+        assert!(matches!(
+            decode_text(" \n{\"type\":\"typing\"}"),
+            Ok(ClientMessage::Typing {})
+        ));
+        assert_eq!(
+            decode_text("\u{b}{"),
+            Ok(ClientMessage::Say {
+                text: "\u{b}{".into()
             })
         );
     }
