@@ -67,11 +67,6 @@ impl AccessPolicy {
             }
         }
     }
-
-    /// The room's address as a browser should open it.
-    pub fn hosts(&self) -> &[String] {
-        &self.hosts
-    }
 }
 
 #[cfg(test)]

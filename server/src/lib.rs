@@ -24,7 +24,7 @@ pub mod server;
 
 pub use config::{Config, RateLimit, ServerArgs};
 pub use room::{Room, RoomStats};
-pub use server::{BindError, Server, ShutdownHandle};
+pub use server::{stop_signal, BindError, Server, ShutdownHandle};
 
 /// This crate's version, reported by `/healthz`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

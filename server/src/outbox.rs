@@ -154,38 +154,36 @@ impl Outbox {
     /// Evicts the peer unless its session is already closing; its writer
     /// drops the queue and sends the eviction's close frame.
     pub fn evict(&self, reason: Eviction) {
-        let mut state = self.lock();
-        if state.closing.is_none() {
-            state.evicted = Some(reason);
-            state.closing = Some(Closing {
-                frame: Some(reason.close_frame()),
-                flush_queue: false,
-            });
-            state.queue.clear();
-            state.bytes = 0;
-        }
-        drop(state);
-        self.wake_all();
+        let closing = Closing {
+            frame: Some(reason.close_frame()),
+            flush_queue: false,
+        };
+        self.end(closing, Some(reason));
     }
 
     /// Tells the writer to end the session as `closing` says (unless it is
     /// already ending).
     pub fn close(&self, closing: Closing) {
-        let mut state = self.lock();
-        if state.closing.is_none() {
-            state.closing = Some(closing);
-            if !closing.flush_queue {
-                state.queue.clear();
-                state.bytes = 0;
-            }
-        }
-        drop(state);
-        self.ready.notify_one();
-        self.drained.notify_waiters();
+        self.end(closing, None);
     }
 
-    fn wake_all(&self) {
-        self.evicted.cancel();
+    /// Starts the end of the session, once; later calls change nothing.
+    fn end(&self, closing: Closing, eviction: Option<Eviction>) {
+        let mut state = self.lock();
+        if state.closing.is_some() {
+            return;
+        }
+        state.closing = Some(closing);
+        state.evicted = eviction;
+        if !closing.flush_queue {
+            state.queue.clear();
+            state.bytes = 0;
+            state.oldest_since = None;
+        }
+        drop(state);
+        if eviction.is_some() {
+            self.evicted.cancel();
+        }
         self.ready.notify_one();
         self.drained.notify_waiters();
     }
@@ -193,6 +191,7 @@ impl Outbox {
     /// Waits until the peer is evicted, and says why.
     pub async fn evicted(&self) -> Eviction {
         self.evicted.cancelled().await;
+        // The token is only cancelled after the reason is recorded.
         self.eviction().unwrap_or(Eviction::Overflow)
     }
 

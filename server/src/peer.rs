@@ -184,16 +184,7 @@ async fn read_frames(
 fn handle(request: ClientMessage, id: PeerId, room: &Room, outbox: &Outbox) -> Laggards {
     let refused = match request {
         ClientMessage::Hello { name } => room.join(id, &name),
-        ClientMessage::Rename { name } => {
-            if room.name_of(id).is_none() {
-                outbox.push(ServerMessage::error(
-                    ErrorCode::NotJoined,
-                    "say hello before renaming",
-                ));
-                return Vec::new();
-            }
-            room.rename(id, &name)
-        }
+        ClientMessage::Rename { name } => room.rename(id, &name),
         ClientMessage::Say { text } => {
             let Some(text) = clean_text(&text) else {
                 outbox.push(ServerMessage::error(

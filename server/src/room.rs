@@ -38,6 +38,9 @@ pub enum NameRefused {
     /// Someone else has it.
     #[error("the name {0:?} is taken; pick another")]
     Taken(String),
+    /// Only people who have joined can rename.
+    #[error("say hello before renaming")]
+    NotJoined,
 }
 
 impl NameRefused {
@@ -46,6 +49,7 @@ impl NameRefused {
         match self {
             NameRefused::Invalid(_) => ErrorCode::InvalidName,
             NameRefused::Taken(_) => ErrorCode::NameTaken,
+            NameRefused::NotJoined => ErrorCode::NotJoined,
         }
     }
 }
@@ -179,7 +183,7 @@ impl Room {
             display_addr(member.addr)
         );
         state.roster.insert(seq, id);
-        state.names.insert(user.name.to_lowercase(), id);
+        state.names.insert(name_key(&user.name), id);
         let welcome = ServerMessage::Welcome {
             room: &self.instance,
             you: &user,
@@ -247,15 +251,15 @@ impl Room {
             return Err(NameRefused::Taken(name));
         }
         let Some(user) = state.members.get_mut(&id).and_then(|m| m.user.as_mut()) else {
-            return Ok(Vec::new());
+            return Err(NameRefused::NotJoined);
         };
         if user.name == name {
             return Ok(Vec::new());
         }
         let previous = std::mem::replace(&mut user.name, name);
         let user = user.clone();
-        state.names.remove(&previous.to_lowercase());
-        state.names.insert(user.name.to_lowercase(), id);
+        state.names.remove(&name_key(&previous));
+        state.names.insert(name_key(&user.name), id);
         log::info!("peer {id} renamed from {previous:?} to {:?}", user.name);
         let frame = ServerMessage::Renamed {
             user: &user,
@@ -286,18 +290,16 @@ impl Room {
         };
         if let Some(user) = &member.user {
             state.roster.remove(&member.joined_seq);
-            state.names.remove(&user.name.to_lowercase());
-        }
-        if state.closing {
-            // Everyone is leaving: publish once, when the last one has gone.
-            if state.members.is_empty() {
-                self.publish_stats(&state);
+            state.names.remove(&name_key(&user.name));
+            // On shutdown everyone leaves at once: nobody is told who left.
+            if !state.closing {
+                let frame = ServerMessage::Left { user }.to_frame();
+                fan_out(&state, &frame, None);
             }
-            return;
         }
-        if let Some(user) = &member.user {
-            let frame = ServerMessage::Left { user }.to_frame();
-            fan_out(&state, &frame, None);
+        // On shutdown, publish once, when the last one has gone.
+        if state.closing && !state.members.is_empty() {
+            return;
         }
         self.publish_stats(&state);
     }
@@ -350,8 +352,13 @@ fn users_in_order(state: &State) -> Vec<User> {
 fn name_taken(state: &State, name: &str, except: PeerId) -> bool {
     state
         .names
-        .get(&name.to_lowercase())
+        .get(&name_key(name))
         .is_some_and(|holder| *holder != except)
+}
+
+/// Names are unique case-insensitively: this is the form they are compared in.
+fn name_key(name: &str) -> String {
+    name.to_lowercase()
 }
 
 fn default_name(state: &State, id: PeerId) -> String {

@@ -57,11 +57,6 @@ impl ShutdownHandle {
     pub fn shutdown(&self) {
         self.0.cancel();
     }
-
-    /// Whether shutdown has started.
-    pub fn is_shutting_down(&self) -> bool {
-        self.0.is_cancelled()
-    }
 }
 
 /// A bound, not yet running room server. Binding is separate from running so
@@ -240,5 +235,34 @@ async fn backoff_after_accept_error(err: &io::Error) {
             log::error!("accept failed: {err}; pausing for 100 ms");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+}
+
+/// Completes on Ctrl-C or, on Unix, SIGTERM, and logs which: the signals
+/// that ask a host process (headless server or desktop app) to close the room.
+pub async fn stop_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            log::error!("cannot listen for Ctrl-C: {err}");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut sigterm) => {
+                sigterm.recv().await;
+            }
+            Err(err) => {
+                log::error!("cannot listen for SIGTERM: {err}");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => log::info!("Ctrl-C received"),
+        () = terminate => log::info!("SIGTERM received"),
     }
 }

@@ -144,8 +144,7 @@ fn forward_stats(app: tauri::AppHandle, hosted: &HostedRoom) {
 /// Ctrl-C or SIGTERM (logout, `kill`) quits like closing the window does.
 fn quit_on_signal(app: tauri::AppHandle) {
     tauri::async_runtime::spawn(async move {
-        crate::headless::wait_for_stop_signal().await;
-        log::info!("stop signal received");
+        hearth_server::stop_signal().await;
         app.exit(0);
     });
 }

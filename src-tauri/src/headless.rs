@@ -30,32 +30,8 @@ pub fn run(config: Config, reason: HeadlessReason) -> ExitCode {
         }
         let hosted = HostedRoom::start(bound);
         log::info!("join the room at {}", hosted.url);
-        wait_for_stop_signal().await;
+        hearth_server::stop_signal().await;
         hosted.stop().await;
         ExitCode::SUCCESS
     })
-}
-
-/// Completes on Ctrl-C or, on Unix, SIGTERM.
-pub async fn wait_for_stop_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(err) => {
-                log::warn!("cannot listen for SIGTERM: {err}");
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }
