@@ -12,7 +12,7 @@
 //!
 //! The target is either `--url ws://HOST:PORT/ws` (optionally with `--pid`
 //! to sample that process), or `--server-bin PATH`: the binary is spawned with
-//! `--addr 127.0.0.1:0 --rate-limit 0 --max-clients 20000` (plus every
+//! `--addr 127.0.0.1:0 --rate-limit 0 --room-rate-limit 0 --max-clients 20000` (plus every
 //! `--server-arg`), its address is read from its `listening on http://…` log
 //! line, it is sampled through its pid and stopped with SIGTERM at the end.
 //!
@@ -318,10 +318,12 @@ struct ServerLog {
 }
 
 /// Command-line arguments for a spawned server, before every `--server-arg`.
-const SERVER_ARGS: [&str; 6] = [
+const SERVER_ARGS: [&str; 8] = [
     "--addr",
     "127.0.0.1:0",
     "--rate-limit",
+    "0",
+    "--room-rate-limit",
     "0",
     "--max-clients",
     "20000",
@@ -354,9 +356,9 @@ fn summarize_log_line(line: String, log: &mut ServerLog, clients: usize) {
     }
 }
 
-/// The N of a `Some("lgN")` name in a server log line.
+/// The N of a `name=lgN` name in a server log line.
 fn client_number(line: &str) -> Option<usize> {
-    let rest = line.split("Some(\"lg").nth(1)?;
+    let rest = line.split(" name=lg").nth(1)?;
     leading_number(rest).map(|n| usize::try_from(n).unwrap_or(usize::MAX))
 }
 

@@ -2,7 +2,7 @@
 //!
 //! It spawns the server binary as a **separate process** (so its memory can be
 //! read from `/proc/PID/status`) with
-//! `--addr 127.0.0.1:0 --rate-limit 0 --ping-interval 1` plus every
+//! `--addr 127.0.0.1:0 --rate-limit 0 --room-rate-limit 0 --ping-interval 1` plus every
 //! `--server-arg`, reads its address from the `listening on http://…` log line,
 //! and then, for `--duration-secs`, keeps the room busy:
 //!
@@ -253,10 +253,12 @@ struct ServerLog {
 }
 
 /// Command-line arguments for the spawned server, before every `--server-arg`.
-const SERVER_ARGS: [&str; 6] = [
+const SERVER_ARGS: [&str; 8] = [
     "--addr",
     "127.0.0.1:0",
     "--rate-limit",
+    "0",
+    "--room-rate-limit",
     "0",
     "--ping-interval",
     "1",
@@ -302,11 +304,11 @@ fn summarize_log_line(
     }
 }
 
-/// The client name and end reason of a `peer N (Some("name")) from ADDR
+/// The client name and end reason of a `peer N name=NAME from ADDR
 /// disconnected: REASON` log line.
 fn disconnect_of(line: &str) -> Option<(String, String)> {
     let (head, reason) = line.split_once(" disconnected: ")?;
-    let name = head.split("(Some(\"").nth(1)?.split("\")").next()?;
+    let name = head.split(" name=").nth(1)?.split(" from ").next()?;
     Some((name.to_owned(), reason.trim().to_owned()))
 }
 

@@ -8,13 +8,30 @@
 
 use std::net::SocketAddr;
 
-/// Origins of the desktop webview: Linux and macOS use `tauri://localhost`,
-/// Windows `http(s)://tauri.localhost`.
-pub const DESKTOP_ORIGINS: [&str; 3] = [
-    "tauri://localhost",
-    "http://tauri.localhost",
-    "https://tauri.localhost",
-];
+/// The origin of the desktop app's own webview on this platform: Windows
+/// serves it from `http://tauri.localhost`, Linux and macOS from
+/// `tauri://localhost`. Only the desktop app allows it; a headless server has
+/// no webview, and `http://tauri.localhost` is also what a browser sends for
+/// a page from any local web server on port 80.
+#[cfg(windows)]
+pub const DESKTOP_WEBVIEW_ORIGIN: &str = "http://tauri.localhost";
+/// The origin of the desktop app's own webview on this platform.
+#[cfg(not(windows))]
+pub const DESKTOP_WEBVIEW_ORIGIN: &str = "tauri://localhost";
+
+/// Which loopback names reach this server and no other program.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Loopback {
+    /// Listening on 127.0.0.1 and [::1]: both, and `localhost`, are ours.
+    Both,
+    /// IPv6 loopback does not exist here, so `localhost` means 127.0.0.1.
+    V4Only,
+    /// Another program holds [::1] on our port: a browser asked for
+    /// `localhost` may reach it, so neither `localhost` nor `[::1]` is trusted.
+    V6Taken,
+    /// Bound to some other address: only that address is ours.
+    Elsewhere,
+}
 
 /// The allowlists for one bound address.
 #[derive(Debug, Clone)]
@@ -24,25 +41,35 @@ pub struct AccessPolicy {
 }
 
 impl AccessPolicy {
-    /// Allows the bound address and its loopback spellings, the desktop
-    /// webview, and `extra_origins`.
-    pub fn new(bound: SocketAddr, extra_origins: &[String]) -> Self {
+    /// Allows the bound address and the loopback names that reach only this
+    /// server, plus `extra_origins` (each also as a Host).
+    pub fn new(bound: SocketAddr, loopback: Loopback, extra_origins: &[String]) -> Self {
         let port = bound.port();
-        let mut hosts = vec![
-            format!("127.0.0.1:{port}"),
-            format!("localhost:{port}"),
-            format!("[::1]:{port}"),
-            bound.to_string(),
-        ];
+        let mut hosts = vec![bound.to_string()];
+        match loopback {
+            Loopback::Both => {
+                hosts.push(format!("127.0.0.1:{port}"));
+                hosts.push(format!("[::1]:{port}"));
+                hosts.push(format!("localhost:{port}"));
+            }
+            Loopback::V4Only => {
+                hosts.push(format!("127.0.0.1:{port}"));
+                hosts.push(format!("localhost:{port}"));
+            }
+            Loopback::V6Taken | Loopback::Elsewhere => {}
+        }
+        let mut origins: Vec<String> = hosts.iter().map(|h| format!("http://{h}")).collect();
+        for origin in extra_origins {
+            let origin = origin.trim().trim_end_matches('/').to_ascii_lowercase();
+            if let Some(host) = authority(&origin) {
+                hosts.push(host.to_owned());
+            }
+            origins.push(origin);
+        }
         hosts.sort();
         hosts.dedup();
-        let mut origins: Vec<String> = hosts.iter().map(|h| format!("http://{h}")).collect();
-        origins.extend(DESKTOP_ORIGINS.iter().map(|o| (*o).to_owned()));
-        origins.extend(
-            extra_origins
-                .iter()
-                .map(|o| o.trim().trim_end_matches('/').to_ascii_lowercase()),
-        );
+        origins.sort();
+        origins.dedup();
         Self { hosts, origins }
     }
 
@@ -69,27 +96,34 @@ impl AccessPolicy {
     }
 }
 
+/// The `host[:port]` of an `http://` or `https://` origin, as a browser
+/// sends it in Host for a page from that origin.
+fn authority(origin: &str) -> Option<&str> {
+    let rest = origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"))?;
+    (!rest.is_empty() && !rest.contains('/')).then_some(rest)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn policy() -> AccessPolicy {
+    fn policy(loopback: Loopback) -> AccessPolicy {
         AccessPolicy::new(
             SocketAddr::from(([127, 0, 0, 1], 7070)),
+            loopback,
             &["http://MyBox.local:7070/".to_owned()],
         )
     }
 
     #[test]
-    fn same_origin_desktop_and_configured_origins_pass() {
-        let p = policy();
+    fn same_origin_and_configured_origins_pass() {
+        let p = policy(Loopback::Both);
         for origin in [
             "http://127.0.0.1:7070",
             "http://localhost:7070",
             "http://[::1]:7070",
-            "tauri://localhost",
-            "http://tauri.localhost",
-            "https://tauri.localhost",
             "http://mybox.local:7070",
         ] {
             assert!(p.origin_allowed(Some(origin)), "{origin}");
@@ -98,13 +132,16 @@ mod tests {
     }
 
     #[test]
-    fn foreign_null_and_other_port_origins_fail() {
-        let p = policy();
+    fn foreign_null_webview_and_other_port_origins_fail() {
+        let p = policy(Loopback::Both);
         for origin in [
             "null",
             "https://evil.example",
             "http://127.0.0.1:8080",
             "http://localhost.evil.example:7070",
+            "tauri://localhost",
+            "http://tauri.localhost",
+            "https://tauri.localhost",
             "",
         ] {
             assert!(!p.origin_allowed(Some(origin)), "{origin}");
@@ -112,12 +149,42 @@ mod tests {
     }
 
     #[test]
+    fn the_webview_origin_is_allowed_only_when_given() {
+        let desktop = AccessPolicy::new(
+            SocketAddr::from(([127, 0, 0, 1], 7070)),
+            Loopback::Both,
+            &[DESKTOP_WEBVIEW_ORIGIN.to_owned()],
+        );
+        assert!(desktop.origin_allowed(Some(DESKTOP_WEBVIEW_ORIGIN)));
+        assert!(!policy(Loopback::Both).origin_allowed(Some(DESKTOP_WEBVIEW_ORIGIN)));
+    }
+
+    #[test]
+    fn loopback_names_another_program_may_hold_are_not_trusted() {
+        let p = policy(Loopback::V6Taken);
+        assert!(p.origin_allowed(Some("http://127.0.0.1:7070")));
+        assert!(!p.origin_allowed(Some("http://[::1]:7070")));
+        assert!(!p.origin_allowed(Some("http://localhost:7070")));
+        assert!(!p.host_allowed(Some("[::1]:7070")));
+        let v4 = policy(Loopback::V4Only);
+        assert!(!v4.origin_allowed(Some("http://[::1]:7070")));
+        assert!(v4.origin_allowed(Some("http://localhost:7070")));
+    }
+
+    #[test]
     fn hosts_are_checked() {
-        let p = policy();
+        let p = policy(Loopback::Both);
         assert!(p.host_allowed(Some("127.0.0.1:7070")));
         assert!(p.host_allowed(Some("LOCALHOST:7070")));
         assert!(!p.host_allowed(Some("evil.example:7070")));
         assert!(!p.host_allowed(Some("127.0.0.1")));
         assert!(!p.host_allowed(None));
+    }
+
+    #[test]
+    fn an_allowed_origin_is_also_an_allowed_host() {
+        let p = policy(Loopback::Both);
+        assert!(p.host_allowed(Some("mybox.local:7070")));
+        assert!(!p.host_allowed(Some("mybox.local")));
     }
 }

@@ -33,8 +33,18 @@ pub struct Config {
     pub stall_grace: Duration,
     /// How long a client may take to send its request headers.
     pub header_read_timeout: Duration,
-    /// Most HTTP connections that have not (yet) become WebSockets.
+    /// Most HTTP connections that have not (yet) become WebSockets; when a
+    /// new one arrives past this, the oldest is closed to make room.
     pub max_pending_connections: usize,
+    /// How long a WebSocket may stay open without joining (`hello` or `say`).
+    pub join_timeout: Duration,
+    /// How long one write to a peer may take (its `welcome` included) before
+    /// the peer counts as not reading and is disconnected.
+    pub write_timeout: Duration,
+    /// A token bucket for the whole room, on top of each connection's own:
+    /// a ceiling on what many connections together can make everyone
+    /// receive. `None` turns it off.
+    pub room_rate_limit: Option<RateLimit>,
 }
 
 /// A token bucket: `per_second` refill, up to `burst` at once.
@@ -63,7 +73,22 @@ impl Default for Config {
             stall_grace: Duration::from_secs(2),
             header_read_timeout: Duration::from_secs(10),
             max_pending_connections: 256,
+            join_timeout: Duration::from_secs(10),
+            write_timeout: Duration::from_secs(5),
+            room_rate_limit: Some(RateLimit {
+                per_second: 100,
+                burst: 200,
+            }),
         }
+    }
+}
+
+impl Config {
+    /// The most `welcome` may carry in history, as JSON: a quarter of a
+    /// peer's send budget, so `welcome` always fits in what a peer may queue
+    /// with room for the people list and the chat that follows.
+    pub fn history_bytes(&self) -> usize {
+        self.send_queue_bytes / 4
     }
 }
 
@@ -100,8 +125,23 @@ pub struct ServerArgs {
     #[arg(long, env = "HEARTH_RATE_BURST", default_value_t = 30)]
     pub rate_burst: u32,
 
-    /// Also accept WebSocket connections from this browser origin (repeatable),
-    /// e.g. `http://mybox.local:7070`. Same-origin pages and the desktop app are always allowed.
+    /// Sustained messages per second for the whole room, all connections
+    /// together; 0 turns this ceiling off.
+    #[arg(
+        long,
+        env = "HEARTH_ROOM_RATE_LIMIT",
+        value_name = "MSGS_PER_S",
+        default_value_t = 100
+    )]
+    pub room_rate_limit: u32,
+
+    /// Messages the whole room may receive at once before its ceiling applies.
+    #[arg(long, env = "HEARTH_ROOM_RATE_BURST", default_value_t = 200)]
+    pub room_rate_burst: u32,
+
+    /// Also accept this browser origin (repeatable), e.g. `http://mybox.local:7070`:
+    /// pages from it may open the WebSocket, and its host is accepted in the Host header.
+    /// Same-origin pages on 127.0.0.1 are always allowed.
     #[arg(
         long = "allow-origin",
         env = "HEARTH_ALLOW_ORIGIN",
@@ -131,6 +171,10 @@ impl From<ServerArgs> for Config {
             rate_limit: (args.rate_limit > 0).then(|| RateLimit {
                 per_second: args.rate_limit,
                 burst: args.rate_burst.max(1),
+            }),
+            room_rate_limit: (args.room_rate_limit > 0).then(|| RateLimit {
+                per_second: args.room_rate_limit,
+                burst: args.room_rate_burst.max(1),
             }),
             allowed_origins: args.allow_origin,
             ping_interval: Duration::from_secs(args.ping_interval),

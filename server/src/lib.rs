@@ -14,7 +14,9 @@
 pub mod access;
 pub mod assets;
 pub mod config;
+pub mod history;
 pub mod limits;
+pub mod names;
 pub mod outbox;
 pub mod peer;
 pub mod protocol;

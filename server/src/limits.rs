@@ -1,11 +1,13 @@
-//! Limits that keep one client from hurting the others: the connection cap
-//! and the per-connection message rate.
+//! Limits that keep one client from hurting the others: the connection caps
+//! and the message rates.
 
+use std::collections::BTreeMap;
 use std::num::NonZeroU32;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use governor::{DefaultDirectRateLimiter, Quota};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio_util::sync::CancellationToken;
 
 use crate::config::RateLimit;
 
@@ -33,7 +35,86 @@ impl ClientSlots {
     }
 }
 
-/// A token bucket for one connection's incoming messages.
+/// Caps HTTP connections that have not (yet) become WebSockets. Past the cap,
+/// the oldest is asked to close rather than the newest refused: otherwise a
+/// few hundred idle sockets, re-opened as they time out, would keep every
+/// real browser out. A browser sends its request at once, so it is never the
+/// oldest for long.
+#[derive(Debug, Clone)]
+pub struct PendingConnections {
+    open: Arc<Mutex<PendingState>>,
+    cap: usize,
+}
+
+#[derive(Debug, Default)]
+struct PendingState {
+    next: u64,
+    /// Open connections by arrival, oldest first.
+    open: BTreeMap<u64, CancellationToken>,
+}
+
+/// One pending connection's place under the cap; dropping it frees the place.
+#[derive(Debug)]
+pub struct PendingPlace {
+    id: u64,
+    open: Arc<Mutex<PendingState>>,
+    /// Cancelled when a newer connection needs the place.
+    pub make_room: CancellationToken,
+}
+
+impl PendingConnections {
+    /// Room for `cap` pending connections (at least one).
+    pub fn new(cap: usize) -> Self {
+        Self {
+            open: Arc::default(),
+            cap: cap.max(1),
+        }
+    }
+
+    /// Admits a new connection, asking the oldest to close if the cap is reached.
+    pub fn admit(&self) -> PendingPlace {
+        let mut state = lock(&self.open);
+        while state.open.len() >= self.cap {
+            let Some((_, oldest)) = state.open.pop_first() else {
+                break;
+            };
+            oldest.cancel();
+        }
+        let id = state.next;
+        state.next += 1;
+        let make_room = CancellationToken::new();
+        state.open.insert(id, make_room.clone());
+        PendingPlace {
+            id,
+            open: self.open.clone(),
+            make_room,
+        }
+    }
+
+    /// How many connections hold a place.
+    pub fn len(&self) -> usize {
+        lock(&self.open).open.len()
+    }
+
+    /// Whether no connection holds a place.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl Drop for PendingPlace {
+    fn drop(&mut self) {
+        lock(&self.open).open.remove(&self.id);
+    }
+}
+
+fn lock(state: &Mutex<PendingState>) -> MutexGuard<'_, PendingState> {
+    // Each update is one insert or removal: never left half done.
+    state.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A token bucket for incoming messages: one per connection, and one for the
+/// whole room.
 #[derive(Debug)]
 pub struct MessageRate {
     bucket: Option<DefaultDirectRateLimiter>,
@@ -124,6 +205,23 @@ mod tests {
     fn no_limit_allows_everything() {
         let rate = MessageRate::new(None);
         assert!((0..10_000).all(|_| rate.allow()));
+    }
+
+    #[test]
+    fn past_the_pending_cap_the_oldest_makes_room() {
+        let pending = PendingConnections::new(2);
+        let first = pending.admit();
+        let second = pending.admit();
+        assert_eq!(pending.len(), 2);
+        let third = pending.admit();
+        assert!(first.make_room.is_cancelled());
+        assert!(!second.make_room.is_cancelled());
+        assert!(!third.make_room.is_cancelled());
+        assert_eq!(pending.len(), 2);
+        drop(first);
+        assert_eq!(pending.len(), 2, "an evicted place is already free");
+        drop(second);
+        assert_eq!(pending.len(), 1);
     }
 
     #[test]

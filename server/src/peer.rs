@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use futures::stream::{SplitSink, SplitStream};
 use futures::{SinkExt, StreamExt};
-use tokio::time::{timeout, timeout_at, Instant, MissedTickBehavior};
+use tokio::time::{sleep_until, timeout, timeout_at, Instant, MissedTickBehavior};
 use tokio_tungstenite::tungstenite;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::task_tracker::TaskTrackerToken;
@@ -29,6 +29,8 @@ pub struct PeerContext {
     pub room: Arc<Room>,
     /// Limits and timings.
     pub config: Arc<Config>,
+    /// The room-wide message budget, shared by every peer.
+    pub room_rate: Arc<MessageRate>,
     /// Cancelled when the server shuts down.
     pub shutdown: CancellationToken,
 }
@@ -56,6 +58,8 @@ enum SessionEnd {
     TooBig,
     /// A text frame that was not UTF-8.
     InvalidUtf8,
+    /// Connected but never joined within the join timeout.
+    NeverJoined,
     /// The server dropped a slow peer.
     Evicted(Eviction),
     /// The server is shutting down.
@@ -70,6 +74,7 @@ impl SessionEnd {
             SessionEnd::Silent => Some((1001, "no heartbeat")),
             SessionEnd::TooBig => Some((1009, "message too big")),
             SessionEnd::InvalidUtf8 => Some((1007, "invalid UTF-8")),
+            SessionEnd::NeverJoined => Some((1008, "did not join in time")),
             SessionEnd::Evicted(reason) => Some(reason.close_frame()),
             SessionEnd::ServerShutdown => Some((1001, "going away")),
         }
@@ -91,7 +96,12 @@ pub async fn serve(
     // The writer gets its own task. Were it polled together with the reader,
     // every outgoing frame would also poll the socket for input, and
     // tungstenite clears its whole read buffer on each read attempt.
-    let mut writer = tokio::spawn(write_frames(sink, outbox.clone(), ctx.config.ping_interval));
+    let mut writer = tokio::spawn(write_frames(
+        sink,
+        outbox.clone(),
+        ctx.config.ping_interval,
+        ctx.config.write_timeout,
+    ));
     let mut writer_done = false;
     let end = tokio::select! {
         end = read_frames(&mut stream, id, &ctx, &outbox) => end,
@@ -103,16 +113,31 @@ pub async fn serve(
         }
     };
 
-    let name = ctx.room.name_of(id);
+    // The writer may have stopped because it evicted the peer itself.
+    let end = match (end, outbox.eviction()) {
+        (SessionEnd::Gone, Some(reason)) => SessionEnd::Evicted(reason),
+        (end, _) => end,
+    };
+    let name = ctx.room.name_of(id).unwrap_or_default();
     ctx.room.disconnect(id);
     match end {
-        SessionEnd::Evicted(reason) => log::warn!(
-            "peer {id} ({name:?}) from {} disconnected: {}",
-            display_addr(addr),
-            reason.close_frame().1
-        ),
+        SessionEnd::Evicted(reason) => {
+            ctx.room.record_eviction(reason);
+            log::warn!(
+                "peer {id} name={name} from {} disconnected: {}",
+                display_addr(addr),
+                reason.close_frame().1
+            );
+        }
+        SessionEnd::NeverJoined => {
+            ctx.room.record_join_timeout();
+            log::info!(
+                "peer {id} from {} disconnected: did not join in time",
+                display_addr(addr)
+            );
+        }
         _ => log::info!(
-            "peer {id} ({name:?}) from {} disconnected: {end:?}",
+            "peer {id} name={name} from {} disconnected: {end:?}",
             display_addr(addr)
         ),
     }
@@ -136,12 +161,19 @@ async fn read_frames(
 ) -> SessionEnd {
     let rate = MessageRate::new(ctx.config.rate_limit);
     let silence = ctx.config.ping_interval.saturating_mul(3);
+    // A connection holds a slot under the client cap: one that never joins
+    // (answering pings is enough to stay open) must not hold it for good.
+    let mut join_deadline = Some(Instant::now() + ctx.config.join_timeout);
     loop {
-        let frame = match timeout(silence, stream.next()).await {
-            Err(_) => return SessionEnd::Silent,
-            Ok(None) => return SessionEnd::Gone,
-            Ok(Some(Err(err))) => return classify_read_error(&err),
-            Ok(Some(Ok(frame))) => frame,
+        let next = timeout(silence, stream.next());
+        let frame = tokio::select! {
+            read = next => match read {
+                Err(_) => return SessionEnd::Silent,
+                Ok(None) => return SessionEnd::Gone,
+                Ok(Some(Err(err))) => return classify_read_error(&err),
+                Ok(Some(Ok(frame))) => frame,
+            },
+            () = deadline(join_deadline) => return SessionEnd::NeverJoined,
         };
         // Any frame, pongs included, proves the peer is alive.
         if frame.is_close() {
@@ -165,18 +197,34 @@ async fn read_frames(
                 continue;
             }
         };
-        if !rate.allow() {
+        let refusal = if !rate.allow() {
+            Some("slow down: too many messages, this one was not sent")
+        } else if !ctx.room_rate.allow() {
+            ctx.room.record_room_rate_limited();
+            Some("the room is busy: too many messages from everyone, this one was not sent")
+        } else {
+            None
+        };
+        if let Some(why) = refusal {
             // Typing hints are best-effort: drop them quietly.
             if !matches!(request, ClientMessage::Typing {}) {
-                outbox.push(ServerMessage::error(
-                    ErrorCode::RateLimited,
-                    "slow down: too many messages, this one was not sent",
-                ));
+                outbox.push(ServerMessage::error(ErrorCode::RateLimited, why));
             }
             continue;
         }
         let laggards = handle(request, id, &ctx.room, outbox);
+        if join_deadline.is_some() && ctx.room.has_joined(id) {
+            join_deadline = None;
+        }
         wait_for(laggards, ctx.config.stall_grace).await;
+    }
+}
+
+/// Completes at `at`, or never when there is no deadline.
+async fn deadline(at: Option<Instant>) {
+    match at {
+        Some(at) => sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }
 
@@ -228,11 +276,15 @@ async fn wait_for(laggards: Laggards, grace: Duration) {
 
 /// Writes queued frames, coalesced: everything queued is fed, then flushed
 /// once. Sends a ping every `ping_interval`. When the session closes, sends
-/// what it is told to and the close frame.
+/// what it is told to and the close frame. A write that the peer does not
+/// take within `write_timeout` (its socket stays full: it is not reading)
+/// evicts the peer, so a client that joins and never reads cannot keep its
+/// `welcome`, or anything else, in server memory.
 async fn write_frames(
     mut sink: SplitSink<WebSocket, Message>,
     outbox: Arc<Outbox>,
     ping_interval: Duration,
+    write_timeout: Duration,
 ) {
     let mut batch = Vec::new();
     let mut ping = tokio::time::interval_at(Instant::now() + ping_interval, ping_interval);
@@ -241,16 +293,23 @@ async fn write_frames(
         tokio::select! {
             () = outbox.ready() => {}
             _ = ping.tick() => {
-                if sink.send(Message::ping(Vec::new())).await.is_err() {
-                    return finish(sink).await;
+                match timeout(write_timeout, sink.send(Message::ping(Vec::new()))).await {
+                    Ok(Ok(())) => continue,
+                    Ok(Err(_)) => return finish(sink).await,
+                    Err(_) => return outbox.evict(Eviction::Stalled),
                 }
-                continue;
             }
         }
         match outbox.drain_into(&mut batch) {
             Drained::Open => {
-                if feed_all(&mut sink, &mut batch).await.is_err() || sink.flush().await.is_err() {
-                    return finish(sink).await;
+                let write = async {
+                    feed_all(&mut sink, &mut batch).await?;
+                    sink.flush().await
+                };
+                match timeout(write_timeout, write).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(_)) => return finish(sink).await,
+                    Err(_) => return outbox.evict(Eviction::Stalled),
                 }
             }
             Drained::Closing(closing) => {
@@ -298,5 +357,44 @@ fn classify_read_error(err: &warp::Error) -> SessionEnd {
         Some(tungstenite::Error::Capacity(_)) => SessionEnd::TooBig,
         Some(tungstenite::Error::Utf8(_)) => SessionEnd::InvalidUtf8,
         _ => SessionEnd::Gone,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An outbox over half its budget (so a sender waits for it).
+    fn lagging_outbox() -> Arc<Outbox> {
+        let outbox = Arc::new(Outbox::new(100));
+        assert_eq!(
+            outbox.push(Message::text("x".repeat(60))),
+            crate::outbox::Push::Lagging
+        );
+        outbox
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_laggard_whose_oldest_frame_outlives_the_grace_is_evicted_as_stalled() {
+        let outbox = lagging_outbox();
+        let started = Instant::now();
+        wait_for(vec![outbox.clone()], Duration::from_secs(2)).await;
+        assert_eq!(outbox.eviction(), Some(Eviction::Stalled));
+        assert!(started.elapsed() >= Duration::from_secs(2));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_laggard_that_catches_up_within_the_grace_stays() {
+        let outbox = lagging_outbox();
+        let drainer = tokio::spawn({
+            let outbox = outbox.clone();
+            async move {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                outbox.drain_into(&mut Vec::new());
+            }
+        });
+        wait_for(vec![outbox.clone()], Duration::from_secs(2)).await;
+        assert_eq!(outbox.eviction(), None);
+        drainer.await.expect("drainer");
     }
 }

@@ -3,13 +3,10 @@
 //! Decoding is total: every frame a peer can send maps to either a
 //! [`ClientMessage`] or a [`ProtocolError`] that the peer is told about.
 
-use std::collections::VecDeque;
-
 use serde::{Deserialize, Serialize};
 use warp::ws::Message;
 
-/// Longest accepted display name, in characters.
-pub const MAX_NAME_CHARS: usize = 32;
+use crate::history::History;
 
 /// A peer's identity in the room: ids come from a counter and are never reused.
 pub type PeerId = usize;
@@ -92,38 +89,11 @@ pub fn decode_text(frame: &str) -> Result<ClientMessage, ProtocolError> {
     })
 }
 
-/// Why a requested display name was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum NameError {
-    /// Nothing but white space.
-    #[error("name must not be empty")]
-    Empty,
-    /// Longer than [`MAX_NAME_CHARS`].
-    #[error("name must be at most {MAX_NAME_CHARS} characters")]
-    TooLong,
-    /// Contains control or invisible formatting characters.
-    #[error("name may only contain printable characters")]
-    Unprintable,
-}
-
-/// Trims and checks a display name: 1 to 32 printable characters.
-pub fn validate_name(raw: &str) -> Result<String, NameError> {
-    let name = raw.trim();
-    if name.is_empty() {
-        return Err(NameError::Empty);
-    }
-    if name.chars().count() > MAX_NAME_CHARS {
-        return Err(NameError::TooLong);
-    }
-    if name.chars().any(is_unprintable) {
-        return Err(NameError::Unprintable);
-    }
-    Ok(name.to_owned())
-}
-
 /// Cleans message text: drops control characters other than newline and tab
-/// (they would garble other people's screens) and refuses text that is empty
-/// once trimmed.
+/// (they would garble other people's screens) and the bidi embedding,
+/// override and isolate controls (they would reorder the text around a
+/// message), and refuses text that is empty once trimmed. Joiners stay: emoji
+/// sequences and several scripts need them.
 pub fn clean_text(raw: &str) -> Option<String> {
     let text: String = raw
         .chars()
@@ -136,11 +106,10 @@ pub fn clean_text(raw: &str) -> Option<String> {
     }
 }
 
-/// Control characters, plus the bidi overrides and zero-width marks that let
-/// a name impersonate another or reorder what surrounds it.
+/// Control characters, plus the bidi controls that reorder what surrounds
+/// them.
 fn is_unprintable(c: char) -> bool {
-    c.is_control()
-        || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
+    c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 fn truncate_chars(s: &str, max: usize) -> String {
@@ -215,7 +184,7 @@ pub enum ServerMessage<'a> {
         /// Everyone in the room, the client included.
         users: Vec<User>,
         /// The most recent messages, oldest first.
-        history: &'a VecDeque<ChatMessage>,
+        history: &'a History,
         /// Limits the client should respect.
         limits: AnnouncedLimits,
     },
@@ -343,16 +312,6 @@ mod tests {
     }
 
     #[test]
-    fn names_are_trimmed_and_checked() {
-        assert_eq!(validate_name("  Ann "), Ok("Ann".into()));
-        assert_eq!(validate_name("   "), Err(NameError::Empty));
-        assert_eq!(validate_name(&"x".repeat(33)), Err(NameError::TooLong));
-        assert_eq!(validate_name(&"é".repeat(32)), Ok("é".repeat(32)));
-        assert_eq!(validate_name("a\u{7}b"), Err(NameError::Unprintable));
-        assert_eq!(validate_name("a\u{202E}b"), Err(NameError::Unprintable));
-    }
-
-    #[test]
     fn text_keeps_newlines_and_drops_controls() {
         assert_eq!(clean_text("a\nb\u{1b}[31m"), Some("a\nb[31m".into()));
         assert_eq!(clean_text(" \n\t "), None);
@@ -384,17 +343,6 @@ mod properties {
         #[test]
         fn plain_text_is_always_say(text in "[^{ \t\n\r][^\n]{0,200}") {
             prop_assert_eq!(decode_text(&text), Ok(ClientMessage::Say { text: text.clone() }));
-        }
-
-        #[test]
-        fn valid_names_are_trimmed_bounded_printable_and_stable(raw in "\\PC{0,40}|.{0,40}") {
-            if let Ok(name) = validate_name(&raw) {
-                prop_assert_eq!(name.trim(), name.as_str());
-                prop_assert!(!name.is_empty());
-                prop_assert!(name.chars().count() <= MAX_NAME_CHARS);
-                prop_assert!(!name.chars().any(is_unprintable));
-                prop_assert_eq!(validate_name(&name), Ok(name.clone()));
-            }
         }
 
         #[test]

@@ -5,20 +5,20 @@
 //! and it never waits: pushing into an [`Outbox`] is a bounded, non-blocking
 //! operation.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::watch;
 use warp::ws::Message;
 
-use crate::outbox::{Outbox, Push};
-use crate::protocol::{
-    validate_name, AnnouncedLimits, ChatMessage, ErrorCode, PeerId, ServerMessage, User,
-    MAX_NAME_CHARS,
-};
+use crate::config::Config;
+use crate::history::History;
+use crate::names::{name_key, validate_name, MAX_NAME_CHARS};
+use crate::outbox::{Eviction, Outbox, Push};
+use crate::protocol::{AnnouncedLimits, ChatMessage, ErrorCode, PeerId, ServerMessage, User};
 
 /// A live snapshot of the room, for the desktop shell and `/healthz`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -29,12 +29,39 @@ pub struct RoomStats {
     pub users: Vec<String>,
 }
 
+/// Running totals since the room opened, for `/healthz` and the tools that
+/// read it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct RoomCounters {
+    /// Chat messages broadcast.
+    pub messages: u64,
+    /// Peers dropped because their send queue overflowed.
+    pub evicted_overflow: u64,
+    /// Peers dropped because they stopped taking what was sent to them.
+    pub evicted_stalled: u64,
+    /// Connections closed because they never joined.
+    pub join_timeouts: u64,
+    /// Messages refused by the room-wide rate ceiling.
+    pub room_rate_limited: u64,
+    /// Seconds since the room opened.
+    pub uptime_secs: u64,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    messages: AtomicU64,
+    evicted_overflow: AtomicU64,
+    evicted_stalled: AtomicU64,
+    join_timeouts: AtomicU64,
+    room_rate_limited: AtomicU64,
+}
+
 /// Why a join or rename was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NameRefused {
     /// The name is invalid.
     #[error("{0}")]
-    Invalid(#[from] crate::protocol::NameError),
+    Invalid(#[from] crate::names::NameError),
     /// Someone else has it.
     #[error("the name {0:?} is taken; pick another")]
     Taken(String),
@@ -67,15 +94,15 @@ struct Member {
     joined_seq: u64,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct State {
     members: HashMap<PeerId, Member>,
     /// Joined members in joining order (join sequence → id), so listing
     /// people never needs a sort.
     roster: BTreeMap<u64, PeerId>,
-    /// Names in use, lower-cased, for case-insensitive uniqueness.
+    /// Names in use, by [`name_key`], so look-alike names clash.
     names: HashMap<String, PeerId>,
-    history: VecDeque<ChatMessage>,
+    history: History,
     next_message_id: u64,
     next_join_seq: u64,
     /// Set on shutdown: everyone leaves at once, so nobody is told who left.
@@ -87,27 +114,80 @@ struct State {
 pub struct Room {
     state: Mutex<State>,
     next_peer_id: AtomicUsize,
-    history_len: usize,
     limits: AnnouncedLimits,
     /// Changes on every start, so clients can tell a restarted room apart.
     instance: String,
     stats: watch::Sender<RoomStats>,
+    counters: Counters,
+    opened: Instant,
 }
 
 impl Room {
-    /// An empty room keeping the last `history_len` messages.
-    pub fn new(history_len: usize, max_message_bytes: usize) -> Self {
+    /// An empty room with the history bounds and limits of `config`.
+    pub fn new(config: &Config) -> Self {
+        let state = State {
+            members: HashMap::new(),
+            roster: BTreeMap::new(),
+            names: HashMap::new(),
+            history: History::new(config.history, config.history_bytes()),
+            next_message_id: 0,
+            next_join_seq: 0,
+            closing: false,
+        };
         Self {
-            state: Mutex::new(State::default()),
+            state: Mutex::new(state),
             next_peer_id: AtomicUsize::new(1),
-            history_len,
             limits: AnnouncedLimits {
-                max_message_bytes,
+                max_message_bytes: config.max_message_bytes,
                 max_name_chars: MAX_NAME_CHARS,
             },
             stats: watch::Sender::new(RoomStats::default()),
             instance: format!("{:x}", now_nanos()),
+            counters: Counters::default(),
+            opened: Instant::now(),
         }
+    }
+
+    /// The running totals.
+    pub fn counters(&self) -> RoomCounters {
+        let c = &self.counters;
+        RoomCounters {
+            messages: c.messages.load(Ordering::Relaxed),
+            evicted_overflow: c.evicted_overflow.load(Ordering::Relaxed),
+            evicted_stalled: c.evicted_stalled.load(Ordering::Relaxed),
+            join_timeouts: c.join_timeouts.load(Ordering::Relaxed),
+            room_rate_limited: c.room_rate_limited.load(Ordering::Relaxed),
+            uptime_secs: self.opened.elapsed().as_secs(),
+        }
+    }
+
+    /// Counts a peer dropped by the server for not keeping up.
+    pub fn record_eviction(&self, reason: Eviction) {
+        let counter = match reason {
+            Eviction::Overflow => &self.counters.evicted_overflow,
+            Eviction::Stalled => &self.counters.evicted_stalled,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a connection closed for never joining.
+    pub fn record_join_timeout(&self) {
+        self.counters.join_timeouts.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a message refused by the room-wide ceiling.
+    pub fn record_room_rate_limited(&self) {
+        self.counters
+            .room_rate_limited
+            .fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Whether the peer has joined.
+    pub fn has_joined(&self, id: PeerId) -> bool {
+        self.lock()
+            .members
+            .get(&id)
+            .is_some_and(|m| m.user.is_some())
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -178,7 +258,7 @@ impl Room {
         member.user = Some(user.clone());
         member.joined_seq = seq;
         log::info!(
-            "peer {id} joined as {:?} from {}",
+            "peer {id} joined as name={} from {}",
             user.name,
             display_addr(member.addr)
         );
@@ -234,12 +314,10 @@ impl Room {
         );
         let frame = ServerMessage::Message(&message).to_frame();
         laggards.extend(fan_out(&state, &frame, None));
-        if self.history_len > 0 {
-            if state.history.len() == self.history_len {
-                state.history.pop_front();
-            }
-            state.history.push_back(message);
-        }
+        self.counters.messages.fetch_add(1, Ordering::Relaxed);
+        // The frame wraps the message in a few bytes more than `welcome`
+        // needs for it: a safe upper bound for the history's byte budget.
+        state.history.push(message, frame.as_bytes().len());
         laggards
     }
 
@@ -260,7 +338,10 @@ impl Room {
         let user = user.clone();
         state.names.remove(&name_key(&previous));
         state.names.insert(name_key(&user.name), id);
-        log::info!("peer {id} renamed from {previous:?} to {:?}", user.name);
+        log::info!(
+            "peer {id} renamed from name={previous} to name={}",
+            user.name
+        );
         let frame = ServerMessage::Renamed {
             user: &user,
             previous: &previous,
@@ -356,11 +437,6 @@ fn name_taken(state: &State, name: &str, except: PeerId) -> bool {
         .is_some_and(|holder| *holder != except)
 }
 
-/// Names are unique case-insensitively: this is the form they are compared in.
-fn name_key(name: &str) -> String {
-    name.to_lowercase()
-}
-
 fn default_name(state: &State, id: PeerId) -> String {
     let base = format!("guest-{id}");
     let mut candidate = base.clone();
@@ -403,9 +479,16 @@ mod tests {
             .collect()
     }
 
+    fn room(history: usize) -> Room {
+        Room::new(&Config {
+            history,
+            ..Config::default()
+        })
+    }
+
     #[test]
     fn names_are_unique_case_insensitively() {
-        let room = Room::new(10, 1024);
+        let room = room(10);
         let a = room.connect(Arc::new(Outbox::new(1 << 20)), None);
         let b = room.connect(Arc::new(Outbox::new(1 << 20)), None);
         assert!(room.join(a, "Ann").is_ok());
@@ -413,13 +496,17 @@ mod tests {
             room.join(b, " ann ").map(|_| ()),
             Err(NameRefused::Taken("ann".into()))
         );
+        assert_eq!(
+            room.join(b, "\u{410}nn").map(|_| ()),
+            Err(NameRefused::Taken("\u{410}nn".into()))
+        );
         assert_eq!(room.stats().users, vec!["Ann".to_owned()]);
         assert_eq!(room.stats().connections, 2);
     }
 
     #[test]
     fn say_before_hello_joins_with_a_default_name() {
-        let room = Room::new(10, 1024);
+        let room = room(10);
         let outbox = Arc::new(Outbox::new(1 << 20));
         let id = room.connect(outbox.clone(), None);
         room.say(id, "hi".into());
@@ -431,7 +518,7 @@ mod tests {
 
     #[test]
     fn history_keeps_only_the_last_n() {
-        let room = Room::new(2, 1024);
+        let room = room(2);
         let id = room.connect(Arc::new(Outbox::new(1 << 20)), None);
         for text in ["one", "two", "three"] {
             room.say(id, text.into());

@@ -38,6 +38,8 @@ pub struct RouteState {
 /// Why a request was refused before reaching a handler.
 #[derive(Debug)]
 enum Refusal {
+    /// Malformed in a way that could fool a check (two Host headers).
+    BadRequest(&'static str),
     /// Host or Origin not on the allowlist.
     Forbidden(&'static str),
     /// The client cap is reached.
@@ -62,19 +64,27 @@ pub fn routes(state: RouteState) -> BoxedFilter<(Response,)> {
         .boxed()
 }
 
-/// Refuses any request whose Host header does not name this server.
+/// Refuses any request whose Host header does not name this server, and any
+/// with more than one Host header (RFC 9112 §3.2: a server must answer 400),
+/// so no disagreement about which one counts can slip past the check.
 fn host_check(access: Arc<AccessPolicy>) -> impl Filter<Extract = (), Error = Rejection> + Clone {
-    warp::header::optional::<String>("host")
-        .and_then(move |host: Option<String>| {
-            let allowed = access.host_allowed(host.as_deref());
-            async move {
-                if allowed {
-                    Ok(())
-                } else {
-                    log::warn!("refused a request for host {host:?}");
-                    Err(warp::reject::custom(Refusal::Forbidden("unknown host")))
+    warp::header::headers_cloned()
+        .and_then(move |headers: http::HeaderMap| {
+            let mut hosts = headers.get_all(http::header::HOST).iter();
+            let host = hosts.next().map(|h| h.to_str().ok());
+            let verdict = if hosts.next().is_some() {
+                log::warn!("refused a request with more than one Host header");
+                Err(Refusal::BadRequest("more than one Host header"))
+            } else {
+                match host {
+                    Some(Some(host)) if access.host_allowed(Some(host)) => Ok(()),
+                    _ => {
+                        log::warn!("refused a request for host {host:?}");
+                        Err(Refusal::Forbidden("unknown host"))
+                    }
                 }
-            }
+            };
+            async move { verdict.map_err(warp::reject::custom) }
         })
         .untuple_one()
 }
@@ -129,14 +139,27 @@ fn upgrade(
         .into_response())
 }
 
-/// `GET /healthz`: liveness and the connection count, as JSON.
+/// `GET /healthz`: liveness, who is connected and the room's running
+/// totals, as JSON: what tools read instead of log lines.
 fn health(state: RouteState) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     warp::path!("healthz").and(warp::get()).map(move || {
-        let stats = state.peer.room.stats();
+        let room = &state.peer.room;
+        let stats = room.stats();
+        let counters = room.counters();
         warp::reply::json(&serde_json::json!({
             "status": "ok",
             "version": VERSION,
             "clients": stats.connections,
+            "connections": stats.connections,
+            "joined": stats.users.len(),
+            "messages": counters.messages,
+            "evictions": {
+                "overflow": counters.evicted_overflow,
+                "stalled": counters.evicted_stalled,
+            },
+            "join_timeouts": counters.join_timeouts,
+            "room_rate_limited": counters.room_rate_limited,
+            "uptime_secs": counters.uptime_secs,
         }))
         .into_response()
     })
@@ -164,6 +187,7 @@ fn static_files() -> impl Filter<Extract = (Response,), Error = Rejection> + Clo
 async fn explain_rejection(rejection: Rejection) -> Result<Response, Rejection> {
     let (status, text) = if let Some(refusal) = rejection.find::<Refusal>() {
         match refusal {
+            Refusal::BadRequest(why) => (StatusCode::BAD_REQUEST, *why),
             Refusal::Forbidden(why) => (StatusCode::FORBIDDEN, *why),
             Refusal::RoomFull => (StatusCode::SERVICE_UNAVAILABLE, "the room is full"),
         }

@@ -2,25 +2,25 @@
 //! options and limits, serves each with hyper + the warp routes, and shuts
 //! everything down gracefully.
 
-use std::future::Future;
+use std::future::{poll_fn, Future};
 use std::io;
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower_service::Service as _;
 use warp::filters::BoxedFilter;
 use warp::reply::Response;
 
-use crate::access::AccessPolicy;
+use crate::access::{AccessPolicy, Loopback};
 use crate::config::Config;
-use crate::limits::ClientSlots;
+use crate::limits::{ClientSlots, MessageRate, PendingConnections, PendingPlace};
 use crate::peer::PeerContext;
 use crate::room::Room;
 use crate::routes::{routes, PeerAddr, RouteState};
@@ -28,6 +28,10 @@ use crate::routes::{routes, PeerAddr, RouteState};
 /// Shutdown must finish within this; sessions that have not closed by then
 /// are abandoned.
 const SHUTDOWN_DEADLINE: Duration = Duration::from_millis(1800);
+
+/// How long an HTTP connection asked to close may take to finish the request
+/// it is serving.
+const CONNECTION_CLOSE_GRACE: Duration = Duration::from_secs(1);
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +53,10 @@ pub enum BindError {
 }
 
 /// Stops a running server from anywhere; cheap to clone.
+///
+/// It only asks: the run loop marks the room closing first and then tells the
+/// sessions, so no session can end (and announce a departure) before the
+/// room knows it is closing.
 #[derive(Debug, Clone, Default)]
 pub struct ShutdownHandle(CancellationToken);
 
@@ -63,16 +71,19 @@ impl ShutdownHandle {
 /// the caller learns the real address (or a typed error) before anything runs.
 #[derive(Debug)]
 pub struct Server {
-    listener: TcpListener,
+    listeners: Vec<TcpListener>,
     local_addr: SocketAddr,
+    loopback: Loopback,
     config: Arc<Config>,
     room: Arc<Room>,
-    shutdown: CancellationToken,
+    stop_requested: CancellationToken,
     tracker: TaskTracker,
 }
 
 impl Server {
-    /// Binds `config.addr`.
+    /// Binds `config.addr`. On 127.0.0.1 it also binds [::1] on the same
+    /// port, so no other program can answer there to a browser that asked
+    /// for `localhost`.
     pub async fn bind(config: Config) -> Result<Self, BindError> {
         let addr = config.addr;
         let listener = TcpListener::bind(addr).await.map_err(|source| {
@@ -85,13 +96,37 @@ impl Server {
         let local_addr = listener
             .local_addr()
             .map_err(|source| BindError::Io { addr, source })?;
-        let room = Arc::new(Room::new(config.history, config.max_message_bytes));
+        let mut listeners = vec![listener];
+        let loopback = if local_addr.ip() == Ipv4Addr::LOCALHOST {
+            let v6 = SocketAddr::from((Ipv6Addr::LOCALHOST, local_addr.port()));
+            match TcpListener::bind(v6).await {
+                Ok(listener) => {
+                    listeners.push(listener);
+                    Loopback::Both
+                }
+                Err(err) if err.kind() == io::ErrorKind::AddrInUse => {
+                    log::warn!(
+                        "another program listens on {v6}: only http://{local_addr} is trusted, \
+                         not localhost"
+                    );
+                    Loopback::V6Taken
+                }
+                Err(err) => {
+                    log::debug!("no IPv6 loopback ({err}): listening on {local_addr} only");
+                    Loopback::V4Only
+                }
+            }
+        } else {
+            Loopback::Elsewhere
+        };
+        let room = Arc::new(Room::new(&config));
         Ok(Self {
-            listener,
+            listeners,
             local_addr,
+            loopback,
             config: Arc::new(config),
             room,
-            shutdown: CancellationToken::new(),
+            stop_requested: CancellationToken::new(),
             tracker: TaskTracker::new(),
         })
     }
@@ -113,50 +148,55 @@ impl Server {
 
     /// A handle that stops the server when asked.
     pub fn shutdown_handle(&self) -> ShutdownHandle {
-        ShutdownHandle(self.shutdown.clone())
+        ShutdownHandle(self.stop_requested.clone())
     }
 
     /// Serves until `signal` completes or a [`ShutdownHandle`] fires, then
     /// closes every peer with 1001 "going away" and returns within 2 s.
     pub async fn run(self, signal: impl Future<Output = ()> + Send) {
         let Server {
-            listener,
+            listeners,
             local_addr,
+            loopback,
             config,
             room,
-            shutdown,
+            stop_requested,
             tracker,
         } = self;
-        let access = Arc::new(AccessPolicy::new(local_addr, &config.allowed_origins));
+        // Sessions watch this token, not `stop_requested`: it is cancelled
+        // only once the room is marked closing.
+        let shutdown = CancellationToken::new();
+        let access = Arc::new(AccessPolicy::new(
+            local_addr,
+            loopback,
+            &config.allowed_origins,
+        ));
         let routes = routes(RouteState {
             peer: PeerContext {
                 room: room.clone(),
                 config: config.clone(),
+                room_rate: Arc::new(MessageRate::new(config.room_rate_limit)),
                 shutdown: shutdown.clone(),
             },
             access,
             slots: ClientSlots::new(config.max_clients),
             tracker: tracker.clone(),
         });
-        let pending = Arc::new(Semaphore::new(config.max_pending_connections));
+        let pending = PendingConnections::new(config.max_pending_connections);
         log::info!("listening on http://{local_addr}");
 
         tokio::pin!(signal);
         loop {
             let (stream, addr) = tokio::select! {
                 () = &mut signal => break,
-                () = shutdown.cancelled() => break,
-                accepted = listener.accept() => match accepted {
+                () = stop_requested.cancelled() => break,
+                accepted = accept_any(&listeners) => match accepted {
                     Ok(pair) => pair,
                     Err(err) => {
                         backoff_after_accept_error(&err).await;
                         continue;
                     }
                 },
-            };
-            let Ok(permit) = pending.clone().try_acquire_owned() else {
-                log::debug!("too many pending connections: dropped {addr}");
-                continue;
             };
             if let Err(err) = stream.set_nodelay(true) {
                 log::debug!("TCP_NODELAY on {addr}: {err}");
@@ -166,7 +206,7 @@ impl Server {
                 addr,
                 routes.clone(),
                 shutdown.clone(),
-                permit,
+                pending.admit(),
                 config.header_read_timeout,
             );
             tracker.spawn(connection);
@@ -176,7 +216,7 @@ impl Server {
         log::info!("shutting down: closing {open} connections");
         room.close();
         shutdown.cancel();
-        drop(listener);
+        drop(listeners);
         tracker.close();
         if tokio::time::timeout(SHUTDOWN_DEADLINE, tracker.wait())
             .await
@@ -191,13 +231,28 @@ impl Server {
     }
 }
 
+/// Accepts the next connection on whichever listener has one.
+async fn accept_any(listeners: &[TcpListener]) -> io::Result<(TcpStream, SocketAddr)> {
+    poll_fn(|cx| {
+        for listener in listeners {
+            if let Poll::Ready(accepted) = listener.poll_accept(cx) {
+                return Poll::Ready(accepted);
+            }
+        }
+        Poll::Pending
+    })
+    .await
+}
+
 /// Serves one HTTP connection; WebSocket upgrades continue in their own task.
+/// Asked to close (server shutdown, or a newer connection needs its place
+/// under the pending cap), it finishes the request in progress, if any.
 async fn serve_connection(
     stream: TcpStream,
     addr: SocketAddr,
     routes: BoxedFilter<(Response,)>,
     shutdown: CancellationToken,
-    _pending: OwnedSemaphorePermit,
+    place: PendingPlace,
     header_read_timeout: Duration,
 ) {
     let service = hyper::service::service_fn(move |mut request| {
@@ -213,12 +268,24 @@ async fn serve_connection(
         .with_upgrades();
     tokio::pin!(connection);
     let result = tokio::select! {
-        result = connection.as_mut() => result,
-        () = shutdown.cancelled() => {
-            connection.as_mut().graceful_shutdown();
-            connection.await
+        result = connection.as_mut() => Some(result),
+        () = shutdown.cancelled() => None,
+        () = place.make_room.cancelled() => {
+            log::debug!("too many pending connections: closing the oldest, from {addr}");
+            None
         }
     };
+    let result = match result {
+        Some(result) => result,
+        None => {
+            connection.as_mut().graceful_shutdown();
+            match tokio::time::timeout(CONNECTION_CLOSE_GRACE, connection).await {
+                Ok(result) => result,
+                Err(_) => return,
+            }
+        }
+    };
+    drop(place);
     if let Err(err) = result {
         log::debug!("connection from {addr}: {err}");
     }

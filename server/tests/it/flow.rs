@@ -2,25 +2,18 @@
 
 use futures::future::join_all;
 use futures::{SinkExt, StreamExt};
+use std::time::Duration;
+
 use serde_json::json;
-use tokio::net::TcpSocket;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::support::{test_config, Client, TestServer};
+use crate::support::{self, test_config, Client, TestServer};
 use hearth_server::Config;
 
-/// A client whose socket has a tiny receive buffer and who never reads:
-/// the server's writes to it stall almost at once.
+/// A non-reader that has taken its `welcome`, then stops reading.
 async fn non_reader(server: &TestServer, name: &str) -> Client {
-    let socket = TcpSocket::new_v4().unwrap();
-    socket.set_recv_buffer_size(4096).unwrap();
-    let stream = socket.connect(server.addr).await.unwrap();
-    let stream = tokio_tungstenite::MaybeTlsStream::Plain(stream);
-    let (socket, _) = tokio_tungstenite::client_async(server.ws_url(), stream)
-        .await
-        .unwrap();
-    let mut client = Client { socket };
-    client.send(json!({"type": "hello", "name": name})).await;
+    let mut client = support::non_reader(server, name).await;
     client.expect("welcome").await;
     client
 }
@@ -97,4 +90,68 @@ async fn a_non_reader_is_dropped_while_fifty_readers_get_every_message() {
     .expect("the non-reader is dropped")
     .unwrap();
     assert_eq!(server.room.stats().users.len(), 50 + senders);
+}
+
+/// The stall path, end to end: a peer that stops reading while others chat
+/// holds its sender back until the stall grace runs out, then is closed with
+/// 1008 "too slow"; the readers lose nothing. The queue budget is large and
+/// the write timeout long, so neither overflow nor a blocked write can be
+/// what drops it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_that_stops_reading_is_closed_as_too_slow_within_the_grace() {
+    let grace = Duration::from_millis(800);
+    let server = TestServer::start(Config {
+        send_queue_bytes: 256 * 1024,
+        stall_grace: grace,
+        write_timeout: Duration::from_secs(60),
+        ..test_config()
+    })
+    .await;
+    let mut stuck = non_reader(&server, "stuck").await;
+    let (mut talker, _) = Client::join(&server, "talker").await;
+    let (reader, _) = Client::join(&server, "reader").await;
+    let count = 1000;
+    let reading = tokio::spawn(async move {
+        let mut reader = reader;
+        let mut ids = Vec::new();
+        while ids.len() < count {
+            let frame = reader.next().await;
+            if frame["type"] == "message" {
+                ids.push(frame["id"].as_u64().unwrap());
+            }
+        }
+        ids
+    });
+    let mut stats = server.room.subscribe();
+    let text = "x".repeat(4000);
+    for _ in 0..count {
+        talker.send(json!({"type": "say", "text": text})).await;
+    }
+    let started = std::time::Instant::now();
+    tokio::time::timeout(
+        crate::support::PATIENCE,
+        stats.wait_for(|s| !s.users.iter().any(|u| u == "stuck")),
+    )
+    .await
+    .expect("the non-reader is dropped")
+    .unwrap();
+    // Read what the socket still holds, then the close frame.
+    let close = loop {
+        match tokio::time::timeout(crate::support::PATIENCE, stuck.socket.next()).await {
+            Ok(Some(Ok(Message::Close(close)))) => break close,
+            Ok(Some(Ok(_))) => {}
+            other => panic!("no close frame: {other:?}"),
+        }
+    };
+    let close = close.expect("a close code");
+    assert_eq!(close.code, CloseCode::Policy);
+    assert_eq!(close.reason, "too slow: not reading");
+    assert!(started.elapsed() < grace + crate::support::PATIENCE);
+    let health = server.health().await;
+    assert_eq!(health["evictions"]["stalled"], 1);
+    assert_eq!(health["evictions"]["overflow"], 0);
+
+    let ids = reading.await.unwrap();
+    assert_eq!(ids.len(), count);
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "in order, no gaps");
 }

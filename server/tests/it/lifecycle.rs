@@ -1,12 +1,13 @@
 //! Binding, heartbeat and graceful shutdown.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use serde_json::json;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::Message;
 
-use crate::support::{test_config, Client, TestServer};
+use crate::support::{non_reader, test_config, Client, TestServer, PATIENCE};
 use hearth_server::{BindError, Config, Server};
 
 #[tokio::test]
@@ -60,23 +61,127 @@ async fn a_silent_peer_is_dropped_by_the_heartbeat_and_a_live_one_stays() {
     reader.abort();
 }
 
-#[tokio::test]
+/// Reads `client` in the background until the server closes it; returns
+/// every protocol frame it got, the close code, and when the close came.
+fn read_to_close(
+    client: Client,
+) -> tokio::task::JoinHandle<(Vec<serde_json::Value>, Option<CloseCode>, Instant)> {
+    tokio::spawn(async move {
+        let (_tx, mut rx) = client.socket.split();
+        let mut frames = Vec::new();
+        loop {
+            match tokio::time::timeout(PATIENCE, rx.next()).await {
+                Ok(Some(Ok(Message::Text(text)))) => {
+                    frames.push(serde_json::from_str(&text).expect("JSON frame"));
+                }
+                Ok(Some(Ok(Message::Close(close)))) => {
+                    return (frames, close.map(|c| c.code), Instant::now());
+                }
+                Ok(Some(Ok(_))) => {}
+                Ok(Some(Err(_)) | None) | Err(_) => return (frames, None, Instant::now()),
+            }
+        }
+    })
+}
+
+/// Every client hears 1001 within two seconds of `shutdown()`, timed on the
+/// client's side, and the room ends with no connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_sends_1001_to_everyone_within_two_seconds() {
     let server = TestServer::start(test_config()).await;
-    let mut clients = Vec::new();
-    for name in ["a", "b", "c"] {
-        clients.push(Client::join(&server, name).await.0);
+    let mut readers = Vec::new();
+    for n in 0..20 {
+        readers.push(read_to_close(
+            Client::join(&server, &format!("p{n}")).await.0,
+        ));
     }
-    clients[0]
-        .send(json!({"type": "say", "text": "last words"}))
-        .await;
-    clients[0].expect("message").await;
-    let elapsed = server.stop().await;
-    assert!(elapsed < Duration::from_secs(2), "took {elapsed:?}");
-    for client in &mut clients[1..] {
-        // Whatever was queued arrives before the close frame.
-        assert_eq!(client.expect("message").await["text"], "last words");
-        assert_eq!(client.close_code().await, Some(CloseCode::Away));
+    server.wait_for_connections(20).await;
+    let room = server.room.clone();
+    let started = Instant::now();
+    server.shutdown.shutdown();
+    for reader in readers {
+        let (_, code, at) = reader.await.expect("reader task");
+        assert_eq!(code, Some(CloseCode::Away));
+        let took = at.duration_since(started);
+        assert!(took < Duration::from_secs(2), "1001 after {took:?}");
     }
-    assert_eq!(clients[0].close_code().await, Some(CloseCode::Away));
+    let mut stats = room.subscribe();
+    tokio::time::timeout(PATIENCE, stats.wait_for(|s| s.connections == 0))
+        .await
+        .expect("every connection is gone")
+        .expect("stats channel");
+    server.stop().await;
+}
+
+/// Whatever is still queued for a client that is behind arrives before the
+/// 1001: the queue is flushed, not dropped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_delivers_what_was_queued_before_the_close() {
+    let server = TestServer::start(Config {
+        send_queue_bytes: 64 * 1024 * 1024,
+        stall_grace: Duration::from_secs(60),
+        write_timeout: Duration::from_secs(60),
+        ..test_config()
+    })
+    .await;
+    let mut behind = non_reader(&server, "behind").await;
+    let (mut talker, _) = Client::join(&server, "talker").await;
+    let count = 400;
+    let text = "x".repeat(8 * 1024);
+    for _ in 0..count {
+        talker.send(json!({"type": "say", "text": text})).await;
+    }
+    let mut echoed = 0;
+    while echoed < count {
+        if talker.next().await["type"] == "message" {
+            echoed += 1;
+        }
+    }
+    // 3.2 MB are now on their way to a client with a 4 KiB receive buffer:
+    // most of it is still in the server's queue.
+    server.shutdown.shutdown();
+    let mut messages = 0;
+    let code = loop {
+        match tokio::time::timeout(PATIENCE, behind.socket.next()).await {
+            Ok(Some(Ok(Message::Text(text)))) => {
+                let frame: serde_json::Value = serde_json::from_str(&text).unwrap();
+                if frame["type"] == "message" {
+                    messages += 1;
+                }
+            }
+            Ok(Some(Ok(Message::Close(close)))) => break close.map(|c| c.code),
+            Ok(Some(Ok(_))) => {}
+            other => panic!("no close frame: {other:?} after {messages} messages"),
+        }
+    };
+    assert_eq!(messages, count, "every queued message before the close");
+    assert_eq!(code, Some(CloseCode::Away));
+}
+
+/// Quitting through the handle (as the desktop app does) is as orderly as a
+/// signal: the room is closing before any session ends, so nobody is told
+/// that the others left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_through_the_handle_announces_no_departures() {
+    for _ in 0..5 {
+        let server = TestServer::start(test_config()).await;
+        let mut readers = Vec::new();
+        for n in 0..30 {
+            readers.push(read_to_close(
+                Client::join(&server, &format!("p{n}")).await.0,
+            ));
+        }
+        server.wait_for_connections(30).await;
+        server.shutdown.shutdown();
+        for reader in readers {
+            let (frames, code, _) = reader.await.expect("reader task");
+            assert_eq!(code, Some(CloseCode::Away));
+            let left: Vec<_> = frames.iter().filter(|f| f["type"] == "left").collect();
+            assert!(
+                left.is_empty(),
+                "told of departures during shutdown: {left:?}"
+            );
+        }
+        server.stop().await;
+    }
 }

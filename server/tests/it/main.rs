@@ -5,6 +5,7 @@ mod access;
 mod adversarial;
 mod chat;
 mod flow;
+mod hardening;
 mod lifecycle;
 mod limits;
 mod static_files;

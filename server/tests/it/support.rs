@@ -23,6 +23,7 @@ pub fn test_config() -> Config {
     Config {
         addr: SocketAddr::from(([127, 0, 0, 1], 0)),
         rate_limit: None,
+        room_rate_limit: None,
         ..Config::default()
     }
 }
@@ -37,18 +38,29 @@ pub struct TestServer {
 
 impl TestServer {
     pub async fn start(config: Config) -> Self {
+        Self::try_start(config).await.expect("bind 127.0.0.1:0")
+    }
+
+    pub async fn try_start(config: Config) -> Result<Self, hearth_server::BindError> {
         let _ = env_logger::builder().is_test(true).try_init();
-        let server = Server::bind(config).await.expect("bind 127.0.0.1:0");
+        let server = Server::bind(config).await?;
         let addr = server.local_addr();
         let room = server.room();
         let shutdown = server.shutdown_handle();
         let task = tokio::spawn(server.run(std::future::pending()));
-        Self {
+        Ok(Self {
             addr,
             room,
             shutdown,
             task: Some(task),
-        }
+        })
+    }
+
+    /// `/healthz` as JSON.
+    pub async fn health(&self) -> Value {
+        let (status, _, body) = http_get(self.addr, "/healthz", &self.addr.to_string()).await;
+        assert_eq!(status, 200);
+        serde_json::from_slice(&body).expect("JSON health")
     }
 
     pub fn ws_url(&self) -> String {
@@ -177,8 +189,14 @@ pub async fn handshake_status(server: &TestServer, headers: &[(&str, &str)]) -> 
 
 /// A raw HTTP/1.1 GET; returns (status, headers text, body).
 pub async fn http_get(addr: SocketAddr, target: &str, host: &str) -> (u16, String, Vec<u8>) {
-    let mut stream = TcpStream::connect(addr).await.expect("connect");
     let request = format!("GET {target} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    raw_request(addr, &request).await
+}
+
+/// Sends `request` as is and reads the whole response; returns (status,
+/// headers text, body).
+pub async fn raw_request(addr: SocketAddr, request: &str) -> (u16, String, Vec<u8>) {
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
     stream.write_all(request.as_bytes()).await.expect("write");
     let mut response = Vec::new();
     tokio::time::timeout(PATIENCE, stream.read_to_end(&mut response))
@@ -196,4 +214,20 @@ pub async fn http_get(addr: SocketAddr, target: &str, host: &str) -> (u16, Strin
         .and_then(|s| s.parse().ok())
         .expect("status");
     (status, head, response[split + 4..].to_vec())
+}
+
+/// A client whose socket has a tiny receive buffer, joined as `name`, that
+/// the test then leaves unread: the server's writes to it stall almost at
+/// once. It reads nothing, not even its `welcome`.
+pub async fn non_reader(server: &TestServer, name: &str) -> Client {
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket.set_recv_buffer_size(4096).expect("SO_RCVBUF");
+    let stream = socket.connect(server.addr).await.expect("connect");
+    let stream = MaybeTlsStream::Plain(stream);
+    let (socket, _) = tokio_tungstenite::client_async(server.ws_url(), stream)
+        .await
+        .expect("WebSocket handshake");
+    let mut client = Client { socket };
+    client.send(json!({"type": "hello", "name": name})).await;
+    client
 }
