@@ -26,6 +26,7 @@ export const TEST_PACKAGES = {
   xauth: 'lets xvfb-run authorize the test app on the virtual display',
   'webkit2gtk-driver': 'WebKitWebDriver, which drives the desktop window in tests',
   'dbus-daemon': 'a session bus for the desktop test (Hearth finds its running instance over D-Bus)',
+  rpm: 'lists the files in the .rpm installer, to check it matches the .deb',
 };
 
 const PREREQUISITES = `Hearth builds with Tauri 2. Install its prerequisites first:

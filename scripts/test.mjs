@@ -56,6 +56,20 @@ const steps = [
   { name: 'package', what: 'build the .deb and .rpm, install, run headless', run: packageCheck },
 ];
 
+/** Files every installer must put in place. */
+const PACKAGED_FILES = [/^\/usr\/bin\/hearth$/, /^\/usr\/share\/applications\/Hearth\.desktop$/, /^\/usr\/share\/icons\/hicolor\/\d+x\d+\/apps\/hearth\.png$/];
+
+/**
+ * The files (not directories) a package listing names, as absolute paths, sorted.
+ * @param {string[]} entries
+ */
+function installedPaths(entries) {
+  return entries
+    .map((entry) => entry.trim().replace(/^\.\//, '/'))
+    .filter((entry) => entry.startsWith('/') && !entry.endsWith('/'))
+    .sort();
+}
+
 /** Builds the installers and proves the .deb works once installed. */
 async function packageCheck() {
   run(['npx', 'tauri', 'build', '--bundles', 'deb,rpm']);
@@ -63,12 +77,21 @@ async function packageCheck() {
   const deb = readdirSync(debDir).filter((f) => f.endsWith('.deb')).map((f) => path.join(debDir, f))[0];
   if (!deb) throw new Error(`no .deb in ${debDir}`);
   const rpmDir = path.join(RELEASE, 'bundle', 'rpm');
-  if (!existsSync(rpmDir) || !readdirSync(rpmDir).some((f) => f.endsWith('.rpm'))) throw new Error(`no .rpm in ${rpmDir}`);
+  const rpm = existsSync(rpmDir) ? readdirSync(rpmDir).filter((f) => f.endsWith('.rpm')).map((f) => path.join(rpmDir, f))[0] : undefined;
+  if (!rpm) throw new Error(`no .rpm in ${rpmDir}`);
 
-  const listing = capture(['dpkg-deb', '-c', deb]);
-  for (const wanted of [/ (\.\/)?usr\/bin\/hearth$/m, / (\.\/)?usr\/share\/applications\/Hearth\.desktop$/m, / (\.\/)?usr\/share\/icons\/hicolor\/\d+x\d+\/apps\/hearth\.png$/m]) {
-    if (!wanted.test(listing)) throw new Error(`${path.basename(deb)} lacks ${wanted}:\n${listing}`);
+  // Both packages carry the same files: the binary, the launcher, the icons.
+  const debFiles = installedPaths(capture(['dpkg-deb', '-c', deb]).split('\n').map((line) => line.split(/\s+/).at(-1) ?? ''));
+  const rpmFiles = installedPaths(capture(['rpm', '-qlp', rpm]).split('\n'));
+  for (const [name, files] of [[path.basename(deb), debFiles], [path.basename(rpm), rpmFiles]]) {
+    for (const wanted of PACKAGED_FILES) {
+      if (!files.some((f) => wanted.test(f))) throw new Error(`${name} lacks ${wanted}:\n${files.join('\n')}`);
+    }
   }
+  if (debFiles.join('\n') !== rpmFiles.join('\n')) {
+    throw new Error(`the .deb and .rpm install different files:\n.deb: ${debFiles.join(' ')}\n.rpm: ${rpmFiles.join(' ')}`);
+  }
+  console.log(`both packages install: ${debFiles.join(' ')}`);
   console.log(capture(['dpkg-deb', '-f', deb, 'Package', 'Version', 'Depends']));
 
   const root = process.getuid?.() === 0;
@@ -91,31 +114,42 @@ async function packageCheck() {
   }
 }
 
-/** Runs `hearth --headless` on a free port and fetches the page it serves. @param {string} binary */
+/**
+ * Runs `hearth --headless` on a free port, fetches the page it serves and
+ * every script and stylesheet the page names, then stops it with SIGTERM and
+ * expects a clean exit (status 0).
+ * @param {string} binary
+ */
 function servesThePage(binary) {
   return new Promise((resolve, reject) => {
     const app = spawn(binary, ['--headless', '--addr', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let log = '';
+    let checked = false;
     const timer = setTimeout(() => {
       app.kill('SIGKILL');
-      reject(new Error(`hearth --headless did not serve in time:\n${log}`));
-    }, 20000);
+      reject(new Error(`hearth --headless did not serve and stop in time:\n${log}`));
+    }, 30000);
+    app.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      if (!checked) reject(new Error(`hearth --headless exited early with ${code ?? signal}:\n${log}`));
+      else if (code !== 0) reject(new Error(`hearth --headless exited with ${code ?? signal} after SIGTERM:\n${log}`));
+      else {
+        console.log('installed hearth --headless exited 0 after SIGTERM');
+        resolve(undefined);
+      }
+    });
     const onData = async (/** @type {Buffer} */ chunk) => {
       log += chunk;
       const match = log.match(/join the room at (http:\/\/127\.0\.0\.1:\d+)/);
       if (!match) return;
       app.stderr.off('data', onData);
+      app.stderr.on('data', (more) => { log += more; });
       try {
-        const page = await (await fetch(match[1])).text();
-        if (!page.includes('<title>Hearth</title>')) throw new Error('the page is not Hearth');
-        console.log(`installed hearth --headless served ${match[1]}`);
-        app.once('exit', () => {
-          clearTimeout(timer);
-          resolve(undefined);
-        });
+        await pageAndAssetsLoad(match[1]);
+        console.log(`installed hearth --headless served ${match[1]} with its scripts and styles`);
+        checked = true;
         app.kill('SIGTERM');
       } catch (error) {
-        clearTimeout(timer);
         app.kill('SIGKILL');
         reject(error);
       }
@@ -123,6 +157,38 @@ function servesThePage(binary) {
     app.stderr.on('data', onData);
     app.stdout.on('data', (chunk) => { log += chunk; });
   });
+}
+
+/**
+ * Fetches the page at `url` and each script and stylesheet it links; throws
+ * unless every one answers 200 with the expected content type.
+ * @param {string} url
+ */
+async function pageAndAssetsLoad(url) {
+  const page = await fetch(url);
+  const html = await page.text();
+  if (page.status !== 200 || !html.includes('<title>Hearth</title>')) throw new Error(`the page at ${url} is not Hearth (${page.status})`);
+  const scripts = [...html.matchAll(/<script[^>]*\ssrc="([^"]+)"/g)].map((m) => m[1]);
+  const styles = [...html.matchAll(/<link[^>]*rel="stylesheet"[^>]*href="([^"]+)"/g)].map((m) => m[1]);
+  if (scripts.length === 0 || styles.length === 0) throw new Error(`the page names no scripts or no styles:\n${html}`);
+  // Modules import further modules: follow their static imports too.
+  const seen = new Set();
+  /** @type {[string, RegExp][]} */
+  const queue = [...scripts.map((s) => /** @type {[string, RegExp]} */ ([s, /javascript/])), ...styles.map((s) => /** @type {[string, RegExp]} */ ([s, /text\/css/]))];
+  while (queue.length > 0) {
+    const [ref, type] = /** @type {[string, RegExp]} */ (queue.shift());
+    const target = new URL(ref, `${url}/`).href;
+    if (seen.has(target)) continue;
+    seen.add(target);
+    const response = await fetch(target);
+    const body = await response.text();
+    const contentType = response.headers.get('content-type') ?? '';
+    if (response.status !== 200 || !type.test(contentType)) throw new Error(`${target}: ${response.status} ${contentType}`);
+    if (/javascript/.test(contentType)) {
+      for (const m of body.matchAll(/^import[^'"]*['"](\.\/[^'"]+)['"]/gm)) queue.push([new URL(m[1], target).href, /javascript/]);
+    }
+  }
+  console.log(`loaded ${seen.size} scripts and styles`);
 }
 
 /** @param {string[]} argv */
@@ -140,6 +206,12 @@ function listArg(flag) {
 
 const only = listArg('--only');
 const skip = listArg('--skip') ?? new Set();
+const known = new Set(steps.map((step) => step.name));
+const unknown = [...(only ?? []), ...skip].filter((name) => !known.has(name));
+if (unknown.length > 0 || (only && only.size === 0)) {
+  console.error(`unknown step${unknown.length === 1 ? '' : 's'}: ${unknown.join(', ') || '(none given)'}; the steps are ${[...known].join(', ')}`);
+  process.exit(2);
+}
 const chosen = steps.filter((step) => (only ? only.has(step.name) : true) && !skip.has(step.name));
 /** @type {{name: string, seconds: number, ok: boolean}[]} */
 const timings = [];

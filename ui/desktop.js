@@ -110,6 +110,8 @@ async function copyText(text) {
 
 /**
  * Shows a native notification; returns false when not in the desktop app.
+ * The body is peer text: many Linux notification daemons render markup in
+ * it (`<b>`, `<a href>`, `<img>`), so it goes out escaped.
  * @param {string} title
  * @param {string} body
  * @returns {Promise<boolean>}
@@ -119,8 +121,18 @@ export async function notify(title, body) {
   if (!api?.notification) return false;
   let granted = await api.notification.isPermissionGranted();
   if (!granted) granted = (await api.notification.requestPermission()) === 'granted';
-  if (granted) api.notification.sendNotification({ title, body });
+  if (granted) api.notification.sendNotification({ title, body: escapeMarkup(body) });
   return true;
+}
+
+/**
+ * Escapes the characters notification markup gives meaning to, so the text
+ * shows as typed.
+ * @param {string} text
+ * @returns {string}
+ */
+export function escapeMarkup(text) {
+  return text.replace(/[&<>]/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : '&gt;'));
 }
 
 /**

@@ -6,8 +6,18 @@
  * @module render
  */
 
-const URL_PATTERN = /\bhttps?:\/\/[^\s<>"'`]+/gi;
-const TRAILING_PUNCTUATION = /[.,;:!?)\]}]+$/;
+/**
+ * An http(s) URL of at most 2,048 characters: no real address is longer, and
+ * the bound keeps every match cheap. A longer run is linked only up to there.
+ */
+const URL_PATTERN = /\bhttps?:\/\/[^\s<>"'`]{1,2040}/gi;
+/**
+ * Most links, and most highlighted mentions, in one message: past that the
+ * rest stays plain text, so one message cannot make thousands of elements.
+ */
+const MAX_MARKED = 50;
+/** Punctuation that ends a sentence rather than the URL before it. */
+const TRAILING_PUNCTUATION = new Set(['.', ',', ';', ':', '!', '?', ')', ']', '}']);
 
 /**
  * @template {keyof HTMLElementTagNameMap} K
@@ -91,7 +101,10 @@ export function mentions(text, name) {
 function appendWithMentions(parent, text, myName) {
   const pattern = /@[\p{L}\p{N}_.-]+/gu;
   let last = 0;
+  let marked = 0;
   for (const match of text.matchAll(pattern)) {
+    if (marked === MAX_MARKED) break;
+    marked += 1;
     const index = match.index ?? 0;
     parent.append(text.slice(last, index));
     const token = match[0];
@@ -112,17 +125,31 @@ function appendWithMentions(parent, text, myName) {
 export function messageText(text, myName) {
   const container = el('div', 'text');
   let last = 0;
+  let links = 0;
   for (const match of text.matchAll(URL_PATTERN)) {
+    if (links === MAX_MARKED) break;
+    links += 1;
     const index = match.index ?? 0;
-    let raw = match[0];
-    const trailing = raw.match(TRAILING_PUNCTUATION);
-    if (trailing) raw = raw.slice(0, -trailing[0].length);
+    const raw = withoutTrailingPunctuation(match[0]);
     appendWithMentions(container, text.slice(last, index), myName);
     container.append(link(raw));
     last = index + raw.length;
   }
   appendWithMentions(container, text.slice(last), myName);
   return container;
+}
+
+/**
+ * Drops the punctuation that ends a sentence after a URL. A plain loop from
+ * the end, linear in the URL's length: a regex anchored at `$` retries from
+ * every position and takes quadratic time on a long run of dots.
+ * @param {string} url
+ * @returns {string}
+ */
+export function withoutTrailingPunctuation(url) {
+  let end = url.length;
+  while (end > 0 && TRAILING_PUNCTUATION.has(url[end - 1])) end -= 1;
+  return url.slice(0, end);
 }
 
 /**

@@ -34,8 +34,10 @@
 //!
 //! Output is a human-readable table, then one line of JSON starting with
 //! `{"loadgen":`. With `--fail-on-loss` the exit code is non-zero on any loss,
-//! error, timeout or disconnect of a reading client (dropping non-readers is
-//! the expected outcome and does not count).
+//! error, timeout or disconnect of a reading client, on any non-reader the
+//! server did *not* drop (the slow-consumer policy: every non-reader dropped,
+//! every reader complete), and on a spawned server that does not exit cleanly
+//! on SIGTERM.
 //!
 //! Frames are classified with cheap prefix checks instead of a full JSON parse:
 //! the server serializes `message` frames as
@@ -1309,11 +1311,11 @@ async fn run(cli: Cli) -> Result<ExitCode> {
     let (server_log, shutdown) = match spawned {
         Some(server) => {
             let log = server.log.clone();
-            let (took, status, _) = server
+            let (took, status, clean) = server
                 .stop(Duration::from_secs(cli.shutdown_wait_secs))
                 .await;
             let log = std::mem::take(&mut *lock(&log));
-            (Some(log), Some((took, status)))
+            (Some(log), Some((took, status, clean)))
         }
         None => (None, None),
     };
@@ -1346,7 +1348,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             row("  log", line);
         }
     }
-    if let Some((took, status)) = &shutdown {
+    if let Some((took, status, _)) = &shutdown {
         row(
             "server shutdown ms (SIGTERM)",
             opt(took.map(|d| format!("{:.1}", ms(d)))),
@@ -1379,6 +1381,20 @@ async fn run(cli: Cli) -> Result<ExitCode> {
     }
     if non_readers.connected < non_readers.requested && burst.is_some() {
         problems.push("non-readers failed to connect".to_owned());
+    }
+    // The slow-consumer policy: every non-reader is dropped while every
+    // reader gets everything (checked above as burst loss and disconnects).
+    if burst.is_some() && non_readers.dropped_by_probe < non_readers.connected {
+        problems.push(format!(
+            "{} of {} non-readers were not dropped",
+            non_readers.connected - non_readers.dropped_by_probe,
+            non_readers.connected
+        ));
+    }
+    if let Some((_, status, clean)) = &shutdown {
+        if !clean {
+            problems.push(format!("server did not stop cleanly on SIGTERM: {status}"));
+        }
     }
     heading("verdict");
     row("ok", problems.is_empty());
@@ -1454,8 +1470,8 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             "log_errors": server_log.as_ref().map(|l| l.errors),
             "evicted_readers": server_log.as_ref().map(|l| l.evicted_readers),
             "evicted_non_readers": server_log.as_ref().map(|l| l.evicted_non_readers),
-            "shutdown_ms": shutdown.as_ref().and_then(|(t, _)| t.map(|d| round3(ms(d)))),
-            "exit": shutdown.as_ref().map(|(_, s)| s.clone()),
+            "shutdown_ms": shutdown.as_ref().and_then(|(t, _, _)| t.map(|d| round3(ms(d)))),
+            "exit": shutdown.as_ref().map(|(_, s, _)| s.clone()),
         },
         "ok": problems.is_empty(),
         "problems": problems,

@@ -71,6 +71,6 @@ mod tests {
         assert_eq!(info.url, format!("http://127.0.0.1:{port}"));
         assert_eq!(info.note, None);
         assert_eq!(hosted.room.stats(), RoomStats::default());
-        hosted.stop().await;
+        assert!(hosted.stop().await.is_ok());
     }
 }

@@ -17,7 +17,12 @@ const LOG_FILE_BYTES: u128 = 5 * 1024 * 1024;
 const LOG_FILES_KEPT: usize = 5;
 
 /// Builds and runs the app until the window is closed or the app is quit.
-pub fn run(config: Config) -> ExitCode {
+pub fn run(mut config: Config) -> ExitCode {
+    // The window's own page talks to the room from the webview's origin;
+    // only this process has that webview, so only it allows the origin.
+    config
+        .allowed_origins
+        .push(hearth_server::access::DESKTOP_WEBVIEW_ORIGIN.to_owned());
     // Bind first: the window's content security policy names the room's
     // exact address, and the UI asks for it as soon as it loads.
     let bound = match tauri::async_runtime::block_on(bind_with_fallback(config)) {
@@ -85,8 +90,10 @@ pub fn run(config: Config) -> ExitCode {
             if hosted.begin_stop() {
                 let handle = handle.clone();
                 tauri::async_runtime::spawn(async move {
-                    handle.state::<HostedRoom>().stop().await;
-                    log::info!("goodbye");
+                    match handle.state::<HostedRoom>().stop().await {
+                        Ok(()) => log::info!("goodbye"),
+                        Err(err) => log::warn!("{err}; quitting anyway"),
+                    }
                     handle.exit(0);
                 });
             }
@@ -152,6 +159,34 @@ fn quit_on_signal(app: tauri::AppHandle) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Each permission, and why the window needs it: nothing the page does
+    /// not call.
+    #[test]
+    fn the_capability_grants_exactly_what_the_window_calls() {
+        let capability: serde_json::Value =
+            serde_json::from_str(include_str!("../capabilities/default.json"))
+                .expect("capability JSON");
+        let granted: Vec<String> = capability["permissions"]
+            .as_array()
+            .expect("permissions")
+            .iter()
+            .map(|p| match p {
+                serde_json::Value::String(id) => id.clone(),
+                other => other["identifier"].as_str().unwrap_or_default().to_owned(),
+            })
+            .collect();
+        let used = [
+            "core:event:allow-listen",                  // room-stats in the host panel
+            "core:event:allow-unlisten",                // …and its clean-up
+            "core:window:allow-set-title",              // unread count in the title
+            "notification:allow-is-permission-granted", // before notifying
+            "notification:allow-request-permission",    // the first time
+            "notification:allow-notify",                // a message while in the background
+            "opener:allow-open-url",                    // "Open in browser"
+        ];
+        assert_eq!(granted, used);
+    }
 
     #[test]
     fn the_csp_names_exactly_the_hosted_room() {

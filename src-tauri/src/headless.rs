@@ -31,7 +31,12 @@ pub fn run(config: Config, reason: HeadlessReason) -> ExitCode {
         let hosted = HostedRoom::start(bound);
         log::info!("join the room at {}", hosted.url);
         hearth_server::stop_signal().await;
-        hosted.stop().await;
-        ExitCode::SUCCESS
+        match hosted.stop().await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => {
+                log::error!("{err}");
+                ExitCode::FAILURE
+            }
+        }
     })
 }

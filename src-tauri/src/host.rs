@@ -12,6 +12,23 @@ use tauri::async_runtime::JoinHandle;
 /// How many ports after the asked-for one are tried before letting the OS pick.
 const FALLBACK_PORTS: u16 = 20;
 
+/// The server closes within 2 s; a little more for the task to report back.
+const STOP_DEADLINE: Duration = Duration::from_millis(2500);
+
+/// Why the room did not close cleanly.
+#[derive(Debug, thiserror::Error)]
+pub enum StopError {
+    /// The server did not finish closing in time.
+    #[error("the room did not close within {STOP_DEADLINE:?}")]
+    TimedOut,
+    /// The server task ended abnormally.
+    #[error("the room's task failed: {0}")]
+    Crashed(String),
+    /// Another caller is already stopping it.
+    #[error("the room is already being stopped")]
+    AlreadyStopping,
+}
+
 /// A bound room, and a note if it is not where it was asked to be.
 #[derive(Debug)]
 pub struct Bound {
@@ -105,8 +122,9 @@ impl HostedRoom {
     }
 
     /// Closes every connection with 1001 and waits (at most about 2 s) for
-    /// the server to finish.
-    pub async fn stop(&self) {
+    /// the server to finish. Says whether it did; either way the room counts
+    /// as stopped afterwards, so the app can exit.
+    pub async fn stop(&self) -> Result<(), StopError> {
         log::info!("closing the room");
         self.shutdown.shutdown();
         let task = self
@@ -114,15 +132,16 @@ impl HostedRoom {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take();
-        if let Some(task) = task {
-            if tokio::time::timeout(Duration::from_millis(2500), task)
-                .await
-                .is_err()
-            {
-                log::warn!("the room did not stop in time");
-            }
-        }
+        let outcome = match task {
+            None => Err(StopError::AlreadyStopping),
+            Some(task) => match tokio::time::timeout(STOP_DEADLINE, task).await {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(err)) => Err(StopError::Crashed(err.to_string())),
+                Err(_) => Err(StopError::TimedOut),
+            },
+        };
         self.stopped.store(true, Ordering::SeqCst);
+        outcome
     }
 }
 
@@ -170,12 +189,38 @@ mod tests {
         );
     }
 
-    #[tokio::test]
-    async fn stop_is_graceful_and_once() {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn stop_closes_every_client_with_1001_and_says_it_did() {
+        use futures::{SinkExt, StreamExt};
+        use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+        use tokio_tungstenite::tungstenite::Message;
+
         let hosted = HostedRoom::start(bind_with_fallback(loopback(0)).await.expect("bind"));
+        let url = hosted.url.replace("http://", "ws://") + "/ws";
+        let (mut client, _) = tokio_tungstenite::connect_async(url)
+            .await
+            .expect("connects");
+        client
+            .send(Message::text(r#"{"type":"hello","name":"guest"}"#))
+            .await
+            .expect("hello");
         assert!(hosted.begin_stop());
         assert!(!hosted.begin_stop());
-        hosted.stop().await;
+        let (stopped, close) = tokio::join!(hosted.stop(), async {
+            loop {
+                match client.next().await {
+                    Some(Ok(Message::Close(close))) => break close.map(|c| c.code),
+                    Some(Ok(_)) => continue,
+                    _ => break None,
+                }
+            }
+        });
+        assert!(stopped.is_ok(), "{stopped:?}");
+        assert_eq!(close, Some(CloseCode::Away));
         assert!(hosted.is_stopped());
+        assert!(matches!(
+            hosted.stop().await,
+            Err(StopError::AlreadyStopping)
+        ));
     }
 }

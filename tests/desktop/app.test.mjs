@@ -64,7 +64,12 @@ describe('the desktop app', () => {
   });
 
   it('hosts the room: the window and a browser chat both ways, and quitting closes the room with 1001', async () => {
-    await driver.start(APP);
+    // tauri-driver starts the app through this wrapper, which records the
+    // app's exit status: the app's own process is not ours to wait for.
+    const exitFile = path.join(home, 'hearth-exit-status');
+    const wrapper = path.join(home, 'hearth-wrapper.sh');
+    writeFileSync(wrapper, `#!/bin/sh\n"${APP}" "$@"\necho $? > "${exitFile}"\n`, { mode: 0o755 });
+    await driver.start(wrapper);
     // The window connects to the room it hosts and asks for a name.
     await driver.until(async () => (await driver.execute('return document.getElementById("host-panel").hidden === false')), 'the host panel');
     await driver.type('#name-input', 'Host');
@@ -80,6 +85,24 @@ describe('the desktop app', () => {
     const address = await driver.text('#host-address');
     assert.match(address, /^http:\/\/127\.0\.0\.1:\d+$/);
 
+    // The policy the window really enforces (not the string the app builds):
+    // a socket to another port is blocked, and the violation report carries
+    // the whole policy.
+    const port = Number(new URL(address).port);
+    const violation = await driver.execute(`
+      return new Promise((resolve) => {
+        document.addEventListener('securitypolicyviolation', (e) =>
+          resolve({ directive: e.effectiveDirective, blocked: e.blockedURI, policy: e.originalPolicy }), { once: true });
+        try { new WebSocket('ws://127.0.0.1:' + arguments[0] + '/ws'); } catch (error) { /* reported as a violation too */ }
+        setTimeout(() => resolve(null), 5000);
+      });`, [port + 1]);
+    assert.ok(violation, 'a WebSocket to another port is refused by the CSP');
+    assert.equal(violation.directive, 'connect-src');
+    const directives = Object.fromEntries(String(violation.policy).split(';').map((d) => d.trim().split(/\s+/)).filter((d) => d[0]).map(([name, ...values]) => [name, values]));
+    assert.deepEqual(directives['connect-src'], ["'self'", 'ipc:', 'http://ipc.localhost', `ws://127.0.0.1:${port}`], violation.policy);
+    assert.deepEqual(directives['default-src'], ["'self'"], violation.policy);
+    assert.deepEqual(directives['object-src'], ["'none'"], violation.policy);
+
     // A browser on this machine joins the same room.
     const guest = await openPerson(chrome.browser, address, null);
     await guest.page.addInitScript(recordSockets);
@@ -93,6 +116,11 @@ describe('the desktop app', () => {
     await say(guest.page, 'Hello from the browser');
     await driver.until(async () => (await driver.text('#messages')).includes('Hello from the browser'), 'the reply in the window');
     await driver.until(async () => (await driver.text('#host-count')) === '2', 'the host panel to count 2 people');
+    // Someone else comes and goes: the count follows, both ways.
+    const passerby = await openPerson(chrome.browser, address, 'Passerby');
+    await driver.until(async () => (await driver.text('#host-count')) === '3', 'the host panel to count 3 people');
+    await passerby.context.close();
+    await driver.until(async () => (await driver.text('#host-count')) === '2', 'the host panel to count 2 again after one left');
 
     mkdirSync(ARTIFACTS, { recursive: true });
     writeFileSync(path.join(ARTIFACTS, 'window.png'), await driver.screenshot());
@@ -138,6 +166,10 @@ describe('the desktop app', () => {
         return true;
       }
     }, 'the app to exit', 5000);
+    const status = await driver.until(async () => existsSync(exitFile) && readFileSync(exitFile, 'utf8').trim(), 'the exit status', 5000);
+    assert.equal(status, '0', 'the app exits with status 0 after SIGTERM');
+    const appLog = readFileSync(logFile, 'utf8');
+    assert.ok(appLog.includes('goodbye'), 'the room closed in time');
     driver.session = null;
     await guest.context.close();
   });

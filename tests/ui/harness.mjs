@@ -48,11 +48,20 @@ export async function startServer(options = {}) {
     url,
     port,
     log: () => log,
-    /** Stops the server with SIGTERM and waits for it to exit. */
+    /**
+     * Stops the server with SIGTERM and waits for it to exit; rejects unless
+     * it exits cleanly (status 0), as a graceful shutdown does.
+     * @returns {Promise<number>}
+     */
     stop: () =>
-      new Promise((resolve) => {
-        if (child.exitCode !== null) return resolve(child.exitCode);
-        child.once('exit', resolve);
+      new Promise((resolve, reject) => {
+        /** @param {number | null} code @param {string | null} signal */
+        const check = (code, signal) => {
+          if (code === 0) resolve(code);
+          else reject(new Error(`hearth-server exited with ${code ?? signal}:\n${log}`));
+        };
+        if (child.exitCode !== null || child.signalCode !== null) return check(child.exitCode, child.signalCode);
+        child.once('exit', check);
         child.kill('SIGTERM');
       }),
   };

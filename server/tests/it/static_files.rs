@@ -13,7 +13,27 @@ async fn the_page_and_its_files_are_served_with_the_right_types() {
         head.contains("content-type: text/html; charset=utf-8"),
         "{head}"
     );
-    assert!(head.contains("content-security-policy:"), "{head}");
+    let csp = head
+        .lines()
+        .find_map(|line| line.strip_prefix("content-security-policy:"))
+        .unwrap_or_else(|| panic!("a CSP header in {head}"));
+    let mut directives: Vec<&str> = csp.split(';').map(str::trim).collect();
+    directives.sort_unstable();
+    assert_eq!(
+        directives,
+        [
+            "base-uri 'none'",
+            "connect-src 'self'",
+            "default-src 'self'",
+            "form-action 'none'",
+            "frame-ancestors 'none'",
+            "img-src 'self' data:",
+            "object-src 'none'",
+            "script-src 'self'",
+            "style-src 'self'",
+        ],
+        "{csp}"
+    );
     assert!(head.contains("x-content-type-options: nosniff"), "{head}");
     assert!(
         String::from_utf8_lossy(&body).contains("<title>"),
