@@ -49,7 +49,9 @@ const steps = [
       run(['cargo', 'build', '--release', '-p', 'hearth-server', '--bin', 'hearth-server', '--example', 'loadgen', '--example', 'soak']);
       const server = path.join(RELEASE, 'hearth-server');
       run([path.join(RELEASE, 'examples', 'loadgen'), '--server-bin', server, '--clients', '200', '--rounds', '100',
-        '--senders', '10', '--messages', '500', '--size', '1024', '--non-readers', '3', '--fail-on-loss']);
+        '--senders', '10', '--messages', '500', '--size', '1024', '--non-readers', '3', '--fail-on-loss',
+        // A 1 MiB send budget against a 5 MB burst: every non-reader must be dropped.
+        '--server-arg=--send-queue-bytes=1048576']);
       run([path.join(RELEASE, 'examples', 'soak'), '--server-bin', server, '--duration-secs', '40']);
     },
   },

@@ -159,6 +159,11 @@ pub struct ServerArgs {
     #[arg(long, env = "HEARTH_SEND_QUEUE_BYTES", default_value_t = 4 * 1024 * 1024,
           value_parser = clap::value_parser!(u64).range(1024..).map(|v| v as usize))]
     pub send_queue_bytes: usize,
+
+    /// Once listening, print the room's address (`http://IP:PORT`) alone on one
+    /// line of standard output: the stable way for scripts to learn the port.
+    #[arg(long, env = "HEARTH_PRINT_ADDRESS")]
+    pub print_address: bool,
 }
 
 impl From<ServerArgs> for Config {

@@ -21,6 +21,7 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     hearth_server::limits::raise_open_files_limit();
     hearth_server::limits::release_memory_eagerly();
+    let print_address = cli.server.print_address;
     let server = match Server::bind(Config::from(cli.server)).await {
         Ok(server) => server,
         Err(err) => {
@@ -28,6 +29,18 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if print_address {
+        announce(&server.url());
+    }
     server.run(hearth_server::stop_signal()).await;
     ExitCode::SUCCESS
+}
+
+/// Prints the room's address for `--print-address`: the binary's one line of
+/// standard output, read by scripts and tests.
+fn announce(url: &str) {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    // A closed stdout only means nobody is listening for the address.
+    let _ = writeln!(stdout, "{url}").and_then(|()| stdout.flush());
 }
