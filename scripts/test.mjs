@@ -124,8 +124,9 @@ async function packageCheck() {
  */
 function servesThePage(binary) {
   return new Promise((resolve, reject) => {
-    const app = spawn(binary, ['--headless', '--addr', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const app = spawn(binary, ['--headless', '--addr', '127.0.0.1:0', '--print-address'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let log = '';
+    let out = '';
     let checked = false;
     const timer = setTimeout(() => {
       app.kill('SIGKILL');
@@ -140,15 +141,17 @@ function servesThePage(binary) {
         resolve(undefined);
       }
     });
+    app.stderr.on('data', (chunk) => { log += chunk; });
+    // `--print-address` prints the room's URL alone on the first line of stdout.
     const onData = async (/** @type {Buffer} */ chunk) => {
-      log += chunk;
-      const match = log.match(/join the room at (http:\/\/127\.0\.0\.1:\d+)/);
-      if (!match) return;
-      app.stderr.off('data', onData);
-      app.stderr.on('data', (more) => { log += more; });
+      out += chunk;
+      const newline = out.indexOf('\n');
+      if (newline === -1) return;
+      app.stdout.off('data', onData);
+      const url = out.slice(0, newline).trim();
       try {
-        await pageAndAssetsLoad(match[1]);
-        console.log(`installed hearth --headless served ${match[1]} with its scripts and styles`);
+        await pageAndAssetsLoad(url);
+        console.log(`installed hearth --headless served ${url} with its scripts and styles`);
         checked = true;
         app.kill('SIGTERM');
       } catch (error) {
@@ -156,8 +159,7 @@ function servesThePage(binary) {
         reject(error);
       }
     };
-    app.stderr.on('data', onData);
-    app.stdout.on('data', (chunk) => { log += chunk; });
+    app.stdout.on('data', onData);
   });
 }
 

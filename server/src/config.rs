@@ -1,13 +1,28 @@
 //! Server settings, and the command-line flags (each also an environment
 //! variable) that set them.
 
-use std::net::SocketAddr;
-
-use clap::builder::TypedValueParser as _;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::time::Duration;
 
+use clap::builder::TypedValueParser as _;
+
 /// The default address: loopback only, so nothing off this machine can join.
-pub const DEFAULT_ADDR: &str = "127.0.0.1:7070";
+pub const DEFAULT_ADDR: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 7070));
+
+// Each default once: `Config::default()` and the flags both read these.
+const DEFAULT_HISTORY: usize = 200;
+const DEFAULT_MAX_CLIENTS: usize = 1000;
+const DEFAULT_MAX_MESSAGE_BYTES: u32 = 16 * 1024;
+const DEFAULT_RATE: RateLimit = RateLimit {
+    per_second: 10,
+    burst: 30,
+};
+const DEFAULT_ROOM_RATE: RateLimit = RateLimit {
+    per_second: 100,
+    burst: 200,
+};
+const DEFAULT_PING_SECS: u64 = 20;
+const DEFAULT_SEND_QUEUE_BYTES: u64 = 4 * 1024 * 1024;
 
 /// Everything the server needs to know to run a room.
 #[derive(Debug, Clone)]
@@ -59,26 +74,20 @@ pub struct RateLimit {
 impl Default for Config {
     fn default() -> Self {
         Self {
-            addr: SocketAddr::from(([127, 0, 0, 1], 7070)),
-            history: 200,
-            max_clients: 1000,
-            max_message_bytes: 16 * 1024,
-            rate_limit: Some(RateLimit {
-                per_second: 10,
-                burst: 30,
-            }),
+            addr: DEFAULT_ADDR,
+            history: DEFAULT_HISTORY,
+            max_clients: DEFAULT_MAX_CLIENTS,
+            max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES as usize,
+            rate_limit: Some(DEFAULT_RATE),
             allowed_origins: Vec::new(),
-            ping_interval: Duration::from_secs(20),
-            send_queue_bytes: 4 * 1024 * 1024,
+            ping_interval: Duration::from_secs(DEFAULT_PING_SECS),
+            send_queue_bytes: DEFAULT_SEND_QUEUE_BYTES as usize,
             stall_grace: Duration::from_secs(2),
             header_read_timeout: Duration::from_secs(10),
             max_pending_connections: 256,
             join_timeout: Duration::from_secs(10),
             write_timeout: Duration::from_secs(5),
-            room_rate_limit: Some(RateLimit {
-                per_second: 100,
-                burst: 200,
-            }),
+            room_rate_limit: Some(DEFAULT_ROOM_RATE),
         }
     }
 }
@@ -96,19 +105,19 @@ impl Config {
 #[derive(Debug, Clone, clap::Args)]
 pub struct ServerArgs {
     /// Address to listen on; port 0 picks a free port (the log shows the real one).
-    #[arg(long, env = "HEARTH_ADDR", default_value = DEFAULT_ADDR)]
+    #[arg(long, env = "HEARTH_ADDR", default_value_t = DEFAULT_ADDR)]
     pub addr: SocketAddr,
 
     /// Number of recent messages a newcomer receives on joining.
-    #[arg(long, env = "HEARTH_HISTORY", default_value_t = 200)]
+    #[arg(long, env = "HEARTH_HISTORY", default_value_t = DEFAULT_HISTORY)]
     pub history: usize,
 
     /// Most people connected at once; further connections get HTTP 503.
-    #[arg(long, env = "HEARTH_MAX_CLIENTS", default_value_t = 1000)]
+    #[arg(long, env = "HEARTH_MAX_CLIENTS", default_value_t = DEFAULT_MAX_CLIENTS)]
     pub max_clients: usize,
 
     /// Largest WebSocket message in bytes; a larger one closes that connection (code 1009).
-    #[arg(long, env = "HEARTH_MAX_MESSAGE_BYTES", default_value_t = 16 * 1024,
+    #[arg(long, env = "HEARTH_MAX_MESSAGE_BYTES", default_value_t = DEFAULT_MAX_MESSAGE_BYTES as usize,
           value_parser = clap::value_parser!(u32).range(256..).map(|v| v as usize))]
     pub max_message_bytes: usize,
 
@@ -117,12 +126,12 @@ pub struct ServerArgs {
         long,
         env = "HEARTH_RATE_LIMIT",
         value_name = "MSGS_PER_S",
-        default_value_t = 10
+        default_value_t = DEFAULT_RATE.per_second
     )]
     pub rate_limit: u32,
 
     /// Messages a connection may send at once before the rate limit applies.
-    #[arg(long, env = "HEARTH_RATE_BURST", default_value_t = 30)]
+    #[arg(long, env = "HEARTH_RATE_BURST", default_value_t = DEFAULT_RATE.burst)]
     pub rate_burst: u32,
 
     /// Sustained messages per second for the whole room, all connections
@@ -131,12 +140,12 @@ pub struct ServerArgs {
         long,
         env = "HEARTH_ROOM_RATE_LIMIT",
         value_name = "MSGS_PER_S",
-        default_value_t = 100
+        default_value_t = DEFAULT_ROOM_RATE.per_second
     )]
     pub room_rate_limit: u32,
 
     /// Messages the whole room may receive at once before its ceiling applies.
-    #[arg(long, env = "HEARTH_ROOM_RATE_BURST", default_value_t = 200)]
+    #[arg(long, env = "HEARTH_ROOM_RATE_BURST", default_value_t = DEFAULT_ROOM_RATE.burst)]
     pub room_rate_burst: u32,
 
     /// Also accept this browser origin (repeatable), e.g. `http://mybox.local:7070`:
@@ -151,12 +160,12 @@ pub struct ServerArgs {
     pub allow_origin: Vec<String>,
 
     /// Seconds between server pings; a client silent for three intervals is dropped.
-    #[arg(long, env = "HEARTH_PING_INTERVAL", value_name = "SECS", default_value_t = 20,
+    #[arg(long, env = "HEARTH_PING_INTERVAL", value_name = "SECS", default_value_t = DEFAULT_PING_SECS,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub ping_interval: u64,
 
     /// Send-queue budget per client in bytes; a client that falls this far behind is dropped.
-    #[arg(long, env = "HEARTH_SEND_QUEUE_BYTES", default_value_t = 4 * 1024 * 1024,
+    #[arg(long, env = "HEARTH_SEND_QUEUE_BYTES", default_value_t = DEFAULT_SEND_QUEUE_BYTES as usize,
           value_parser = clap::value_parser!(u64).range(1024..).map(|v| v as usize))]
     pub send_queue_bytes: usize,
 

@@ -5,28 +5,32 @@
 //! ```no_run
 //! # async fn example() -> Result<(), hearth_server::BindError> {
 //! let server = hearth_server::Server::bind(hearth_server::Config::default()).await?;
-//! println!("join at {}", server.url());
-//! server.run(async { let _ = tokio::signal::ctrl_c().await; }).await;
+//! log::info!("join at {}", server.url());
+//! server.run(hearth_server::stop_signal()).await;
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! The modules follow the concepts: `room` (who is here, what was said, the
+//! fan-out, each peer's queue), `peer` (one connection), `protocol` (the
+//! frames), `web` (routes, access checks, the embedded page and its policy),
+//! `server` (listening and accepting), `limits`, `shutdown`, and `headless`
+//! (the entry point the binaries share).
 
-pub mod access;
-pub mod assets;
-pub mod config;
-pub mod history;
-pub mod limits;
-pub mod names;
-pub mod outbox;
-pub mod peer;
-pub mod protocol;
-pub mod room;
-pub mod routes;
-pub mod server;
+mod config;
+mod headless;
+mod limits;
+mod peer;
+mod protocol;
+mod room;
+mod server;
+mod shutdown;
+mod web;
 
-pub use config::{Config, RateLimit, ServerArgs};
-pub use room::{Room, RoomStats};
-pub use server::{stop_signal, BindError, Server, ShutdownHandle};
-
-/// This crate's version, reported by `/healthz`.
-pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+pub use config::{Config, RateLimit, ServerArgs, DEFAULT_ADDR};
+pub use headless::{host_until_signal, print_address, HostOptions};
+pub use limits::{raise_open_files_limit, release_memory_eagerly};
+pub use room::{Room, RoomCounters, RoomStats};
+pub use server::{bind_with_fallback, BindError, Bound, Server};
+pub use shutdown::{stop_signal, ShutdownHandle};
+pub use web::{content_security_policy, DESKTOP_WEBVIEW_ORIGIN, VERSION};

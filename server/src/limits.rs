@@ -92,13 +92,9 @@ impl PendingConnections {
     }
 
     /// How many connections hold a place.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         lock(&self.open).open.len()
-    }
-
-    /// Whether no connection holds a place.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use hearth_server::{Config, Server, ServerArgs};
+use hearth_server::{Config, HostOptions, ServerArgs};
 
 /// Host a Hearth chat room without the desktop window.
 ///
@@ -19,28 +19,10 @@ struct Cli {
 async fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     let cli = Cli::parse();
-    hearth_server::limits::raise_open_files_limit();
-    hearth_server::limits::release_memory_eagerly();
-    let print_address = cli.server.print_address;
-    let server = match Server::bind(Config::from(cli.server)).await {
-        Ok(server) => server,
-        Err(err) => {
-            log::error!("{err}");
-            return ExitCode::FAILURE;
-        }
+    hearth_server::release_memory_eagerly();
+    let options = HostOptions {
+        port_fallback: false,
+        print_address: cli.server.print_address,
     };
-    if print_address {
-        announce(&server.url());
-    }
-    server.run(hearth_server::stop_signal()).await;
-    ExitCode::SUCCESS
-}
-
-/// Prints the room's address for `--print-address`: the binary's one line of
-/// standard output, read by scripts and tests.
-fn announce(url: &str) {
-    use std::io::Write as _;
-    let mut stdout = std::io::stdout().lock();
-    // A closed stdout only means nobody is listening for the address.
-    let _ = writeln!(stdout, "{url}").and_then(|()| stdout.flush());
+    hearth_server::host_until_signal(Config::from(cli.server), options).await
 }

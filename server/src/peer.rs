@@ -15,9 +15,23 @@ use warp::ws::{Message, WebSocket};
 
 use crate::config::Config;
 use crate::limits::{ClientSlot, MessageRate};
-use crate::outbox::{Closing, Drained, Eviction, Outbox};
-use crate::protocol::{clean_text, decode_text, ClientMessage, ErrorCode, PeerId, ServerMessage};
-use crate::room::{display_addr, Laggards, Room};
+use crate::protocol::{
+    decode_text, ClientMessage, ErrorCode, PeerId, ProtocolError, ServerMessage,
+};
+use crate::room::{Closing, Drained, Eviction, Laggards, Outbox, Refused, Room};
+
+/// A peer's address in log lines: `127.0.0.1:50000`, or `unknown address`.
+#[derive(Debug, Clone, Copy)]
+pub struct Remote(pub Option<SocketAddr>);
+
+impl std::fmt::Display for Remote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(addr) => addr.fmt(f),
+            None => f.write_str("unknown address"),
+        }
+    }
+}
 
 /// How long a closing peer gets to take its last frames and the close frame.
 const CLOSE_GRACE: Duration = Duration::from_secs(1);
@@ -36,13 +50,22 @@ pub struct PeerContext {
 }
 
 /// Holds what a session must keep alive until it ends: its slot under the
-/// client cap and its place among the tasks shutdown waits for.
+/// client cap and its place among the tasks shutdown waits for. Dropping it
+/// frees both.
 #[derive(Debug)]
 pub struct SessionGuards {
-    /// The client-cap slot.
-    pub slot: ClientSlot,
-    /// Keeps shutdown waiting until this session has closed.
-    pub task: TaskTrackerToken,
+    _slot: ClientSlot,
+    _task: TaskTrackerToken,
+}
+
+impl SessionGuards {
+    /// Guards for a session holding `slot`, tracked by `task`.
+    pub fn new(slot: ClientSlot, task: TaskTrackerToken) -> Self {
+        Self {
+            _slot: slot,
+            _task: task,
+        }
+    }
 }
 
 /// Why a session ended.
@@ -89,8 +112,8 @@ pub async fn serve(
     guards: SessionGuards,
 ) {
     let outbox = Arc::new(Outbox::new(ctx.config.send_queue_bytes));
-    let id = ctx.room.connect(outbox.clone(), addr);
-    log::info!("peer {id} connected from {}", display_addr(addr));
+    let id = ctx.room.connect(outbox.clone());
+    log::info!("peer {id} connected from {}", Remote(addr));
 
     let (sink, mut stream) = socket.split();
     // The writer gets its own task. Were it polled together with the reader,
@@ -125,7 +148,7 @@ pub async fn serve(
             ctx.room.record_eviction(reason);
             log::warn!(
                 "peer {id} name={name} from {} disconnected: {}",
-                display_addr(addr),
+                Remote(addr),
                 reason.close_frame().1
             );
         }
@@ -133,12 +156,12 @@ pub async fn serve(
             ctx.room.record_join_timeout();
             log::info!(
                 "peer {id} from {} disconnected: did not join in time",
-                display_addr(addr)
+                Remote(addr)
             );
         }
         _ => log::info!(
             "peer {id} name={name} from {} disconnected: {end:?}",
-            display_addr(addr)
+            Remote(addr)
         ),
     }
     outbox.close(Closing {
@@ -185,7 +208,7 @@ async fn read_frames(
         let Ok(text) = frame.to_str() else {
             outbox.push(ServerMessage::error(
                 ErrorCode::BinaryUnsupported,
-                crate::protocol::ProtocolError::Binary.to_string(),
+                ProtocolError::Binary.to_string(),
             ));
             continue;
         };
@@ -197,26 +220,29 @@ async fn read_frames(
                 continue;
             }
         };
-        let refusal = if !rate.allow() {
-            Some("slow down: too many messages, this one was not sent")
+        let typing = matches!(request, ClientMessage::Typing {});
+        let outcome = if !rate.allow() {
+            Err(Refused::RateLimited)
         } else if !ctx.room_rate.allow() {
             ctx.room.record_room_rate_limited();
-            Some("the room is busy: too many messages from everyone, this one was not sent")
+            Err(Refused::RoomBusy)
         } else {
-            None
+            apply(request, id, &ctx.room)
         };
-        if let Some(why) = refusal {
-            // Typing hints are best-effort: drop them quietly.
-            if !matches!(request, ClientMessage::Typing {}) {
-                outbox.push(ServerMessage::error(ErrorCode::RateLimited, why));
+        match outcome {
+            Ok(laggards) => {
+                if join_deadline.is_some() && ctx.room.has_joined(id) {
+                    join_deadline = None;
+                }
+                wait_for(laggards, ctx.config.stall_grace).await;
             }
-            continue;
+            // Typing hints are best-effort: over a limit, drop them quietly.
+            Err(Refused::RateLimited | Refused::RoomBusy) if typing => {}
+            Err(refused) => {
+                log::debug!("peer {id}: refused: {refused}");
+                outbox.push(ServerMessage::error(refused.code(), refused.to_string()));
+            }
         }
-        let laggards = handle(request, id, &ctx.room, outbox);
-        if join_deadline.is_some() && ctx.room.has_joined(id) {
-            join_deadline = None;
-        }
-        wait_for(laggards, ctx.config.stall_grace).await;
     }
 }
 
@@ -228,35 +254,14 @@ async fn deadline(at: Option<Instant>) {
     }
 }
 
-/// Applies one request to the room; errors go back to this peer only.
-fn handle(request: ClientMessage, id: PeerId, room: &Room, outbox: &Outbox) -> Laggards {
-    let refused = match request {
+/// Applies one request to the room.
+fn apply(request: ClientMessage, id: PeerId, room: &Room) -> Result<Laggards, Refused> {
+    match request {
         ClientMessage::Hello { name } => room.join(id, &name),
         ClientMessage::Rename { name } => room.rename(id, &name),
-        ClientMessage::Say { text } => {
-            let Some(text) = clean_text(&text) else {
-                outbox.push(ServerMessage::error(
-                    ErrorCode::EmptyMessage,
-                    "message is empty",
-                ));
-                return Vec::new();
-            };
-            return room.say(id, text);
-        }
-        ClientMessage::Typing {} => {
-            if !room.typing(id) {
-                outbox.push(ServerMessage::error(
-                    ErrorCode::NotJoined,
-                    "say hello before typing",
-                ));
-            }
-            return Vec::new();
-        }
-    };
-    refused.unwrap_or_else(|refusal| {
-        outbox.push(ServerMessage::error(refusal.code(), refusal.to_string()));
-        Vec::new()
-    })
+        ClientMessage::Say { text } => room.say(id, &text),
+        ClientMessage::Typing {} => room.typing(id),
+    }
 }
 
 /// Backpressure with a deadline: the sender waits (and so stops reading its
@@ -369,7 +374,7 @@ mod tests {
         let outbox = Arc::new(Outbox::new(100));
         assert_eq!(
             outbox.push(Message::text("x".repeat(60))),
-            crate::outbox::Push::Lagging
+            crate::room::Push::Lagging
         );
         outbox
     }

@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use warp::ws::Message;
 
-use crate::history::History;
+use crate::room::History;
 
 /// A peer's identity in the room: ids come from a counter and are never reused.
 pub type PeerId = usize;

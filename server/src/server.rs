@@ -18,12 +18,12 @@ use tower_service::Service as _;
 use warp::filters::BoxedFilter;
 use warp::reply::Response;
 
-use crate::access::{AccessPolicy, Loopback};
 use crate::config::Config;
 use crate::limits::{ClientSlots, MessageRate, PendingConnections, PendingPlace};
 use crate::peer::PeerContext;
 use crate::room::Room;
-use crate::routes::{routes, PeerAddr, RouteState};
+use crate::shutdown::ShutdownHandle;
+use crate::web::{routes, AccessPolicy, Loopback, PeerAddr, RouteState};
 
 /// Shutdown must finish within this; sessions that have not closed by then
 /// are abandoned.
@@ -52,19 +52,55 @@ pub enum BindError {
     },
 }
 
-/// Stops a running server from anywhere; cheap to clone.
-///
-/// It only asks: the run loop marks the room closing first and then tells the
-/// sessions, so no session can end (and announce a departure) before the
-/// room knows it is closing.
-#[derive(Debug, Clone, Default)]
-pub struct ShutdownHandle(CancellationToken);
+/// How many ports after the asked-for one are tried before letting the OS pick.
+const FALLBACK_PORTS: u16 = 20;
 
-impl ShutdownHandle {
-    /// Starts a graceful shutdown; [`Server::run`] returns once it is done.
-    pub fn shutdown(&self) {
-        self.0.cancel();
+/// A bound server, and a note if it is not where it was asked to be.
+#[derive(Debug)]
+pub struct Bound {
+    /// The bound server, not yet running.
+    pub server: Server,
+    /// Set when the asked-for port was taken and another was used.
+    pub note: Option<String>,
+}
+
+/// Binds `config.addr`; if another program holds that port, tries the next
+/// ports, then any free port, so a room is still hosted (and says where).
+pub async fn bind_with_fallback(config: Config) -> Result<Bound, BindError> {
+    let wanted = config.addr;
+    let first_error = match Server::bind(config.clone()).await {
+        Ok(server) => return Ok(Bound { server, note: None }),
+        Err(err @ BindError::AddrInUse { .. }) => err,
+        Err(err) => return Err(err),
+    };
+    for candidate in fallback_addrs(wanted) {
+        let attempt = Config {
+            addr: candidate,
+            ..config.clone()
+        };
+        if let Ok(server) = Server::bind(attempt).await {
+            let note = format!(
+                "Port {} is in use by another program, so this room is at {}",
+                wanted.port(),
+                server.url()
+            );
+            return Ok(Bound {
+                server,
+                note: Some(note),
+            });
+        }
     }
+    Err(first_error)
+}
+
+/// The addresses tried after `wanted`: the next ports, then port 0.
+fn fallback_addrs(wanted: SocketAddr) -> Vec<SocketAddr> {
+    let mut addrs: Vec<SocketAddr> = (1..=FALLBACK_PORTS)
+        .filter_map(|offset| wanted.port().checked_add(offset))
+        .map(|port| SocketAddr::new(wanted.ip(), port))
+        .collect();
+    addrs.push(SocketAddr::new(wanted.ip(), 0));
+    addrs
 }
 
 /// A bound, not yet running room server. Binding is separate from running so
@@ -305,31 +341,47 @@ async fn backoff_after_accept_error(err: &io::Error) {
     }
 }
 
-/// Completes on Ctrl-C or, on Unix, SIGTERM, and logs which: the signals
-/// that ask a host process (headless server or desktop app) to close the room.
-pub async fn stop_signal() {
-    let ctrl_c = async {
-        if let Err(err) = tokio::signal::ctrl_c().await {
-            log::error!("cannot listen for Ctrl-C: {err}");
-            std::future::pending::<()>().await;
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn loopback(port: u16) -> Config {
+        Config {
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            ..Config::default()
         }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut sigterm) => {
-                sigterm.recv().await;
-            }
-            Err(err) => {
-                log::error!("cannot listen for SIGTERM: {err}");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => log::info!("Ctrl-C received"),
-        () = terminate => log::info!("SIGTERM received"),
+    }
+
+    #[tokio::test]
+    async fn a_free_port_is_used_as_is() {
+        let bound = bind_with_fallback(loopback(0)).await.expect("bind");
+        assert!(bound.note.is_none());
+    }
+
+    #[tokio::test]
+    async fn a_taken_port_falls_back_to_another_and_says_so() {
+        let holder = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("hold a port");
+        let taken = holder.local_addr().expect("addr").port();
+        let bound = bind_with_fallback(loopback(taken)).await.expect("fallback");
+        let got = bound.server.local_addr().port();
+        assert_ne!(got, taken);
+        let note = bound.note.expect("a note");
+        assert!(note.contains(&taken.to_string()), "{note}");
+        assert!(note.contains(&bound.server.url()), "{note}");
+    }
+
+    #[test]
+    fn fallback_tries_the_next_ports_then_any() {
+        let addrs = fallback_addrs(SocketAddr::from(([127, 0, 0, 1], 7070)));
+        assert_eq!(addrs.first().map(SocketAddr::port), Some(7071));
+        assert_eq!(addrs.len(), usize::from(FALLBACK_PORTS) + 1);
+        assert_eq!(addrs.last().map(SocketAddr::port), Some(0));
+        let near_top = fallback_addrs(SocketAddr::from(([127, 0, 0, 1], 65534)));
+        assert_eq!(
+            near_top.iter().map(SocketAddr::port).collect::<Vec<_>>(),
+            [65535, 0]
+        );
     }
 }

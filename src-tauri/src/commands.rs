@@ -16,20 +16,10 @@ pub struct RoomInfo {
     pub note: Option<String>,
 }
 
-impl RoomInfo {
-    /// The info for a hosted room.
-    pub fn of(hosted: &HostedRoom) -> Self {
-        Self {
-            url: hosted.url.clone(),
-            note: hosted.note.clone(),
-        }
-    }
-}
-
 /// The room's address and any note about it.
 #[tauri::command]
 pub fn room_info(hosted: State<'_, HostedRoom>) -> RoomInfo {
-    RoomInfo::of(&hosted)
+    hosted.info.clone()
 }
 
 /// Who is connected right now.
@@ -50,27 +40,4 @@ pub fn open_logs_folder(app: AppHandle) -> Result<(), String> {
     app.opener()
         .open_path(dir.to_string_lossy(), None::<&str>)
         .map_err(|err| format!("cannot open {}: {err}", dir.display()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::host::{bind_with_fallback, HostedRoom};
-    use hearth_server::Config;
-
-    #[tokio::test]
-    async fn room_info_reports_the_real_address() {
-        let config = Config {
-            addr: "127.0.0.1:0".parse().expect("addr"),
-            ..Config::default()
-        };
-        let bound = bind_with_fallback(config).await.expect("bind");
-        let port = bound.server.local_addr().port();
-        let hosted = HostedRoom::start(bound);
-        let info = RoomInfo::of(&hosted);
-        assert_eq!(info.url, format!("http://127.0.0.1:{port}"));
-        assert_eq!(info.note, None);
-        assert_eq!(hosted.room.stats(), RoomStats::default());
-        assert!(hosted.stop().await.is_ok());
-    }
 }

@@ -3,13 +3,13 @@
 
 use std::process::ExitCode;
 
-use hearth_server::Config;
+use hearth_server::{bind_with_fallback, Config, HostOptions};
 use tauri::utils::config::Csp;
 use tauri::{Emitter, Manager, RunEvent};
 use tauri_plugin_log::{RotationStrategy, Target, TargetKind};
 
 use crate::commands;
-use crate::host::{bind_with_fallback, HostedRoom};
+use crate::host::{HostedRoom, StopError};
 
 /// Keep up to five log files of 5 MB each: enough to debug a day of chat,
 /// without growing forever.
@@ -17,23 +17,24 @@ const LOG_FILE_BYTES: u128 = 5 * 1024 * 1024;
 const LOG_FILES_KEPT: usize = 5;
 
 /// Builds and runs the app until the window is closed or the app is quit.
-pub fn run(mut config: Config) -> ExitCode {
+pub fn run(mut config: Config, options: HostOptions) -> ExitCode {
+    hearth_server::raise_open_files_limit();
     // The window's own page talks to the room from the webview's origin;
     // only this process has that webview, so only it allows the origin.
     config
         .allowed_origins
-        .push(hearth_server::access::DESKTOP_WEBVIEW_ORIGIN.to_owned());
+        .push(hearth_server::DESKTOP_WEBVIEW_ORIGIN.to_owned());
     // Bind first: the window's content security policy names the room's
     // exact address, and the UI asks for it as soon as it loads.
-    let bound = match tauri::async_runtime::block_on(bind_with_fallback(config)) {
-        Ok(bound) => bound,
-        Err(err) => {
-            eprintln!("hearth: {err}");
-            return ExitCode::FAILURE;
-        }
+    let bound = tauri::async_runtime::block_on(bind_with_fallback(config));
+    let Ok(bound) = bound.map_err(|err| eprintln!("hearth: {err}")) else {
+        return ExitCode::FAILURE;
     };
     let port = bound.server.local_addr().port();
     let hosted = HostedRoom::start(bound);
+    if options.print_address {
+        hearth_server::print_address(&hosted.info.url);
+    }
 
     let mut context = tauri::generate_context!();
     context.config_mut().app.security.csp = Some(Csp::Policy(window_csp(port)));
@@ -62,9 +63,9 @@ pub fn run(mut config: Config) -> ExitCode {
             log::info!(
                 "Hearth {} hosting the room at {}",
                 env!("CARGO_PKG_VERSION"),
-                hosted.url
+                hosted.info.url
             );
-            if let Some(note) = &hosted.note {
+            if let Some(note) = &hosted.info.note {
                 log::warn!("{note}");
             }
             forward_stats(app.handle().clone(), &hosted);
@@ -72,44 +73,36 @@ pub fn run(mut config: Config) -> ExitCode {
             Ok(())
         })
         .build(context);
-    let app = match app {
-        Ok(app) => app,
-        Err(err) => {
-            eprintln!("hearth: cannot start the window: {err}");
-            return ExitCode::FAILURE;
-        }
+    let Ok(app) = app.map_err(|err| eprintln!("hearth: cannot start the window: {err}")) else {
+        return ExitCode::FAILURE;
     };
     app.run(|handle, event| {
         if let RunEvent::ExitRequested { api, .. } = event {
-            let hosted = handle.state::<HostedRoom>();
-            if hosted.is_stopped() {
+            if handle.state::<HostedRoom>().is_stopped() {
                 return;
             }
             // Keep running until every browser has been told the room closed.
             api.prevent_exit();
-            if hosted.begin_stop() {
-                let handle = handle.clone();
-                tauri::async_runtime::spawn(async move {
-                    match handle.state::<HostedRoom>().stop().await {
-                        Ok(()) => log::info!("goodbye"),
-                        Err(err) => log::warn!("{err}; quitting anyway"),
-                    }
-                    handle.exit(0);
-                });
-            }
+            let handle = handle.clone();
+            tauri::async_runtime::spawn(async move {
+                match handle.state::<HostedRoom>().stop().await {
+                    Ok(()) => log::info!("goodbye"),
+                    // The first exit request is already closing the room.
+                    Err(StopError::AlreadyStopping) => return,
+                    Err(err) => log::warn!("{err}; quitting anyway"),
+                }
+                handle.exit(0);
+            });
         }
     });
     ExitCode::SUCCESS
 }
 
 /// The window may load only its own files and talk only to the IPC bridge
-/// and the room it hosts.
+/// and the room it hosts: the page's policy, with those connections.
 fn window_csp(port: u16) -> String {
-    format!(
-        "default-src 'self'; connect-src 'self' ipc: http://ipc.localhost ws://127.0.0.1:{port}; \
-         img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; \
-         base-uri 'none'; form-action 'none'"
-    )
+    let room = format!("ws://127.0.0.1:{port}");
+    hearth_server::content_security_policy(&["'self'", "ipc:", "http://ipc.localhost", &room])
 }
 
 /// Server and warp records to stdout and a rotating file in the app's log

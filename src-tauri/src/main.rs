@@ -5,14 +5,13 @@
 
 mod commands;
 mod desktop;
-mod headless;
 mod host;
 mod mode;
 
 use std::process::ExitCode;
 
 use clap::Parser;
-use hearth_server::ServerArgs;
+use hearth_server::{HostOptions, ServerArgs};
 
 /// Host a Hearth chat room on this machine and chat in a window.
 #[derive(Debug, Parser)]
@@ -28,9 +27,21 @@ struct Cli {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    hearth_server::limits::release_memory_eagerly();
+    hearth_server::release_memory_eagerly();
+    let options = HostOptions {
+        port_fallback: true,
+        print_address: cli.server.print_address,
+    };
     match mode::choose(cli.headless, mode::open_display) {
-        mode::Mode::Window => desktop::run(cli.server.into()),
-        mode::Mode::Headless(reason) => headless::run(cli.server.into(), reason),
+        mode::Mode::Window => desktop::run(cli.server.into(), options),
+        mode::Mode::Headless(reason) => {
+            env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
+                .init();
+            reason.log();
+            tauri::async_runtime::block_on(hearth_server::host_until_signal(
+                cli.server.into(),
+                options,
+            ))
+        }
     }
 }

@@ -19,6 +19,18 @@ pub enum HeadlessReason {
     NoDisplay(String),
 }
 
+impl HeadlessReason {
+    /// Says in the log why there is no window.
+    pub fn log(&self) {
+        match self {
+            HeadlessReason::Requested => log::info!("running headless, as asked"),
+            HeadlessReason::NoDisplay(detail) => log::warn!(
+                "no display could be opened ({detail}); hosting the room without a window"
+            ),
+        }
+    }
+}
+
 /// Picks the mode: headless when asked, otherwise a window if a display opens.
 pub fn choose(headless_flag: bool, open_display: impl FnOnce() -> Result<(), String>) -> Mode {
     if headless_flag {

@@ -69,7 +69,10 @@ describe('the desktop app', () => {
     const exitFile = path.join(home, 'hearth-exit-status');
     const wrapper = path.join(home, 'hearth-wrapper.sh');
     writeFileSync(wrapper, `#!/bin/sh\n"${APP}" "$@"\necho $? > "${exitFile}"\n`, { mode: 0o755 });
-    await driver.start(wrapper);
+    // Not the default port: the policy checked below must name the port the
+    // room really got, not one written into the build.
+    const appPort = await freePort();
+    await driver.start(wrapper, ['--addr', `127.0.0.1:${appPort}`]);
     // The window connects to the room it hosts and asks for a name.
     await driver.until(async () => (await driver.execute('return document.getElementById("host-panel").hidden === false')), 'the host panel');
     await driver.type('#name-input', 'Host');
@@ -83,7 +86,7 @@ describe('the desktop app', () => {
         throw new Error(`${error.message}; status: ${status}; app log:\n${driverLog.slice(-3000)}`);
       });
     const address = await driver.text('#host-address');
-    assert.match(address, /^http:\/\/127\.0\.0\.1:\d+$/);
+    assert.equal(address, `http://127.0.0.1:${appPort}`);
 
     // The policy the window really enforces (not the string the app builds):
     // a socket to another port is blocked, and the violation report carries

@@ -27,19 +27,22 @@ function buildServer() {
  */
 export async function startServer(options = {}) {
   buildServer();
-  const args = ['--addr', `127.0.0.1:${options.port ?? 0}`, ...(options.args ?? [])];
-  const child = spawn(SERVER_BIN, args, { env: { ...process.env, RUST_LOG: 'info' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const args = ['--addr', `127.0.0.1:${options.port ?? 0}`, '--print-address', ...(options.args ?? [])];
+  const child = spawn(SERVER_BIN, args, { env: { ...process.env, RUST_LOG: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (chunk) => { log += chunk; });
+  // `--print-address` prints the room's URL alone on the first line of stdout.
   const url = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start:\n${log}`)), 15000);
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (chunk) => {
-      log += chunk;
-      const match = log.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]);
-      }
+    let out = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk) => {
+      out += chunk;
+      const newline = out.indexOf('\n');
+      if (newline === -1) return;
+      clearTimeout(timer);
+      resolve(out.slice(0, newline).trim());
     });
     child.on('exit', (code) => reject(new Error(`server exited with ${code}:\n${log}`)));
   });

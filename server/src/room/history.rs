@@ -50,21 +50,6 @@ impl History {
             self.bytes -= dropped;
         }
     }
-
-    /// How many messages are kept.
-    pub fn len(&self) -> usize {
-        self.messages.len()
-    }
-
-    /// Whether no message is kept.
-    pub fn is_empty(&self) -> bool {
-        self.messages.is_empty()
-    }
-
-    /// The JSON size of the kept messages, as counted when they were pushed.
-    pub fn bytes(&self) -> usize {
-        self.bytes
-    }
 }
 
 /// Serializes as a JSON array of the messages, oldest first.
@@ -102,7 +87,7 @@ mod tests {
             history.push(message(id, "x"), 10);
         }
         assert_eq!(ids(&history), [3, 4]);
-        assert_eq!(history.bytes(), 20);
+        assert_eq!(history.bytes, 20);
     }
 
     #[test]
@@ -112,7 +97,7 @@ mod tests {
             history.push(message(id, "x"), 100);
         }
         assert_eq!(ids(&history), [8, 9]);
-        assert!(history.bytes() <= 250);
+        assert!(history.bytes <= 250);
         // Too big to keep at all: the history stays as it was.
         history.push(message(10, "huge"), 251);
         assert_eq!(ids(&history), [8, 9]);
@@ -132,6 +117,6 @@ mod tests {
     fn zero_length_keeps_nothing() {
         let mut history = History::new(0, 1000);
         history.push(message(1, "a"), 1);
-        assert!(history.is_empty());
+        assert!(history.messages.is_empty());
     }
 }

@@ -12,10 +12,18 @@ use warp::reject::{Reject, Rejection};
 use warp::reply::{Reply, Response};
 use warp::Filter;
 
-use crate::access::AccessPolicy;
 use crate::limits::ClientSlots;
-use crate::peer::{self, PeerContext, SessionGuards};
-use crate::{assets, VERSION};
+use crate::peer::{self, PeerContext, Remote, SessionGuards};
+
+mod access;
+mod assets;
+mod csp;
+
+pub use access::{AccessPolicy, Loopback, DESKTOP_WEBVIEW_ORIGIN};
+pub use csp::content_security_policy;
+
+/// This crate's version, reported by `/healthz`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// The connection's remote address, put into each request's extensions by
 /// the accept loop (warp's own `addr::remote` is only filled by `warp::serve`).
@@ -112,7 +120,7 @@ fn upgrade(
     if !state.access.origin_allowed(origin.as_deref()) {
         log::warn!(
             "refused a WebSocket from origin {origin:?} ({})",
-            crate::room::display_addr(addr)
+            Remote(addr)
         );
         return Err(warp::reject::custom(Refusal::Forbidden(
             "origin not allowed",
@@ -122,14 +130,11 @@ fn upgrade(
         log::warn!(
             "room full ({} clients): refused {}",
             state.peer.config.max_clients,
-            crate::room::display_addr(addr)
+            Remote(addr)
         );
         return Err(warp::reject::custom(Refusal::RoomFull));
     };
-    let guards = SessionGuards {
-        slot,
-        task: state.tracker.token(),
-    };
+    let guards = SessionGuards::new(slot, state.tracker.token());
     let max = state.peer.config.max_message_bytes;
     let ctx = state.peer;
     Ok(ws

@@ -4,9 +4,13 @@
 //! Lookups go to the embedded table only, never to the file system, so no
 //! path (encoded or not) can reach a file outside `ui/`.
 
+use std::sync::LazyLock;
+
 use http::{header, HeaderValue, Response, StatusCode};
 use percent_encoding::percent_decode_str;
 use rust_embed::RustEmbed;
+
+use super::csp::content_security_policy;
 
 #[derive(RustEmbed)]
 #[folder = "../ui/"]
@@ -14,11 +18,9 @@ use rust_embed::RustEmbed;
 #[exclude = "tsconfig.json"]
 struct Ui;
 
-/// Content-Security-Policy for the pages we serve: our own scripts, styles and
-/// images only, and WebSocket connections back to this server.
-const PAGE_CSP: &str = "default-src 'self'; connect-src 'self'; img-src 'self' data:; \
-     style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; \
-     form-action 'none'; frame-ancestors 'none'";
+/// Content-Security-Policy for the pages we serve, whose only connections
+/// are WebSockets back to this server.
+static PAGE_CSP: LazyLock<String> = LazyLock::new(|| content_security_policy(&["'self'"]));
 
 /// Resolves a request path (percent-encoded, without the leading slash) to an
 /// embedded file. Directory-like paths serve their `index.html`.
@@ -59,7 +61,7 @@ pub fn respond(
         .header(header::REFERRER_POLICY, "no-referrer");
     if path.ends_with(".html") {
         builder = builder
-            .header(header::CONTENT_SECURITY_POLICY, PAGE_CSP)
+            .header(header::CONTENT_SECURITY_POLICY, PAGE_CSP.as_str())
             .header(header::X_FRAME_OPTIONS, "DENY");
     }
     let content_type = if is_textual(mime) && !mime.contains("charset") {

@@ -6,7 +6,6 @@
 //! operation.
 
 use std::collections::{BTreeMap, HashMap};
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -15,10 +14,17 @@ use tokio::sync::watch;
 use warp::ws::Message;
 
 use crate::config::Config;
-use crate::history::History;
-use crate::names::{name_key, validate_name, MAX_NAME_CHARS};
-use crate::outbox::{Eviction, Outbox, Push};
-use crate::protocol::{AnnouncedLimits, ChatMessage, ErrorCode, PeerId, ServerMessage, User};
+use crate::protocol::{clean_text, AnnouncedLimits, ChatMessage, PeerId, ServerMessage, User};
+
+mod history;
+mod names;
+mod outbox;
+mod refused;
+
+pub use history::History;
+pub use names::{name_key, validate_name, MAX_NAME_CHARS};
+pub use outbox::{Closing, Drained, Eviction, Outbox, Push};
+pub use refused::Refused;
 
 /// A live snapshot of the room, for the desktop shell and `/healthz`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -56,31 +62,6 @@ struct Counters {
     room_rate_limited: AtomicU64,
 }
 
-/// Why a join or rename was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum NameRefused {
-    /// The name is invalid.
-    #[error("{0}")]
-    Invalid(#[from] crate::names::NameError),
-    /// Someone else has it.
-    #[error("the name {0:?} is taken; pick another")]
-    Taken(String),
-    /// Only people who have joined can rename.
-    #[error("say hello before renaming")]
-    NotJoined,
-}
-
-impl NameRefused {
-    /// The protocol error code for this refusal.
-    pub fn code(&self) -> ErrorCode {
-        match self {
-            NameRefused::Invalid(_) => ErrorCode::InvalidName,
-            NameRefused::Taken(_) => ErrorCode::NameTaken,
-            NameRefused::NotJoined => ErrorCode::NotJoined,
-        }
-    }
-}
-
 /// Peers whose outbox is over half its budget after a fan-out: the sender
 /// gives them a moment to catch up before it reads more.
 pub type Laggards = Vec<Arc<Outbox>>;
@@ -88,7 +69,6 @@ pub type Laggards = Vec<Arc<Outbox>>;
 #[derive(Debug)]
 struct Member {
     outbox: Arc<Outbox>,
-    addr: Option<SocketAddr>,
     /// `None` until the peer has joined (sent `hello` or its first `say`).
     user: Option<User>,
     joined_seq: u64,
@@ -206,14 +186,13 @@ impl Room {
     }
 
     /// Registers a new connection (not yet joined) and returns its id.
-    pub fn connect(&self, outbox: Arc<Outbox>, addr: Option<SocketAddr>) -> PeerId {
+    pub fn connect(&self, outbox: Arc<Outbox>) -> PeerId {
         let id = self.next_peer_id.fetch_add(1, Ordering::Relaxed);
         let mut state = self.lock();
         state.members.insert(
             id,
             Member {
                 outbox,
-                addr,
                 user: None,
                 joined_seq: 0,
             },
@@ -235,7 +214,7 @@ impl Room {
 
     /// Joins a connected peer under `name`: it gets `welcome`, the others `joined`.
     /// A second `hello` from a joined peer acts as a rename.
-    pub fn join(&self, id: PeerId, name: &str) -> Result<Laggards, NameRefused> {
+    pub fn join(&self, id: PeerId, name: &str) -> Result<Laggards, Refused> {
         let name = validate_name(name)?;
         let mut state = self.lock();
         if state.members.get(&id).is_some_and(|m| m.user.is_some()) {
@@ -243,7 +222,7 @@ impl Room {
             return self.rename(id, &name);
         }
         if name_taken(&state, &name, id) {
-            return Err(NameRefused::Taken(name));
+            return Err(Refused::NameTaken(name));
         }
         Ok(self.admit(&mut state, id, name))
     }
@@ -257,11 +236,7 @@ impl Room {
         };
         member.user = Some(user.clone());
         member.joined_seq = seq;
-        log::info!(
-            "peer {id} joined as name={} from {}",
-            user.name,
-            display_addr(member.addr)
-        );
+        log::info!("peer {id} joined as name={}", user.name);
         state.roster.insert(seq, id);
         state.names.insert(name_key(&user.name), id);
         let welcome = ServerMessage::Welcome {
@@ -281,13 +256,15 @@ impl Room {
         laggards
     }
 
-    /// Broadcasts a chat message to everyone including the sender. A peer that
-    /// has not said `hello` joins first under a default name.
-    pub fn say(&self, id: PeerId, text: String) -> Laggards {
+    /// Broadcasts a chat message to everyone including the sender, once its
+    /// text is cleaned (see [`clean_text`]). A peer that has not said `hello`
+    /// joins first under a default name.
+    pub fn say(&self, id: PeerId, text: &str) -> Result<Laggards, Refused> {
+        let text = clean_text(text).ok_or(Refused::EmptyMessage)?;
         let mut state = self.lock();
         let mut laggards = Vec::new();
         let Some(member) = state.members.get(&id) else {
-            return laggards;
+            return Ok(laggards);
         };
         let from = match &member.user {
             Some(user) => user.clone(),
@@ -296,7 +273,7 @@ impl Room {
                 laggards = self.admit(&mut state, id, name);
                 match state.members.get(&id).and_then(|m| m.user.clone()) {
                     Some(user) => user,
-                    None => return laggards,
+                    None => return Ok(laggards),
                 }
             }
         };
@@ -318,18 +295,18 @@ impl Room {
         // The frame wraps the message in a few bytes more than `welcome`
         // needs for it: a safe upper bound for the history's byte budget.
         state.history.push(message, frame.as_bytes().len());
-        laggards
+        Ok(laggards)
     }
 
     /// Changes a joined peer's name and tells everyone (the peer included).
-    pub fn rename(&self, id: PeerId, name: &str) -> Result<Laggards, NameRefused> {
+    pub fn rename(&self, id: PeerId, name: &str) -> Result<Laggards, Refused> {
         let name = validate_name(name)?;
         let mut state = self.lock();
         if name_taken(&state, &name, id) {
-            return Err(NameRefused::Taken(name));
+            return Err(Refused::NameTaken(name));
         }
         let Some(user) = state.members.get_mut(&id).and_then(|m| m.user.as_mut()) else {
-            return Err(NameRefused::NotJoined);
+            return Err(Refused::NotJoined);
         };
         if user.name == name {
             return Ok(Vec::new());
@@ -352,15 +329,16 @@ impl Room {
         Ok(laggards)
     }
 
-    /// Tells the others that this peer is typing. Returns whether it has joined.
-    pub fn typing(&self, id: PeerId) -> bool {
+    /// Tells the others that this peer is typing.
+    pub fn typing(&self, id: PeerId) -> Result<Laggards, Refused> {
         let state = self.lock();
         let Some(user) = state.members.get(&id).and_then(|m| m.user.as_ref()) else {
-            return false;
+            return Err(Refused::NotJoined);
         };
         let frame = ServerMessage::Typing { user }.to_frame();
+        // A hint nobody needs to wait for: laggards catch up on real messages.
         fan_out(&state, &frame, Some(id));
-        true
+        Ok(Vec::new())
     }
 
     /// Removes a peer; if it had joined, the others get `left`.
@@ -461,11 +439,6 @@ fn now_millis() -> u64 {
         .unwrap_or(0)
 }
 
-/// Formats an optional peer address for log lines.
-pub fn display_addr(addr: Option<SocketAddr>) -> String {
-    addr.map_or_else(|| "unknown address".to_owned(), |a| a.to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -489,16 +462,16 @@ mod tests {
     #[test]
     fn names_are_unique_case_insensitively() {
         let room = room(10);
-        let a = room.connect(Arc::new(Outbox::new(1 << 20)), None);
-        let b = room.connect(Arc::new(Outbox::new(1 << 20)), None);
+        let a = room.connect(Arc::new(Outbox::new(1 << 20)));
+        let b = room.connect(Arc::new(Outbox::new(1 << 20)));
         assert!(room.join(a, "Ann").is_ok());
         assert_eq!(
             room.join(b, " ann ").map(|_| ()),
-            Err(NameRefused::Taken("ann".into()))
+            Err(Refused::NameTaken("ann".into()))
         );
         assert_eq!(
             room.join(b, "\u{410}nn").map(|_| ()),
-            Err(NameRefused::Taken("\u{410}nn".into()))
+            Err(Refused::NameTaken("\u{410}nn".into()))
         );
         assert_eq!(room.stats().users, vec!["Ann".to_owned()]);
         assert_eq!(room.stats().connections, 2);
@@ -508,8 +481,8 @@ mod tests {
     fn say_before_hello_joins_with_a_default_name() {
         let room = room(10);
         let outbox = Arc::new(Outbox::new(1 << 20));
-        let id = room.connect(outbox.clone(), None);
-        room.say(id, "hi".into());
+        let id = room.connect(outbox.clone());
+        room.say(id, "hi").expect("said");
         let frames = texts(&outbox);
         assert_eq!(frames[0]["type"], "welcome");
         assert_eq!(frames[1]["type"], "message");
@@ -519,12 +492,12 @@ mod tests {
     #[test]
     fn history_keeps_only_the_last_n() {
         let room = room(2);
-        let id = room.connect(Arc::new(Outbox::new(1 << 20)), None);
+        let id = room.connect(Arc::new(Outbox::new(1 << 20)));
         for text in ["one", "two", "three"] {
-            room.say(id, text.into());
+            room.say(id, text).expect("said");
         }
         let late = Arc::new(Outbox::new(1 << 20));
-        let late_id = room.connect(late.clone(), None);
+        let late_id = room.connect(late.clone());
         assert!(room.join(late_id, "Late").is_ok());
         let welcome = &texts(&late)[0];
         let history: Vec<_> = welcome["history"]

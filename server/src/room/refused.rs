@@ -1,0 +1,43 @@
+//! Why the room refused a request: one type for every refusal, each with the
+//! protocol code its `error` frame carries.
+
+use crate::protocol::ErrorCode;
+
+use super::names::NameError;
+
+/// Why the room refused a request. The peer is told with an `error` frame;
+/// nobody else notices.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refused {
+    /// The display name is not acceptable.
+    #[error("{0}")]
+    InvalidName(#[from] NameError),
+    /// Someone present has that name, or one that looks the same.
+    #[error("the name {0:?} is taken; pick another")]
+    NameTaken(String),
+    /// Renaming or typing before `hello`.
+    #[error("say hello first")]
+    NotJoined,
+    /// The message was empty once cleaned.
+    #[error("message is empty")]
+    EmptyMessage,
+    /// Over this connection's rate limit.
+    #[error("slow down: too many messages, this one was not sent")]
+    RateLimited,
+    /// Over the room-wide ceiling that all connections share.
+    #[error("the room is busy: too many messages from everyone, this one was not sent")]
+    RoomBusy,
+}
+
+impl Refused {
+    /// The protocol error code for this refusal.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Refused::InvalidName(_) => ErrorCode::InvalidName,
+            Refused::NameTaken(_) => ErrorCode::NameTaken,
+            Refused::NotJoined => ErrorCode::NotJoined,
+            Refused::EmptyMessage => ErrorCode::EmptyMessage,
+            Refused::RateLimited | Refused::RoomBusy => ErrorCode::RateLimited,
+        }
+    }
+}
