@@ -1,26 +1,14 @@
 // The chat page end to end: real server, real Chromium, several people.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { join, launchBrowser, openPerson, say, screenshot, startServer } from './harness.mjs';
+import { describe, it } from 'node:test';
+import { join, openPerson, say, screenshot, serverAndBrowser, startServer } from './harness.mjs';
 
 describe('chatting in the browser', () => {
-  /** @type {Awaited<ReturnType<typeof startServer>>} */
-  let server;
-  /** @type {Awaited<ReturnType<typeof launchBrowser>>} */
-  let chrome;
-
-  before(async () => {
-    server = await startServer();
-    chrome = await launchBrowser();
-  });
-  after(async () => {
-    await chrome?.close();
-    await server?.stop();
-  });
+  const suite = serverAndBrowser();
 
   it('two people exchange messages both ways and a latecomer sees the history', async () => {
-    const ann = await openPerson(chrome.browser, server.url, 'Ann');
-    const bob = await openPerson(chrome.browser, server.url, 'Bob');
+    const ann = await openPerson(suite.chrome.browser, suite.server.url, 'Ann');
+    const bob = await openPerson(suite.chrome.browser, suite.server.url, 'Bob');
     await say(ann.page, 'Hi Bob, tea?');
     await bob.page.locator('.msg', { hasText: 'Hi Bob, tea?' }).waitFor();
     await say(bob.page, 'Yes please, Ann');
@@ -29,7 +17,7 @@ describe('chatting in the browser', () => {
     assert.equal(await ann.page.locator('.msg.mine', { hasText: 'Hi Bob, tea?' }).count(), 1);
     assert.equal(await bob.page.locator('.msg.mine', { hasText: 'Hi Bob, tea?' }).count(), 0);
 
-    const cy = await openPerson(chrome.browser, server.url, 'Cy');
+    const cy = await openPerson(suite.chrome.browser, suite.server.url, 'Cy');
     await cy.page.locator('.msg', { hasText: 'Yes please, Ann' }).waitFor();
     const texts = await cy.page.locator('.msg .text').allTextContents();
     assert.deepEqual(texts.slice(-2), ['Hi Bob, tea?', 'Yes please, Ann']);
@@ -42,11 +30,11 @@ describe('chatting in the browser', () => {
   it('the people list, its count and the typing indicator stay live', async () => {
     // A room of its own, so the empty-room hint is not hidden by earlier history.
     const fresh = await startServer();
-    const dee = await openPerson(chrome.browser, fresh.url, 'Dee');
+    const dee = await openPerson(suite.chrome.browser, fresh.url, 'Dee');
     await dee.page.locator('#people-count', { hasText: '1' }).waitFor();
     await dee.page.locator('#empty-state').waitFor({ state: 'visible' });
     assert.equal(await dee.page.locator('#empty-address').textContent(), fresh.url);
-    const eve = await openPerson(chrome.browser, fresh.url, 'Eve');
+    const eve = await openPerson(suite.chrome.browser, fresh.url, 'Eve');
     await dee.page.locator('#people-count', { hasText: '2' }).waitFor();
     await dee.page.locator('#people li', { hasText: 'Eve' }).waitFor();
     await dee.page.locator('.system', { hasText: 'Eve joined' }).waitFor();
@@ -71,8 +59,8 @@ describe('chatting in the browser', () => {
       'javascript:window.__pwned=3',
       '<a href="javascript:window.__pwned=4">click</a>',
     ];
-    const mallory = await openPerson(chrome.browser, server.url, '<b onmouseover=x>M</b>');
-    const victim = await openPerson(chrome.browser, server.url, 'Victim');
+    const mallory = await openPerson(suite.chrome.browser, suite.server.url, '<b onmouseover=x>M</b>');
+    const victim = await openPerson(suite.chrome.browser, suite.server.url, 'Victim');
     for (const payload of payloads) await say(mallory.page, payload);
     await victim.page.locator('.msg', { hasText: payloads.at(-1) }).waitFor();
     const shown = await victim.page.locator('.msg .text').allTextContents();
@@ -98,8 +86,8 @@ describe('chatting in the browser', () => {
   });
 
   it('a taken name shows the server\'s message, and an over-long message shows the limit', async () => {
-    const first = await openPerson(chrome.browser, server.url, 'Frank');
-    const second = await openPerson(chrome.browser, server.url, null);
+    const first = await openPerson(suite.chrome.browser, suite.server.url, 'Frank');
+    const second = await openPerson(suite.chrome.browser, suite.server.url, null);
     await second.page.locator('#name-input').fill('frank');
     await second.page.locator('#name-submit').click();
     await second.page.locator('#name-error', { hasText: 'already has that name' }).waitFor();
@@ -117,7 +105,7 @@ describe('chatting in the browser', () => {
   });
 
   it('works with the keyboard alone', async () => {
-    const { page, context } = await openPerson(chrome.browser, server.url, null);
+    const { page, context } = await openPerson(suite.chrome.browser, suite.server.url, null);
     // The name prompt has focus: type and press Enter.
     await page.keyboard.type('Keys');
     await page.keyboard.press('Enter');
@@ -150,14 +138,14 @@ describe('chatting in the browser', () => {
 
   it('looks right: light, dark and 360 px wide (screenshots)', async () => {
     const fresh = await startServer();
-    const light = await openPerson(chrome.browser, fresh.url, 'Hazel');
-    const dark = await openPerson(chrome.browser, fresh.url, 'Ivo', { colorScheme: 'dark' });
+    const light = await openPerson(suite.chrome.browser, fresh.url, 'Hazel');
+    const dark = await openPerson(suite.chrome.browser, fresh.url, 'Ivo', { colorScheme: 'dark' });
     await say(light.page, 'Morning! The notes are at https://example.com/notes');
     await say(dark.page, '@Hazel thanks, reading them now.\nBack in five.');
     await say(light.page, 'Take your time');
     await light.page.locator('.msg', { hasText: 'Back in five.' }).waitFor();
     await dark.page.locator('.msg', { hasText: 'Take your time' }).waitFor();
-    const narrow = await openPerson(chrome.browser, fresh.url, 'Jun', { width: 360, height: 740 });
+    const narrow = await openPerson(suite.chrome.browser, fresh.url, 'Jun', { width: 360, height: 740 });
     await narrow.page.locator('.msg', { hasText: 'Take your time' }).waitFor();
     const overflow = await narrow.page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     assert.ok(overflow <= 0, `no horizontal scrolling at 360 px (overflow ${overflow}px)`);

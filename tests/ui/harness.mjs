@@ -5,6 +5,7 @@ import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { after, before } from 'node:test';
 import { chromium } from 'playwright-core';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -164,4 +165,22 @@ export function recordSockets() {
       this.addEventListener('close', (event) => closeCodes.push(event.code));
     }
   };
+}
+
+/**
+ * For a `describe` block: starts a server and a browser before its tests and
+ * stops both after. Read `suite.server` and `suite.chrome` inside the tests.
+ * @returns {{server: Awaited<ReturnType<typeof startServer>>, chrome: Awaited<ReturnType<typeof launchBrowser>>}}
+ */
+export function serverAndBrowser() {
+  const suite = /** @type {{server: any, chrome: any}} */ ({ server: null, chrome: null });
+  before(async () => {
+    suite.server = await startServer();
+    suite.chrome = await launchBrowser();
+  });
+  after(async () => {
+    await suite.chrome?.close();
+    await suite.server?.stop();
+  });
+  return suite;
 }

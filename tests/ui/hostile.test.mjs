@@ -1,28 +1,15 @@
 // Messages crafted to freeze every browser in the room, and the limits the
 // page takes from the server rather than from its own defaults.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { join, launchBrowser, openPerson, startServer } from './harness.mjs';
+import { describe, it } from 'node:test';
+import { join, openPerson, serverAndBrowser, startServer } from './harness.mjs';
 import { PATHOLOGICAL } from './pathological.mjs';
 
-
 describe('hostile messages', () => {
-  /** @type {Awaited<ReturnType<typeof startServer>>} */
-  let server;
-  /** @type {Awaited<ReturnType<typeof launchBrowser>>} */
-  let chrome;
-
-  before(async () => {
-    server = await startServer();
-    chrome = await launchBrowser();
-  });
-  after(async () => {
-    await chrome?.close();
-    await server?.stop();
-  });
+  const suite = serverAndBrowser();
 
   it('link detection stays linear on pathological input (benchmark: 200 rounds)', async () => {
-    const { page, context } = await openPerson(chrome.browser, server.url, null);
+    const { page, context } = await openPerson(suite.chrome.browser, suite.server.url, null);
     const figures = await page.evaluate(async (inputs) => {
       const render = await import('/render.js');
       const rounds = 200;
@@ -50,8 +37,8 @@ describe('hostile messages', () => {
   it('a burst of them over the socket leaves the page responsive, live and on join', async () => {
     const room = await startServer();
     try {
-      const victim = await openPerson(chrome.browser, room.url, 'Victim');
-      const attacker = await openPerson(chrome.browser, room.url, null);
+      const victim = await openPerson(suite.chrome.browser, room.url, 'Victim');
+      const attacker = await openPerson(suite.chrome.browser, room.url, null);
       const bomb = PATHOLOGICAL[0];
       const count = 30;
       // A plain-text frame is a message as is: what a generic client sends.
@@ -67,7 +54,7 @@ describe('hostile messages', () => {
       await victim.page.evaluate(() => 1);
       const pingMs = Date.now() - t0;
 
-      const late = await openPerson(chrome.browser, room.url, null);
+      const late = await openPerson(suite.chrome.browser, room.url, null);
       const joinStarted = Date.now();
       await join(late.page, 'Latecomer');
       await late.page.waitForFunction((n) => document.querySelectorAll('#messages .msg .text').length >= n, count);
@@ -87,7 +74,7 @@ describe('hostile messages', () => {
   it('a desktop notification shows peer markup as text, never as markup', async () => {
     // The page as the desktop window runs it: a stand-in for Tauri's bridge
     // records what would reach the notification daemon.
-    const context = await chrome.browser.newContext();
+    const context = await suite.chrome.browser.newContext();
     await context.addInitScript((url) => {
       /** @type {any} */ const w = window;
       w.__sent = [];
@@ -103,11 +90,11 @@ describe('hostile messages', () => {
       };
       // As if the window were in the background.
       document.hasFocus = () => false;
-    }, server.url);
+    }, suite.server.url);
     const host = await context.newPage();
-    await host.goto(server.url);
+    await host.goto(suite.server.url);
     await join(host, 'Host');
-    const mallory = await openPerson(chrome.browser, server.url, 'Mallory<b>');
+    const mallory = await openPerson(suite.chrome.browser, suite.server.url, 'Mallory<b>');
     const payload = '<b>bold</b> <a href="https://evil.example">click</a> <img src=x> & more';
     await mallory.page.locator('#composer-input').fill(payload);
     await mallory.page.locator('#composer-input').press('Enter');
@@ -122,7 +109,7 @@ describe('hostile messages', () => {
   it('an over-long message shows the limit the server announces, not a built-in one', async () => {
     const small = await startServer({ args: ['--max-message-bytes', '2048'] });
     try {
-      const person = await openPerson(chrome.browser, small.url, 'Gil');
+      const person = await openPerson(suite.chrome.browser, small.url, 'Gil');
       await person.page.locator('#composer-input').fill('x'.repeat(3000));
       await person.page.locator('#composer-error', { hasText: 'at most 2,048 bytes' }).waitFor();
       assert.equal(await person.page.locator('#send-button').isDisabled(), true);

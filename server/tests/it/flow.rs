@@ -18,6 +18,20 @@ async fn non_reader(server: &TestServer, name: &str) -> Client {
     client
 }
 
+/// Waits until nobody called `name` is in the room.
+async fn until_gone(
+    stats: &mut tokio::sync::watch::Receiver<hearth_server::RoomStats>,
+    name: &str,
+) {
+    tokio::time::timeout(
+        crate::support::PATIENCE,
+        stats.wait_for(|s| !s.users.iter().any(|u| u == name)),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("{name} is dropped in time"))
+    .unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_non_reader_is_dropped_while_fifty_readers_get_every_message() {
     let server = TestServer::start(Config {
@@ -82,13 +96,7 @@ async fn a_non_reader_is_dropped_while_fifty_readers_get_every_message() {
     assert_eq!(first.len(), expected);
     // The non-reader is gone; everyone else is still here.
     let mut stats = server.room.subscribe();
-    tokio::time::timeout(
-        crate::support::PATIENCE,
-        stats.wait_for(|s| !s.users.iter().any(|u| u == "stuck")),
-    )
-    .await
-    .expect("the non-reader is dropped")
-    .unwrap();
+    until_gone(&mut stats, "stuck").await;
     assert_eq!(server.room.stats().users.len(), 50 + senders);
 }
 
@@ -128,13 +136,7 @@ async fn a_peer_that_stops_reading_is_closed_as_too_slow_within_the_grace() {
         talker.send(json!({"type": "say", "text": text})).await;
     }
     let started = std::time::Instant::now();
-    tokio::time::timeout(
-        crate::support::PATIENCE,
-        stats.wait_for(|s| !s.users.iter().any(|u| u == "stuck")),
-    )
-    .await
-    .expect("the non-reader is dropped")
-    .unwrap();
+    until_gone(&mut stats, "stuck").await;
     // Read what the socket still holds, then the close frame.
     let close = loop {
         match tokio::time::timeout(crate::support::PATIENCE, stuck.socket.next()).await {
