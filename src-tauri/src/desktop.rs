@@ -11,11 +11,6 @@ use tauri_plugin_log::{RotationStrategy, Target, TargetKind};
 use crate::commands;
 use crate::host::{HostedRoom, StopError};
 
-/// Keep up to five log files of 5 MB each: enough to debug a day of chat,
-/// without growing forever.
-const LOG_FILE_BYTES: u128 = 5 * 1024 * 1024;
-const LOG_FILES_KEPT: usize = 5;
-
 /// Builds and runs the app until the window is closed or the app is quit.
 pub fn run(mut config: Config, options: HostOptions) -> ExitCode {
     hearth_server::raise_open_files_limit();
@@ -36,8 +31,13 @@ pub fn run(mut config: Config, options: HostOptions) -> ExitCode {
         hearth_server::print_address(&hosted.info.url);
     }
 
+    // The page's own policy, whose connections are the IPC bridge and the
+    // exact address of the room this window hosts.
+    let room = format!("ws://127.0.0.1:{port}");
+    let csp =
+        hearth_server::content_security_policy(&["'self'", "ipc:", "http://ipc.localhost", &room]);
     let mut context = tauri::generate_context!();
-    context.config_mut().app.security.csp = Some(Csp::Policy(window_csp(port)));
+    context.config_mut().app.security.csp = Some(Csp::Policy(csp));
 
     let app = tauri::Builder::default()
         // First, so a second launch is caught before it does anything else.
@@ -85,24 +85,21 @@ pub fn run(mut config: Config, options: HostOptions) -> ExitCode {
             api.prevent_exit();
             let handle = handle.clone();
             tauri::async_runtime::spawn(async move {
-                match handle.state::<HostedRoom>().stop().await {
-                    Ok(()) => log::info!("goodbye"),
+                let status = match handle.state::<HostedRoom>().stop().await {
+                    Ok(()) => 0,
                     // The first exit request is already closing the room.
                     Err(StopError::AlreadyStopping) => return,
-                    Err(err) => log::warn!("{err}; quitting anyway"),
-                }
-                handle.exit(0);
+                    Err(err) => {
+                        log::warn!("{err}; quitting anyway");
+                        1
+                    }
+                };
+                log::info!("goodbye");
+                handle.exit(status);
             });
         }
     });
     ExitCode::SUCCESS
-}
-
-/// The window may load only its own files and talk only to the IPC bridge
-/// and the room it hosts: the page's policy, with those connections.
-fn window_csp(port: u16) -> String {
-    let room = format!("ws://127.0.0.1:{port}");
-    hearth_server::content_security_policy(&["'self'", "ipc:", "http://ipc.localhost", &room])
 }
 
 /// Server and warp records to stdout and a rotating file in the app's log
@@ -124,8 +121,9 @@ fn logging() -> tauri_plugin_log::Builder {
         .level_for("hyper", log::LevelFilter::Warn)
         .level_for("tungstenite", log::LevelFilter::Warn)
         .level_for("tokio_tungstenite", log::LevelFilter::Warn)
-        .max_file_size(LOG_FILE_BYTES)
-        .rotation_strategy(RotationStrategy::KeepSome(LOG_FILES_KEPT))
+        // Five files of 5 MB: enough for a day of chat, without growing forever.
+        .max_file_size(5 * 1024 * 1024)
+        .rotation_strategy(RotationStrategy::KeepSome(5))
 }
 
 /// Pushes every change of the room's stats to the window as `room-stats`.
@@ -151,8 +149,6 @@ fn quit_on_signal(app: tauri::AppHandle) {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     /// Each permission, and why the window needs it: nothing the page does
     /// not call.
     #[test]
@@ -179,13 +175,5 @@ mod tests {
             "opener:allow-open-url",                    // "Open in browser"
         ];
         assert_eq!(granted, used);
-    }
-
-    #[test]
-    fn the_csp_names_exactly_the_hosted_room() {
-        let csp = window_csp(7071);
-        assert!(csp.contains("connect-src 'self' ipc: http://ipc.localhost ws://127.0.0.1:7071;"));
-        assert!(!csp.contains("7070"));
-        assert!(!csp.contains('*'));
     }
 }
