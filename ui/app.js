@@ -5,7 +5,7 @@
  * @module app
  */
 
-import { RoomConnection } from './connection.js';
+import { JOIN_TIMEOUT_REASON, RoomConnection } from './connection.js';
 import { avatar, el, formatTime, mentions, messageText, systemLine } from './render.js';
 import * as desktop from './desktop.js';
 
@@ -155,6 +155,8 @@ function onClose(event) {
   if (event.code === 1009) {
     showComposerError(`That message was too long: the limit is ${formatBytes(state.limits.max_message_bytes)}.`);
     restorePending();
+  } else if (event.code === 1008 && event.reason === JOIN_TIMEOUT_REASON) {
+    // Nobody joined on this socket for a while; it reopens when someone does.
   } else if (event.code === 1008) {
     showComposerError('The room dropped this window for falling behind; reconnecting…');
   }
@@ -171,6 +173,9 @@ function showConnectionState(detail) {
   const render = () => {
     const seconds = Math.max(0, Math.ceil(((detail.retryAt ?? Date.now()) - Date.now()) / 1000));
     switch (detail.state) {
+      case 'idle':
+        ui.statusText.textContent = 'Pick a name to join';
+        break;
       case 'connecting':
         ui.statusText.textContent = 'Connecting…';
         break;
@@ -545,7 +550,7 @@ function wireNameDialog() {
     }
     state.wantedName = name;
     // If the socket is not open yet, onOpen will say hello with this name.
-    connection.send({ type: 'hello', name });
+    if (!connection.send({ type: 'hello', name })) connection.ensureOpen();
   });
 }
 

@@ -5,7 +5,7 @@
  * @module connection
  */
 
-/** @typedef {'connecting' | 'connected' | 'reconnecting' | 'closed' | 'offline'} ConnectionState */
+/** @typedef {'idle' | 'connecting' | 'connected' | 'reconnecting' | 'closed' | 'offline'} ConnectionState */
 
 /**
  * @typedef {object} StateDetail
@@ -13,6 +13,9 @@
  * @property {number} [retryAt] epoch ms of the next attempt, when reconnecting
  * @property {number} [closeCode] the last close code, if any
  */
+
+/** Why the server closes a socket that never joined: nothing to retry for. */
+export const JOIN_TIMEOUT_REASON = 'did not join in time';
 
 const BASE_DELAY_MS = 500;
 const MAX_DELAY_MS = 15000;
@@ -90,7 +93,10 @@ export class RoomConnection extends EventTarget {
       if (this.socket !== socket) return;
       this.socket = null;
       this.dispatchEvent(new CustomEvent('close', { detail: event }));
-      this.scheduleRetry(event.code);
+      // The server closes a socket nobody joined with after a while: rest
+      // until someone does (see `ensureOpen`) instead of reconnecting.
+      if (event.code === 1008 && event.reason === JOIN_TIMEOUT_REASON) this.setState({ state: 'idle' });
+      else this.scheduleRetry(event.code);
     });
   }
 
@@ -108,6 +114,11 @@ export class RoomConnection extends EventTarget {
     this.setState({ state, retryAt, closeCode });
     clearTimeout(this.timer);
     this.timer = setTimeout(() => this.connect(), delay);
+  }
+
+  /** Opens the socket again if it is resting (`idle`); otherwise does nothing. */
+  ensureOpen() {
+    if (this.detail.state === 'idle') this.connect();
   }
 
   /** Skips the wait and tries again at once (e.g. when the network returns). */

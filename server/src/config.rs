@@ -22,6 +22,7 @@ const DEFAULT_ROOM_RATE: RateLimit = RateLimit {
     burst: 200,
 };
 const DEFAULT_PING_SECS: u64 = 20;
+const DEFAULT_JOIN_SECS: u64 = 10;
 const DEFAULT_SEND_QUEUE_BYTES: u64 = 4 * 1024 * 1024;
 
 /// Everything the server needs to know to run a room.
@@ -85,7 +86,7 @@ impl Default for Config {
             stall_grace: Duration::from_secs(2),
             header_read_timeout: Duration::from_secs(10),
             max_pending_connections: 256,
-            join_timeout: Duration::from_secs(10),
+            join_timeout: Duration::from_secs(DEFAULT_JOIN_SECS),
             write_timeout: Duration::from_secs(5),
             room_rate_limit: Some(DEFAULT_ROOM_RATE),
         }
@@ -159,6 +160,11 @@ pub struct ServerArgs {
     )]
     pub allow_origin: Vec<String>,
 
+    /// Seconds a new connection has to join (say `hello`) before it is closed.
+    #[arg(long, env = "HEARTH_JOIN_TIMEOUT", value_name = "SECS", default_value_t = DEFAULT_JOIN_SECS,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub join_timeout: u64,
+
     /// Seconds between server pings; a client silent for three intervals is dropped.
     #[arg(long, env = "HEARTH_PING_INTERVAL", value_name = "SECS", default_value_t = DEFAULT_PING_SECS,
           value_parser = clap::value_parser!(u64).range(1..))]
@@ -192,6 +198,7 @@ impl From<ServerArgs> for Config {
             }),
             allowed_origins: args.allow_origin,
             ping_interval: Duration::from_secs(args.ping_interval),
+            join_timeout: Duration::from_secs(args.join_timeout),
             send_queue_bytes: args.send_queue_bytes,
             ..Config::default()
         }

@@ -22,6 +22,7 @@ pub struct HostOptions {
 /// Binds, announces and serves the room until Ctrl-C or SIGTERM, then closes
 /// it gracefully. Errors are logged; the exit code says whether it started.
 pub async fn host_until_signal(config: Config, options: HostOptions) -> ExitCode {
+    let stop = stop_signal();
     raise_open_files_limit();
     let bound = if options.port_fallback {
         bind_with_fallback(config).await
@@ -45,7 +46,7 @@ pub async fn host_until_signal(config: Config, options: HostOptions) -> ExitCode
     if options.print_address {
         print_address(&url);
     }
-    server.run(stop_signal()).await;
+    server.run(stop).await;
     ExitCode::SUCCESS
 }
 

@@ -1,6 +1,8 @@
 //! Stopping the room: the handle a host keeps to stop it, and the signals
 //! that ask a host process to.
 
+use std::future::Future;
+
 use tokio_util::sync::CancellationToken;
 
 /// Stops a running server from anywhere; cheap to clone.
@@ -18,31 +20,48 @@ impl ShutdownHandle {
     }
 }
 
-/// Completes on Ctrl-C or, on Unix, SIGTERM, and logs which: the signals
-/// that ask a host process (headless server or desktop app) to close the room.
-pub async fn stop_signal() {
-    let ctrl_c = async {
-        if let Err(err) = tokio::signal::ctrl_c().await {
-            log::error!("cannot listen for Ctrl-C: {err}");
+/// Listens, from the moment it is called, for Ctrl-C or (on Unix) SIGTERM:
+/// the signals that ask a host process (headless server or desktop app) to
+/// close the room. The returned future completes on the first and logs
+/// which. Listening at once matters: a signal that arrives after a script
+/// has learnt the address must close the room, not kill the process.
+pub fn stop_signal() -> impl Future<Output = ()> + Send + 'static {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let interrupt = signal(SignalKind::interrupt());
+        let terminate = signal(SignalKind::terminate());
+        async move {
+            tokio::select! {
+                () = received(interrupt, "Ctrl-C") => log::info!("Ctrl-C received"),
+                () = received(terminate, "SIGTERM") => log::info!("SIGTERM received"),
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        async {
+            match tokio::signal::ctrl_c().await {
+                Ok(()) => log::info!("Ctrl-C received"),
+                Err(err) => {
+                    log::error!("cannot listen for Ctrl-C: {err}");
+                    std::future::pending::<()>().await;
+                }
+            }
+        }
+    }
+}
+
+/// Completes when `listener` hears its signal; never, if it could not listen.
+#[cfg(unix)]
+async fn received(listener: std::io::Result<tokio::signal::unix::Signal>, name: &str) {
+    match listener {
+        Ok(mut listener) => {
+            listener.recv().await;
+        }
+        Err(err) => {
+            log::error!("cannot listen for {name}: {err}");
             std::future::pending::<()>().await;
         }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut sigterm) => {
-                sigterm.recv().await;
-            }
-            Err(err) => {
-                log::error!("cannot listen for SIGTERM: {err}");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => log::info!("Ctrl-C received"),
-        () = terminate => log::info!("SIGTERM received"),
     }
 }

@@ -41,6 +41,31 @@ describe('reconnecting', () => {
     }
   });
 
+  it('a newcomer who takes their time to pick a name is not bounced around', async () => {
+    // The server closes sockets that do not join in time (here 1 s); the
+    // page rests until a name is picked, then joins at once.
+    const server = await startServer({ args: ['--join-timeout', '1'] });
+    try {
+      const slow = await openPerson(chrome.browser, server.url, null);
+      await slow.page.addInitScript(recordSockets);
+      await slow.page.reload();
+      await slow.page.locator('#status[data-state="idle"]', { hasText: 'Pick a name to join' }).waitFor();
+      assert.deepEqual(await slow.page.evaluate(() => /** @type {any} */ (window).__closeCodes), [1008]);
+      assert.equal(await slow.page.locator('#composer-error').textContent(), '');
+      assert.equal(await slow.page.locator('#name-dialog').isVisible(), true);
+      await slow.page.locator('#name-input').fill('Slow');
+      await slow.page.locator('#name-submit').click();
+      await slow.page.locator('#status[data-state="connected"]').waitFor();
+      await slow.page.locator('#my-name', { hasText: 'Slow' }).waitFor();
+      await say(slow.page, 'made it');
+      await slow.page.locator('.msg', { hasText: 'made it' }).waitFor();
+      assert.deepEqual(slow.errors, []);
+      await slow.context.close();
+    } finally {
+      await server.stop();
+    }
+  });
+
   it('says the host closed the room, then recovers when it is back', async () => {
     let server = await startServer();
     const port = server.port;
