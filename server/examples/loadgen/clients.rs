@@ -16,7 +16,7 @@ use tokio::time::{sleep, timeout_at, Instant};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::support::{lock, probe_ends, stream_end, wire, Ws, WsRead, WsSink};
+use crate::support::{lock, stream_end, wire, Ws, WsRead, WsSink};
 use crate::Cli;
 
 /// How `message` frames start; the room-wide id follows.
@@ -342,7 +342,25 @@ pub async fn settle(shared: &Shared) {
 /// Reads each non-reader's backlog (for up to 5 s overall) to learn whether
 /// the server closed it; returns (dropped, close reasons).
 pub async fn probe_non_readers(clients: Vec<Ws>) -> (usize, BTreeMap<String, u64>) {
-    let probed = probe_ends(clients, Duration::from_secs(5)).await;
-    let dropped = probed.ended.values().sum::<u64>();
-    (usize::try_from(dropped).unwrap_or(usize::MAX), probed.ended)
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut set = JoinSet::new();
+    for mut ws in clients {
+        set.spawn(async move {
+            loop {
+                let item = timeout_at(deadline, ws.next()).await.ok()?;
+                if let Some(end) = stream_end(item.as_ref()) {
+                    return Some(end);
+                }
+            }
+        });
+    }
+    let mut dropped = 0;
+    let mut reasons = BTreeMap::new();
+    while let Some(result) = set.join_next().await {
+        if let Ok(Some(reason)) = result {
+            dropped += 1;
+            *reasons.entry(reason).or_default() += 1;
+        }
+    }
+    (dropped, reasons)
 }

@@ -466,7 +466,7 @@ impl ServerReport {
         let evictions = self
             .evictions
             .map(|e| format!("{} / {}", e.overflow, e.stalled));
-        row("server evictions overflow / stalled", opt(evictions));
+        row("server evictions overflow/stalled", opt(evictions));
         let seen = format!("{} / {}", self.evicted_readers, self.evicted_non_readers);
         row("evicted readers / non-readers", seen);
         if let Some(exit) = &self.exit {

@@ -8,14 +8,17 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use futures::{SinkExt as _, StreamExt as _};
+use tokio::io::AsyncReadExt as _;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio::time::{sleep_until, timeout, timeout_at, Instant};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 
 use crate::net::{join, open, say_frame, Target};
-use crate::support::{probe_ends, wire, Ws};
+use crate::support::{wire, Ws};
 use crate::Cli;
 
 /// Marker prefix of the churning clients' messages.
@@ -382,18 +385,49 @@ pub async fn run_churn(cli: &Cli, target: &Target, stop: &CancellationToken) -> 
     churn
 }
 
-/// Reads each half-open socket's backlog (for up to [`HALF_OPEN_PROBE_LIMIT`]
-/// overall) to learn how the server ended it; then the sockets are closed.
+/// Reads, raw, what the server sent each half-open socket after its client
+/// stopped reading (for up to [`HALF_OPEN_PROBE_LIMIT`] overall), to learn
+/// how the server ended it; then the sockets are closed. Not through the
+/// WebSocket: reading there answers the queued pings, and the server, gone
+/// by then, resets the connection before its close frame is read.
 pub async fn probe_half_open(sockets: Vec<Ws>) -> BTreeMap<String, u64> {
-    let probed = probe_ends(sockets, HALF_OPEN_PROBE_LIMIT).await;
-    let mut ends = probed.ended;
-    for (what, n) in [
-        ("still open", probed.still_open),
-        ("task failed", probed.task_errors),
-    ] {
-        if n > 0 {
-            ends.insert(what.to_owned(), n as u64);
-        }
+    let deadline = Instant::now() + HALF_OPEN_PROBE_LIMIT;
+    let mut set = JoinSet::new();
+    for mut ws in sockets {
+        set.spawn(async move {
+            let mut raw = Vec::new();
+            match timeout_at(deadline, ws.get_mut().read_to_end(&mut raw)).await {
+                Err(_) => "still open".to_owned(),
+                Ok(Err(err)) => format!("error: {err}"),
+                Ok(Ok(_)) => final_close(&raw).unwrap_or_else(|| "eof, no close frame".to_owned()),
+            }
+        });
     }
-    ends
+    let mut reasons = BTreeMap::new();
+    while let Some(result) = set.join_next().await {
+        let reason = result.unwrap_or_else(|err| format!("task: {err}"));
+        *reasons.entry(reason).or_default() += 1;
+    }
+    reasons
+}
+
+/// The close frame that ends `raw` (server-to-client bytes, so unmasked),
+/// described as [`wire::describe_close`] does, if the stream ends with one:
+/// `0x88`, a payload length under 126, then the code and reason.
+fn final_close(raw: &[u8]) -> Option<String> {
+    (0..126usize).find_map(|len| {
+        let start = raw.len().checked_sub(len + 2)?;
+        if raw[start] != 0x88 || usize::from(raw[start + 1]) != len || len == 1 {
+            return None;
+        }
+        let payload = &raw[start + 2..];
+        let frame = match payload {
+            [hi, lo, reason @ ..] => Some(CloseFrame {
+                code: CloseCode::from(u16::from_be_bytes([*hi, *lo])),
+                reason: std::str::from_utf8(reason).ok()?.into(),
+            }),
+            _ => None,
+        };
+        Some(wire::describe_close(frame.as_ref()))
+    })
 }

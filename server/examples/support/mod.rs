@@ -12,7 +12,6 @@
 //! * [`rss_kib`]: a process's resident memory from `/proc/PID/status`;
 //! * [`raise_nofile_limit`]: raises `RLIMIT_NOFILE` and warns when too low;
 //! * [`heading`], [`print_row`] and [`opt`]: the human-readable table;
-//! * [`probe_ends`]: how the server ended sockets the example never read;
 //! * [`stream_end`], [`millis_f64`], [`lock`] and the [`Ws`] socket types.
 
 #[path = "../../tests/common/wire.rs"]
@@ -27,7 +26,6 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context as _, Result};
 use futures::stream::{SplitSink, SplitStream};
-use futures::StreamExt as _;
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 use tokio::time::{sleep, timeout, Instant};
@@ -65,43 +63,6 @@ pub fn stream_end(item: Option<&Result<Message, WsError>>) -> Option<String> {
         Some(Err(err)) => Some(format!("error: {err}")),
         None => Some("eof".to_owned()),
     }
-}
-
-/// What reading a batch of sockets' backlogs found.
-#[derive(Debug, Default)]
-pub struct Probed {
-    /// Sockets whose stream ended, by how (see [`stream_end`]).
-    pub ended: std::collections::BTreeMap<String, u64>,
-    /// Sockets still open when the time was up.
-    pub still_open: usize,
-    /// Probes that failed as tasks.
-    pub task_errors: usize,
-}
-
-/// Reads each socket's backlog, for up to `limit` overall, to learn whether
-/// (and how) the server closed it; then the sockets are dropped.
-pub async fn probe_ends(sockets: Vec<Ws>, limit: Duration) -> Probed {
-    let deadline = Instant::now() + limit;
-    let mut set = tokio::task::JoinSet::new();
-    for mut ws in sockets {
-        set.spawn(async move {
-            loop {
-                let item = tokio::time::timeout_at(deadline, ws.next()).await.ok()?;
-                if let Some(end) = stream_end(item.as_ref()) {
-                    return Some(end);
-                }
-            }
-        });
-    }
-    let mut probed = Probed::default();
-    while let Some(result) = set.join_next().await {
-        match result {
-            Ok(Some(end)) => *probed.ended.entry(end).or_default() += 1,
-            Ok(None) => probed.still_open += 1,
-            Err(_) => probed.task_errors += 1,
-        }
-    }
-    probed
 }
 
 /// Resident memory of process `pid` in KiB (`VmRSS`), if readable.
