@@ -77,7 +77,7 @@ use sampling::{clock_ticks, Proc, Sampler};
 use support::{health, SpawnedServer};
 
 /// Load generator for the Hearth room server (protocol v1).
-#[derive(Debug, Parser)]
+#[derive(Debug, Clone, Parser, serde::Serialize)]
 #[command(name = "loadgen", about, long_about = None)]
 pub struct Cli {
     /// WebSocket URL of a running server (ignored with --server-bin).
@@ -303,7 +303,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
 
     let mut report = Report {
         setup,
-        config: report::ConfigReport::from(&ctx.cli),
+        config: ctx.cli.clone(),
         connect,
         idle,
         latency,

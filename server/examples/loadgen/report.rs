@@ -7,16 +7,19 @@ use std::sync::atomic::Ordering::Relaxed;
 use serde::Serialize;
 
 use crate::clients::Shared;
-use crate::support::{self, heading, opt, Evictions, ServerExit};
+use crate::support::{self, heading, opt, print_counts, Evictions, ServerExit};
 use crate::Cli;
 
 /// Close reasons (as described by `support::stream_end`) of the server's
 /// evictions, which a client receives in its close frame.
 const EVICTION_CLOSES: [&str; 2] = ["close 1008 send queue overflow", "close 1008 too slow"];
 
+/// Width of the table's label column.
+const WIDTH: usize = 34;
+
 /// Prints one row of the table.
 fn row(label: &str, value: impl std::fmt::Display) {
-    support::print_row(34, label, value);
+    support::print_row(WIDTH, label, value);
 }
 
 /// Rounds to 3 decimals for the report.
@@ -47,13 +50,6 @@ pub fn evictions_seen(ends: &BTreeMap<String, u64>) -> u64 {
         .sum()
 }
 
-/// Prints `label` once per counted entry of `map`, as `N× KEY`.
-fn rows_of(label: &str, map: &BTreeMap<String, u64>) {
-    for (key, n) in map {
-        row(label, format!("{n}× {key}"));
-    }
-}
-
 /// The whole report, serialised under `"loadgen"`.
 #[derive(Debug, Serialize)]
 pub struct Report {
@@ -61,7 +57,7 @@ pub struct Report {
     #[serde(flatten)]
     pub setup: Setup,
     /// The command line that shaped the run.
-    pub config: ConfigReport,
+    pub config: Cli,
     /// Phase 1.
     pub connect: ConnectReport,
     /// Phase 2.
@@ -108,48 +104,6 @@ impl Setup {
     }
 }
 
-/// The command line that shaped the run.
-#[derive(Debug, Serialize)]
-pub struct ConfigReport {
-    /// `--clients`.
-    clients: usize,
-    /// `--non-readers`.
-    non_readers: usize,
-    /// `--rounds`.
-    rounds: usize,
-    /// `--senders`.
-    senders: usize,
-    /// `--messages`.
-    messages: usize,
-    /// `--size`.
-    size: usize,
-    /// `--connect-rate`.
-    connect_rate: f64,
-    /// `--connect-concurrency`.
-    connect_concurrency: usize,
-    /// `--timeout-secs`.
-    timeout_secs: u64,
-    /// `--hold-only`.
-    hold_only: bool,
-}
-
-impl From<&Cli> for ConfigReport {
-    fn from(cli: &Cli) -> Self {
-        Self {
-            clients: cli.clients,
-            non_readers: cli.non_readers,
-            rounds: cli.rounds,
-            senders: cli.senders,
-            messages: cli.messages,
-            size: cli.size,
-            connect_rate: cli.connect_rate,
-            connect_concurrency: cli.connect_concurrency,
-            timeout_secs: cli.timeout_secs,
-            hold_only: cli.hold_only,
-        }
-    }
-}
-
 /// Phase 1: the readers connect and join.
 #[derive(Debug, Serialize)]
 pub struct ConnectReport {
@@ -185,7 +139,7 @@ impl ConnectReport {
         };
         row(joined, self.joined);
         row("failed", self.failed);
-        rows_of("  error", &self.errors);
+        print_counts(WIDTH, "  error", &self.errors);
         row("elapsed ms", format!("{:.1}", self.elapsed_ms));
         let rate = per_second(self.joined as f64, self.elapsed_ms);
         row("joins/s", format!("{rate:.0}"));
@@ -398,7 +352,7 @@ impl NonReadersReport {
         row("/healthz clients before / after", healthz);
         row("dropped (by /healthz)", opt(self.dropped_by_healthz));
         row("dropped (by reading at the end)", self.dropped_by_probe);
-        rows_of("  ended", &self.close_reasons);
+        print_counts(WIDTH, "  ended", &self.close_reasons);
     }
 }
 
@@ -439,9 +393,9 @@ impl TotalsReport {
         let mib = self.bytes as f64 / 1_048_576.0;
         row("MiB received by readers", format!("{mib:.1}"));
         row("reader disconnects (all phases)", self.reader_disconnects);
-        rows_of("  ended", &self.close_reasons);
+        print_counts(WIDTH, "  ended", &self.close_reasons);
         row("error frames", self.error_frames.values().sum::<u64>());
-        rows_of("  code", &self.error_frames);
+        print_counts(WIDTH, "  code", &self.error_frames);
         row("message id order violations", self.order_violations);
     }
 }
@@ -530,13 +484,6 @@ impl Report {
         for p in &self.problems {
             row("  problem", p);
         }
-        /// The JSON line: the report under one key, so it is easy to pick out.
-        #[derive(Serialize)]
-        struct Line<'a> {
-            /// The whole report.
-            loadgen: &'a Report,
-        }
-        println!("{}", serde_json::to_string(&Line { loadgen: self })?);
-        Ok(())
+        support::print_json_line("loadgen", self)
     }
 }

@@ -100,7 +100,7 @@ const RSS_SETTLE_LIMIT: Duration = Duration::from_secs(5);
 const SHUTDOWN_LIMIT: Duration = Duration::from_secs(10);
 
 /// Bounded soak-and-churn test for the Hearth room server (protocol v1).
-#[derive(Debug, Parser)]
+#[derive(Debug, Clone, Parser, serde::Serialize)]
 #[command(name = "soak", about, long_about = None)]
 pub struct Cli {
     /// Server binary to spawn on a free loopback port.
@@ -201,8 +201,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         server_pid: pid,
         rlimit_nofile: nofile,
     };
-    let config = report::ConfigReport::from(&cli);
-    setup.print(&config);
+    setup.print(&cli);
 
     let mut steady = steady::connect_all(&target, cli.steady).await?;
     let steady_names: BTreeSet<String> = steady.iter().map(|s| s.name.clone()).collect();
@@ -279,7 +278,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
     };
     let mut report = Report {
         setup,
-        config,
+        config: cli.clone(),
         run,
         churn,
         steady,

@@ -3,35 +3,30 @@
 //! JSON line.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Serialize;
 
 use crate::churn::{Churn, Leave};
 use crate::delivery::Delivery;
-use crate::support::{self, heading, millis_f64, opt, Evictions, ServerExit};
+use crate::support::{self, heading, millis_f64, opt, print_counts, Evictions, ServerExit};
 use crate::Cli;
 
 /// How a half-open client's stream ends when the server drops it for
 /// answering no ping (see `support::stream_end`).
 const HEARTBEAT_CLOSE: &str = "close 1001 no heartbeat";
 
+/// Width of the table's label column.
+const WIDTH: usize = 44;
+
 /// Prints one row of the table.
 fn row(label: &str, value: impl std::fmt::Display) {
-    support::print_row(44, label, value);
+    support::print_row(WIDTH, label, value);
 }
 
 /// Milliseconds of `d`, rounded to 0.1.
 pub fn millis_1dp(d: Duration) -> f64 {
     (millis_f64(d) * 10.0).round() / 10.0
-}
-
-/// Prints `label` once per counted entry of `map`, as `N× KEY`.
-fn rows_of(label: &str, map: &BTreeMap<String, u64>) {
-    for (key, n) in map {
-        row(label, format!("{n}× {key}"));
-    }
 }
 
 /// The whole report, serialised under `"soak"`.
@@ -41,7 +36,7 @@ pub struct Report {
     #[serde(flatten)]
     pub setup: Setup,
     /// The command line that shaped the run.
-    pub config: ConfigReport,
+    pub config: Cli,
     /// The run as a whole.
     pub run: RunReport,
     /// The churning clients.
@@ -71,54 +66,9 @@ pub struct Setup {
     pub rlimit_nofile: u64,
 }
 
-/// The command line that shaped the run.
-#[derive(Debug, Serialize)]
-pub struct ConfigReport {
-    /// `--server-bin`.
-    server_bin: PathBuf,
-    /// `--duration-secs`.
-    duration_secs: u64,
-    /// `--clients`.
-    clients: usize,
-    /// `--max-concurrent`.
-    max_concurrent: usize,
-    /// `--steady`.
-    steady: usize,
-    /// `--send-interval-ms`.
-    send_interval_ms: u64,
-    /// `--seed`.
-    seed: u64,
-    /// `--settle-secs`.
-    settle_secs: u64,
-    /// `--rss-growth`.
-    rss_growth: f64,
-    /// `--rss-slack-kib`.
-    rss_slack_kib: u64,
-    /// Every `--server-arg`.
-    server_args: Vec<String>,
-}
-
-impl From<&Cli> for ConfigReport {
-    fn from(cli: &Cli) -> Self {
-        Self {
-            server_bin: cli.server_bin.clone(),
-            duration_secs: cli.duration_secs,
-            clients: cli.clients,
-            max_concurrent: cli.max_concurrent,
-            steady: cli.steady,
-            send_interval_ms: cli.send_interval_ms,
-            seed: cli.seed,
-            settle_secs: cli.settle_secs,
-            rss_growth: cli.rss_growth,
-            rss_slack_kib: cli.rss_slack_kib,
-            server_args: cli.server_args.clone(),
-        }
-    }
-}
-
 impl Setup {
     /// Prints the setup section.
-    pub fn print(&self, config: &ConfigReport) {
+    pub fn print(&self, config: &Cli) {
         heading("setup");
         row("server", config.server_bin.display());
         row("url", &self.url);
@@ -260,9 +210,9 @@ impl ChurnReport {
             "half-open sockets held until the checks",
             self.half_open_held,
         );
-        rows_of("  half-open ended", &self.half_open_ends);
+        print_counts(WIDTH, "  half-open ended", &self.half_open_ends);
         row("failures", self.failed);
-        rows_of("  error", &self.errors);
+        print_counts(WIDTH, "  error", &self.errors);
         row("never finished leaving", self.stuck);
     }
 
@@ -348,7 +298,7 @@ impl SteadyReport {
         row("frames read / unparsed", frames);
         row("error frames", self.error_frames.values().sum::<u64>());
         row("disconnected during the run", self.disconnected_during_run);
-        rows_of("  closing ended", &self.close);
+        print_counts(WIDTH, "  closing ended", &self.close);
     }
 
     /// What failed among the well-behaved clients.
@@ -543,13 +493,6 @@ impl Report {
         for failure in &self.failures {
             row("  FAILED", failure);
         }
-        /// The JSON line: the report under one key, so it is easy to pick out.
-        #[derive(Serialize)]
-        struct Line<'a> {
-            /// The whole report.
-            soak: &'a Report,
-        }
-        println!("{}", serde_json::to_string(&Line { soak: self })?);
-        Ok(())
+        support::print_json_line("soak", self)
     }
 }

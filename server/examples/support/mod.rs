@@ -11,7 +11,8 @@
 //!   shared with the integration tests;
 //! * [`rss_kib`]: a process's resident memory from `/proc/PID/status`;
 //! * [`raise_nofile_limit`]: raises `RLIMIT_NOFILE` and warns when too low;
-//! * [`heading`], [`print_row`] and [`opt`]: the human-readable table;
+//! * [`heading`], [`print_row`], [`print_counts`] and [`opt`]: the
+//!   human-readable table; [`print_json_line`]: the JSON line;
 //! * [`stream_end`], [`millis_f64`], [`lock`] and the [`Ws`] socket types.
 
 #[path = "../../tests/common/wire.rs"]
@@ -118,6 +119,22 @@ pub fn heading(title: &str) {
 /// Prints one row of the table, the label padded to `width` columns.
 pub fn print_row(width: usize, label: &str, value: impl std::fmt::Display) {
     println!("  {label:<width$} {value}");
+}
+
+/// Prints `label` once per counted entry of `map`, as `N× KEY`.
+pub fn print_counts(width: usize, label: &str, map: &std::collections::BTreeMap<String, u64>) {
+    for (key, n) in map {
+        print_row(width, label, format!("{n}× {key}"));
+    }
+}
+
+/// Prints `report` as one line of JSON under `key` (`{"KEY":{…}}`), so
+/// scripts can pick it out of the table.
+pub fn print_json_line(key: &str, report: &impl serde::Serialize) -> Result<()> {
+    let mut line = serde_json::Map::new();
+    line.insert(key.to_owned(), serde_json::to_value(report)?);
+    println!("{}", serde_json::Value::Object(line));
+    Ok(())
 }
 
 /// Formats an optional figure, `-` when unknown.
