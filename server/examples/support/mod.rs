@@ -1,31 +1,36 @@
 //! Pieces shared by the `loadgen` and `soak` examples, included by each with
-//! `mod support;` (cargo builds only `examples/*.rs` and `examples/*/main.rs`
-//! as examples, so this directory is not one itself).
+//! `#[path = "../support/mod.rs"] mod support;` (cargo builds only
+//! `examples/*.rs` and `examples/*/main.rs` as examples, so this directory is
+//! not one itself).
 //!
 //! * [`SpawnedServer`]: the server binary run as a separate process on a free
-//!   loopback port, its address read from its `listening on http://…` log
-//!   line, its stderr drained (and summarized) by a thread, and stopped with
-//!   SIGTERM (SIGKILL as the last resort);
+//!   loopback port with `--print-address`, its address read from the first
+//!   line of its stdout, its stderr drained (not interpreted) by a thread, and
+//!   stopped with SIGTERM (SIGKILL as the last resort);
+//! * [`health`]: `GET /healthz` as [`Health`]; [`wire`] is the client code
+//!   shared with the integration tests;
 //! * [`rss_kib`]: a process's resident memory from `/proc/PID/status`;
-//! * [`healthz_clients`]: `GET /healthz` over a plain std `TcpStream`;
 //! * [`raise_nofile_limit`]: raises `RLIMIT_NOFILE` and warns when too low;
-//! * [`heading`], [`print_row`] and [`opt`]: the human-readable table;
-//! * [`lock`] and the [`Ws`] socket types.
+//! * [`heading`], [`print_row`], [`print_counts`] and [`opt`]: the
+//!   human-readable table; [`print_json_line`]: the JSON line;
+//! * [`stream_end`], [`millis_f64`], [`lock`] and the [`Ws`] socket types.
+
+#[path = "../../tests/common/wire.rs"]
+pub mod wire;
 
 use std::io::{BufRead as _, Read as _, Write as _};
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::process::{Child, ChildStderr, ChildStdout, Command, Stdio};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context as _, Result};
 use futures::stream::{SplitSink, SplitStream};
-use serde_json::Value;
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 use tokio::time::{sleep, timeout, Instant};
-use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::WebSocketStream;
 
 /// A client's WebSocket.
@@ -35,13 +40,30 @@ pub type WsSink = SplitSink<Ws, Message>;
 /// The reading half of a client's WebSocket.
 pub type WsRead = SplitStream<Ws>;
 
-/// What the server's log line announcing its address contains, just before
-/// the address.
-pub const LISTENING_ON: &str = "listening on http://";
+/// Longest a `/healthz` request may take.
+const HEALTHZ_LIMIT: Duration = Duration::from_secs(5);
+/// Longest wait for the spawned server to print its address.
+const ADDRESS_LIMIT: Duration = Duration::from_secs(10);
 
 /// Locks a mutex, ignoring poisoning (a panicked task leaves plain data behind).
 pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Milliseconds of `d`, with fractions.
+pub fn millis_f64(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// How a client's stream ended, if this item of it ends it: `close …` (see
+/// [`wire::describe_close`]), `error: …` or `eof`; `None` for any other frame.
+pub fn stream_end(item: Option<&Result<Message, WsError>>) -> Option<String> {
+    match item {
+        Some(Ok(Message::Close(frame))) => Some(wire::describe_close(frame.as_ref())),
+        Some(Ok(_)) => None,
+        Some(Err(err)) => Some(format!("error: {err}")),
+        None => Some("eof".to_owned()),
+    }
 }
 
 /// Resident memory of process `pid` in KiB (`VmRSS`), if readable.
@@ -61,32 +83,32 @@ pub fn raise_nofile_limit(needed: u64) -> Result<u64> {
     Ok(nofile)
 }
 
-/// `GET /healthz` (with `Host: host`) over a fresh connection to `addr`;
-/// returns the `clients` count.
-pub async fn healthz_clients(addr: SocketAddr, host: &str) -> Result<u64> {
-    let host = host.to_owned();
-    // Blocking std I/O on a worker thread: tokio's `io-util` feature is not a
-    // dependency of this crate.
-    tokio::task::spawn_blocking(move || -> Result<u64> {
-        let limit = Duration::from_secs(5);
-        let mut stream = std::net::TcpStream::connect_timeout(&addr, limit)?;
-        stream.set_read_timeout(Some(limit))?;
-        stream.set_write_timeout(Some(limit))?;
-        let request = format!("GET /healthz HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
-        stream.write_all(request.as_bytes())?;
-        let mut response = Vec::new();
-        stream.read_to_end(&mut response)?;
-        let text = String::from_utf8_lossy(&response);
-        let body = text
-            .split("\r\n\r\n")
-            .nth(1)
-            .ok_or_else(|| anyhow!("no body in the /healthz response"))?;
-        let json: Value = serde_json::from_str(body.trim()).context("/healthz body")?;
-        json["clients"]
-            .as_u64()
-            .ok_or_else(|| anyhow!("/healthz has no clients count: {body}"))
-    })
-    .await?
+/// The parts of the server's `/healthz` answer the tools use.
+#[derive(Debug, Clone, Copy, Default, serde::Deserialize, serde::Serialize)]
+pub struct Health {
+    /// Open WebSocket connections, joined or not.
+    pub clients: u64,
+    /// Connections that have joined.
+    pub joined: u64,
+    /// Peers the server dropped, by reason, since it started.
+    pub evictions: Evictions,
+    /// Connections closed because they never joined.
+    pub join_timeouts: u64,
+}
+
+/// `/healthz` `evictions`: peers the server dropped for not reading.
+#[derive(Debug, Clone, Copy, Default, serde::Deserialize, serde::Serialize)]
+pub struct Evictions {
+    /// Their send queue went over its byte budget.
+    pub overflow: u64,
+    /// They stopped taking what was sent to them for too long.
+    pub stalled: u64,
+}
+
+/// `GET /healthz` (with `Host: host`) over a fresh connection to `addr`.
+pub async fn health(addr: SocketAddr, host: &str) -> Result<Health> {
+    let json = wire::healthz(addr, host, HEALTHZ_LIMIT).await?;
+    serde_json::from_value(json).context("/healthz fields")
 }
 
 /// Prints a section heading of the table.
@@ -99,97 +121,125 @@ pub fn print_row(width: usize, label: &str, value: impl std::fmt::Display) {
     println!("  {label:<width$} {value}");
 }
 
+/// Prints `label` once per counted entry of `map`, as `N× KEY`.
+pub fn print_counts(width: usize, label: &str, map: &std::collections::BTreeMap<String, u64>) {
+    for (key, n) in map {
+        print_row(width, label, format!("{n}× {key}"));
+    }
+}
+
+/// Prints `report` as one line of JSON under `key` (`{"KEY":{…}}`), so
+/// scripts can pick it out of the table.
+pub fn print_json_line(key: &str, report: &impl serde::Serialize) -> Result<()> {
+    let mut line = serde_json::Map::new();
+    line.insert(key.to_owned(), serde_json::to_value(report)?);
+    println!("{}", serde_json::Value::Object(line));
+    Ok(())
+}
+
 /// Formats an optional figure, `-` when unknown.
 pub fn opt<T: std::fmt::Display>(value: Option<T>) -> String {
     value.map_or_else(|| "-".to_owned(), |v| v.to_string())
 }
 
+/// How a spawned server ended after SIGTERM.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ServerExit {
+    /// How long the graceful shutdown took, in ms (`None` if it was not graceful).
+    pub shutdown_ms: Option<f64>,
+    /// The exit status, or what went wrong.
+    pub exit: String,
+    /// Whether it exited successfully on SIGTERM.
+    #[serde(skip)]
+    pub clean: bool,
+}
+
 /// A server process started by an example; killed if dropped while running.
-/// `L` is the example's summary of the server's log.
 #[derive(Debug)]
-pub struct SpawnedServer<L> {
+pub struct SpawnedServer {
     /// The process.
     child: Child,
     /// Its process id.
     pub pid: u32,
     /// The address it listens on.
     pub addr: SocketAddr,
-    /// Summary of its log, filled by a thread draining its stderr.
-    pub log: Arc<Mutex<L>>,
-    /// The draining thread; it ends when the process closes its stderr.
-    drain: Option<std::thread::JoinHandle<()>>,
+    /// The threads draining its stdout and stderr; they end when it exits.
+    drains: Vec<std::thread::JoinHandle<()>>,
 }
 
-impl<L: Default + Send + 'static> SpawnedServer<L> {
-    /// Starts `bin` with `args` and then `extra` (the arguments must make it
-    /// listen on a free loopback port) and waits for its address. Every line
-    /// of its stderr, the `listening on` line included, is passed to
-    /// `on_line` together with the locked log summary.
-    pub async fn start<F>(bin: &Path, args: &[&str], extra: &[String], on_line: F) -> Result<Self>
-    where
-        F: FnMut(String, &mut L) + Send + 'static,
-    {
-        let mut command = Command::new(bin);
-        command
+impl SpawnedServer {
+    /// Starts `bin` with `args`, `--print-address` and then `extra` (the
+    /// arguments must make it listen on a free loopback port) and reads its
+    /// address from its stdout. Its stderr (the log) is drained for its whole
+    /// life and copied to `log_copy` if given, never interpreted.
+    pub async fn start(
+        bin: &Path,
+        args: &[&str],
+        extra: &[String],
+        log_copy: Option<std::fs::File>,
+    ) -> Result<Self> {
+        let mut child = Command::new(bin)
             .args(args)
+            .arg("--print-address")
             .args(extra)
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        if std::env::var_os("RUST_LOG").is_none() {
-            // The address (and the disconnect reasons) are logged at info level.
-            command.env("RUST_LOG", "info");
-        }
-        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
             .spawn()
             .with_context(|| format!("cannot start {}", bin.display()))?;
         let pid = child.id();
-        let log = Arc::new(Mutex::new(L::default()));
-        let (addr_tx, addr_rx) = oneshot::channel();
-        let Some(stderr) = child.stderr.take() else {
+        let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
             let _ = child.kill();
             let _ = child.wait();
-            bail!("no stderr pipe");
+            bail!("no stdout or stderr pipe");
         };
-        // Keep draining stderr for the server's whole life, or it blocks on
-        // a full pipe. A thread: tokio's `process` and `io-util` features are off.
-        let drain = {
-            let log = log.clone();
-            std::thread::spawn(move || drain_server_log(stderr, addr_tx, &log, on_line))
-        };
+        let (addr_tx, addr_rx) = oneshot::channel();
+        // Threads, not tasks: tokio's `process` feature is off. Both pipes are
+        // read until the end, or the server would block on a full one.
+        let drains = vec![
+            std::thread::spawn(move || read_address(stdout, addr_tx)),
+            std::thread::spawn(move || drain_log(stderr, log_copy)),
+        ];
         let mut server = Self {
             child,
             pid,
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-            log,
-            drain: Some(drain),
+            drains,
         };
-        server.addr = match timeout(Duration::from_secs(10), addr_rx).await {
-            Ok(Ok(addr)) => addr,
-            Ok(Err(_)) => bail!("the server exited before logging its address"),
-            Err(_) => bail!("the server logged no `listening on` line within 10 s"),
+        server.addr = match timeout(ADDRESS_LIMIT, addr_rx).await {
+            Ok(Ok(Ok(addr))) => addr,
+            Ok(Ok(Err(err))) => return Err(err),
+            Ok(Err(_)) => bail!("the server closed its stdout without printing its address"),
+            Err(_) => bail!("the server printed no address within 10 s"),
         };
         Ok(server)
     }
-}
 
-impl<L> SpawnedServer<L> {
     /// Stops the server with SIGTERM (SIGKILL after `wait`) and waits for its
-    /// log to be drained. Returns how long the graceful shutdown took (if it
-    /// was graceful), the exit status, and whether it exited successfully.
-    pub async fn stop(mut self, wait: Duration) -> (Option<Duration>, String, bool) {
+    /// pipes to be drained.
+    pub async fn stop(mut self, wait: Duration) -> ServerExit {
         let outcome = self.terminate(wait).await;
-        if let Some(drain) = self.drain.take() {
-            // The process is gone, so its stderr is closed and the thread ends.
-            let _ = tokio::task::spawn_blocking(move || drain.join()).await;
-        }
+        let drains = std::mem::take(&mut self.drains);
+        // The process is gone, so its pipes are closed and the threads end.
+        let _ = tokio::task::spawn_blocking(move || {
+            for drain in drains {
+                let _ = drain.join();
+            }
+        })
+        .await;
         outcome
     }
 
     /// The signalling part of [`Self::stop`].
-    async fn terminate(&mut self, wait: Duration) -> (Option<Duration>, String, bool) {
+    async fn terminate(&mut self, wait: Duration) -> ServerExit {
+        let exit = |took: Option<Duration>, exit: String, clean: bool| ServerExit {
+            // Rounded to µs: finer figures are noise.
+            shutdown_ms: took.map(|d| (millis_f64(d) * 1000.0).round() / 1000.0),
+            exit,
+            clean,
+        };
         if let Ok(Some(status)) = self.child.try_wait() {
-            return (None, format!("had already exited: {status}"), false);
+            return exit(None, format!("had already exited: {status}"), false);
         }
         let started = Instant::now();
         // `kill(1)` keeps this crate free of unsafe FFI (the workspace forbids it).
@@ -200,30 +250,28 @@ impl<L> SpawnedServer<L> {
         while signalled && started.elapsed() < wait {
             match self.child.try_wait() {
                 Ok(Some(status)) => {
-                    return (
+                    return exit(
                         Some(started.elapsed()),
                         status.to_string(),
                         status.success(),
                     )
                 }
                 Ok(None) => sleep(Duration::from_millis(5)).await,
-                Err(err) => return (None, format!("cannot wait for it: {err}"), false),
+                Err(err) => return exit(None, format!("cannot wait for it: {err}"), false),
             }
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
-        (
+        let secs = wait.as_secs_f64();
+        exit(
             None,
-            format!(
-                "did not stop on SIGTERM within {} s: killed",
-                wait.as_secs_f64()
-            ),
+            format!("did not stop on SIGTERM within {secs} s: killed"),
             false,
         )
     }
 }
 
-impl<L> Drop for SpawnedServer<L> {
+impl Drop for SpawnedServer {
     fn drop(&mut self) {
         if matches!(self.child.try_wait(), Ok(None)) {
             let _ = self.child.kill();
@@ -232,24 +280,47 @@ impl<L> Drop for SpawnedServer<L> {
     }
 }
 
-/// Reads the server's stderr: reports the address once, and passes every
-/// line to `on_line` with the locked log summary.
-fn drain_server_log<L>(
-    stderr: std::process::ChildStderr,
-    addr_tx: oneshot::Sender<SocketAddr>,
-    log: &Mutex<L>,
-    mut on_line: impl FnMut(String, &mut L),
-) {
-    let mut addr_tx = Some(addr_tx);
-    for line in std::io::BufReader::new(stderr).lines() {
-        let Ok(line) = line else {
+/// Reads the server's stdout: the first line is its URL
+/// (`http://HOST:PORT`), sent as an address; the rest is drained.
+fn read_address(stdout: ChildStdout, addr_tx: oneshot::Sender<Result<SocketAddr>>) {
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    let Some(first) = lines.next() else {
+        // Dropping the sender tells `start` that stdout closed.
+        return;
+    };
+    let addr = first
+        .context("reading the server's stdout")
+        .and_then(|line| {
+            let url = line.trim();
+            url.strip_prefix("http://")
+                .and_then(|rest| rest.trim_end_matches('/').parse().ok())
+                .ok_or_else(|| anyhow!("the server printed {url:?}, not http://HOST:PORT"))
+        });
+    let _ = addr_tx.send(addr);
+    for line in lines {
+        if line.is_err() {
             break;
-        };
-        if let Some(rest) = line.split(LISTENING_ON).nth(1) {
-            if let (Some(tx), Ok(addr)) = (addr_tx.take(), rest.trim().parse()) {
-                let _ = tx.send(addr);
-            }
         }
-        on_line(line, &mut lock(log));
+    }
+}
+
+/// Reads the server's stderr until it closes, copying it to `copy` if given
+/// (a failed write stops the copying, not the draining).
+fn drain_log(mut stderr: ChildStderr, mut copy: Option<std::fs::File>) {
+    let mut buffer = [0u8; 8192];
+    loop {
+        match stderr.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(n) => {
+                if copy
+                    .as_mut()
+                    .is_some_and(|file| file.write_all(&buffer[..n]).is_err())
+                {
+                    copy = None;
+                }
+            }
+            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => break,
+        }
     }
 }

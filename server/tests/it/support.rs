@@ -1,5 +1,8 @@
 //! Test support: a real server on 127.0.0.1:0 and real WebSocket clients.
 
+#[path = "../common/wire.rs"]
+mod wire;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,7 +10,6 @@ use std::time::Duration;
 use futures::{SinkExt, StreamExt};
 use hearth_server::{Config, Room, Server, ShutdownHandle};
 use serde_json::{json, Value};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -58,9 +60,9 @@ impl TestServer {
 
     /// `/healthz` as JSON.
     pub async fn health(&self) -> Value {
-        let (status, _, body) = http_get(self.addr, "/healthz", &self.addr.to_string()).await;
-        assert_eq!(status, 200);
-        serde_json::from_slice(&body).expect("JSON health")
+        wire::healthz(self.addr, &self.addr.to_string(), PATIENCE)
+            .await
+            .expect("/healthz answers 200 with JSON")
     }
 
     pub fn ws_url(&self) -> String {
@@ -114,8 +116,10 @@ impl Client {
     /// Connects and joins as `name`; returns the client and its `welcome`.
     pub async fn join(server: &TestServer, name: &str) -> (Self, Value) {
         let mut client = Self::connect(server).await;
-        client.send(json!({"type": "hello", "name": name})).await;
-        let welcome = client.expect("welcome").await;
+        let welcome = tokio::time::timeout(PATIENCE, wire::join(&mut client.socket, name))
+            .await
+            .expect("welcome in time")
+            .expect("joined");
         (client, welcome)
     }
 
@@ -189,31 +193,19 @@ pub async fn handshake_status(server: &TestServer, headers: &[(&str, &str)]) -> 
 
 /// A raw HTTP/1.1 GET; returns (status, headers text, body).
 pub async fn http_get(addr: SocketAddr, target: &str, host: &str) -> (u16, String, Vec<u8>) {
-    let request = format!("GET {target} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
-    raw_request(addr, &request).await
+    let response = wire::http_get(addr, target, host, PATIENCE)
+        .await
+        .expect("HTTP response");
+    (response.status, response.head, response.body)
 }
 
 /// Sends `request` as is and reads the whole response; returns (status,
 /// headers text, body).
 pub async fn raw_request(addr: SocketAddr, request: &str) -> (u16, String, Vec<u8>) {
-    let mut stream = TcpStream::connect(addr).await.expect("connect");
-    stream.write_all(request.as_bytes()).await.expect("write");
-    let mut response = Vec::new();
-    tokio::time::timeout(PATIENCE, stream.read_to_end(&mut response))
+    let response = wire::raw_request(addr, request, PATIENCE)
         .await
-        .expect("response in time")
-        .expect("read");
-    let split = response
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("header end");
-    let head = String::from_utf8_lossy(&response[..split]).into_owned();
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .expect("status");
-    (status, head, response[split + 4..].to_vec())
+        .expect("HTTP response");
+    (response.status, response.head, response.body)
 }
 
 /// A client whose socket has a tiny receive buffer, joined as `name`, that
