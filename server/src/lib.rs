@@ -20,6 +20,7 @@
 mod config;
 mod headless;
 mod limits;
+mod panics;
 mod peer;
 mod protocol;
 mod room;
@@ -30,6 +31,7 @@ mod web;
 pub use config::{Config, RateLimit, ServerArgs, DEFAULT_ADDR};
 pub use headless::{host_until_signal, print_address, HostOptions};
 pub use limits::{raise_open_files_limit, release_memory_eagerly};
+pub use panics::count_panics;
 pub use room::{Room, RoomCounters, RoomStats};
 pub use server::{bind_with_fallback, BindError, Bound, Server};
 pub use shutdown::{stop_signal, ShutdownHandle};

@@ -19,6 +19,7 @@ struct Cli {
 async fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     let cli = Cli::parse();
+    hearth_server::count_panics();
     hearth_server::release_memory_eagerly();
     let options = HostOptions {
         port_fallback: false,

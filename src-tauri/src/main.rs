@@ -27,6 +27,7 @@ struct Cli {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    hearth_server::count_panics();
     hearth_server::release_memory_eagerly();
     let options = HostOptions {
         port_fallback: true,

@@ -274,6 +274,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
     let server = ServerReport {
         evictions: health_end.map(|h| h.evictions),
         join_timeouts: health_end.map(|h| h.join_timeouts),
+        panics: health_end.map(|h| h.panics),
         exit: server.stop(SHUTDOWN_LIMIT).await,
     };
     let mut report = Report {

@@ -445,6 +445,8 @@ pub struct ServerReport {
     pub evictions: Option<Evictions>,
     /// Connections closed for never joining, from `/healthz` at the end.
     pub join_timeouts: Option<u64>,
+    /// Panics in the server, from `/healthz` at the end.
+    pub panics: Option<u64>,
     /// How it stopped on SIGTERM.
     #[serde(flatten)]
     pub exit: ServerExit,
@@ -459,6 +461,7 @@ impl ServerReport {
             .map(|e| format!("{} / {}", e.overflow, e.stalled));
         row("evictions overflow / stalled (/healthz)", opt(evictions));
         row("join timeouts (/healthz)", opt(self.join_timeouts));
+        row("panics (/healthz)", opt(self.panics));
         let took = self.exit.shutdown_ms.map(|ms| (ms * 10.0).round() / 10.0);
         row("shutdown on SIGTERM ms", opt(took));
         row("exit", &self.exit.exit);
@@ -475,6 +478,11 @@ impl Report {
         if !self.server.exit.clean {
             let status = &self.server.exit.exit;
             failures.push(format!("server did not stop cleanly on SIGTERM: {status}"));
+        }
+        match self.server.panics {
+            Some(0) => {}
+            Some(n) => failures.push(format!("the server panicked {n} times")),
+            None => failures.push("no /healthz answer at the end to count panics".to_owned()),
         }
         failures
     }

@@ -94,6 +94,8 @@ pub struct Health {
     pub evictions: Evictions,
     /// Connections closed because they never joined.
     pub join_timeouts: u64,
+    /// Panics in the server process since it started.
+    pub panics: u64,
 }
 
 /// `/healthz` `evictions`: peers the server dropped for not reading.

@@ -79,15 +79,28 @@ async fn traversal_attempts_find_nothing() {
 }
 
 #[tokio::test]
-async fn healthz_reports_status_version_and_clients() {
+async fn healthz_reports_status_version_clients_and_counters() {
     let server = TestServer::start(test_config()).await;
-    let _client = crate::support::Client::connect(&server).await;
-    server.wait_for_connections(1).await;
+    let _lurker = crate::support::Client::connect(&server).await;
+    let (mut ann, _) = crate::support::Client::join(&server, "Ann").await;
+    ann.send(serde_json::json!({"type": "say", "text": "counted"}))
+        .await;
+    ann.expect("message").await;
+    server.wait_for_connections(2).await;
     let (status, head, body) = http_get(server.addr, "/healthz", &server.addr.to_string()).await;
     assert_eq!(status, 200);
     assert!(head.to_ascii_lowercase().contains("application/json"));
     let health: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(health["status"], "ok");
     assert_eq!(health["version"], hearth_server::VERSION);
-    assert_eq!(health["clients"], 1);
+    assert_eq!(health["clients"], 2);
+    assert_eq!(health["connections"], 2);
+    assert_eq!(health["joined"], 1);
+    assert_eq!(health["messages"], 1);
+    assert_eq!(health["evictions"]["overflow"], 0);
+    assert_eq!(health["evictions"]["stalled"], 0);
+    assert_eq!(health["join_timeouts"], 0);
+    assert_eq!(health["room_rate_limited"], 0);
+    assert_eq!(health["panics"], 0);
+    assert!(health["uptime_secs"].is_u64());
 }
