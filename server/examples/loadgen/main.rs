@@ -151,17 +151,9 @@ pub struct Cli {
     pub fail_on_loss: bool,
 }
 
-/// Command-line arguments for a spawned server, before every `--server-arg`.
-const SERVER_ARGS: [&str; 8] = [
-    "--addr",
-    "127.0.0.1:0",
-    "--rate-limit",
-    "0",
-    "--room-rate-limit",
-    "0",
-    "--max-clients",
-    "20000",
-];
+/// This tool's arguments for the spawned server, after the shared ones and
+/// before every `--server-arg`.
+const SERVER_ARGS: [&str; 2] = ["--max-clients", "20000"];
 
 /// What every phase needs: the options, where the server is, the readers'
 /// shared counters and the server's `/proc` entries.

@@ -158,17 +158,9 @@ pub struct Cli {
     pub rss_slack_kib: u64,
 }
 
-/// Command-line arguments for the spawned server, before every `--server-arg`.
-const SERVER_ARGS: [&str; 8] = [
-    "--addr",
-    "127.0.0.1:0",
-    "--rate-limit",
-    "0",
-    "--room-rate-limit",
-    "0",
-    "--ping-interval",
-    "1",
-];
+/// This tool's arguments for the spawned server, after the shared ones and
+/// before every `--server-arg`.
+const SERVER_ARGS: [&str; 2] = ["--ping-interval", "1"];
 
 #[tokio::main]
 async fn main() -> Result<ExitCode> {
