@@ -47,6 +47,7 @@ const ui = {
   people: byId('people'),
   peopleCount: byId('people-count'),
   nameButton: /** @type {HTMLButtonElement} */ (byId('name-button')),
+  nameButtonHint: /** @type {HTMLElement} */ (byId('name-button-hint')),
   myName: byId('my-name'),
   myAvatar: byId('my-avatar'),
   notifyButton: /** @type {HTMLButtonElement} */ (byId('notify-button')),
@@ -375,7 +376,8 @@ function showMe() {
   ui.myName.textContent = me ? me.name : 'Choose a name';
   ui.myAvatar.replaceWith(me ? avatar(me) : el('span', 'avatar'));
   ui.myAvatar = /** @type {HTMLElement} */ (ui.nameButton.querySelector('.avatar'));
-  ui.nameButton.setAttribute('aria-label', me ? `Your name is ${me.name}. Change it` : 'Choose your name');
+  // The accessible name starts with the visible text (WCAG 2.5.3), then says what the button does.
+  ui.nameButtonHint.textContent = me ? ', your name: change it' : '';
 }
 
 function renderPeople() {

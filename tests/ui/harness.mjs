@@ -1,7 +1,8 @@
 // Test harness: the real headless server on a free loopback port, and real
 // Chromium (Debian's) driven by playwright-core. Nothing is downloaded.
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -183,4 +184,55 @@ export function serverAndBrowser() {
     await suite.server?.stop();
   });
   return suite;
+}
+
+/** axe-core's source, evaluated in the page (the CSP allows no injected <script>). */
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/**
+ * Runs axe-core's WCAG 2.0/2.1 A and AA rules on the page as it is now and
+ * throws, listing each violation and where, if any rule fails.
+ * @param {import('playwright-core').Page} page
+ * @param {string} state what the page is showing, for the message
+ */
+export async function expectAccessible(page, state) {
+  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(AXE_SOURCE);
+  const violations = await page.evaluate(async () => {
+    const result = await /** @type {any} */ (window).axe.run(document, {
+      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
+    });
+    return result.violations.map((/** @type {any} */ v) => ({
+      rule: v.id,
+      impact: v.impact,
+      help: v.help,
+      where: v.nodes.slice(0, 5).map((/** @type {any} */ n) => `${n.target.join(' ')}: ${n.failureSummary}`),
+    }));
+  });
+  if (violations.length > 0) {
+    throw new Error(`${state}: ${violations.length} accessibility violation(s):\n${JSON.stringify(violations, null, 2)}`);
+  }
+}
+
+/**
+ * An init script (for `addInitScript`, with the room's URL) that makes the
+ * page believe it runs in the desktop window: a stand-in for Tauri's bridge
+ * that answers the app's commands and records the notifications it would
+ * send in `window.__sent`. The window counts as in the background.
+ * @param {string} url
+ */
+export function fakeDesktopBridge(url) {
+  /** @type {any} */ const w = window;
+  w.__sent = [];
+  w.__TAURI__ = {
+    core: { invoke: async (/** @type {string} */ cmd) => (cmd === 'room_info' ? { url, note: null } : { connections: 1, users: [] }) },
+    event: { listen: async () => () => {} },
+    window: { getCurrentWindow: () => ({ setTitle: async () => {} }) },
+    opener: { openUrl: async () => {} },
+    notification: {
+      isPermissionGranted: async () => true,
+      requestPermission: async () => 'granted',
+      sendNotification: (/** @type {object} */ options) => w.__sent.push(options),
+    },
+  };
+  document.hasFocus = () => false;
 }

@@ -2,7 +2,7 @@
 // page takes from the server rather than from its own defaults.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { join, openPerson, serverAndBrowser, startServer } from './harness.mjs';
+import { fakeDesktopBridge, join, openPerson, serverAndBrowser, startServer } from './harness.mjs';
 import { PATHOLOGICAL } from './pathological.mjs';
 
 describe('hostile messages', () => {
@@ -75,22 +75,7 @@ describe('hostile messages', () => {
     // The page as the desktop window runs it: a stand-in for Tauri's bridge
     // records what would reach the notification daemon.
     const context = await suite.chrome.browser.newContext();
-    await context.addInitScript((url) => {
-      /** @type {any} */ const w = window;
-      w.__sent = [];
-      w.__TAURI__ = {
-        core: { invoke: async (/** @type {string} */ cmd) => (cmd === 'room_info' ? { url, note: null } : { connections: 1, users: [] }) },
-        event: { listen: async () => () => {} },
-        window: { getCurrentWindow: () => ({ setTitle: async () => {} }) },
-        notification: {
-          isPermissionGranted: async () => true,
-          requestPermission: async () => 'granted',
-          sendNotification: (/** @type {object} */ options) => w.__sent.push(options),
-        },
-      };
-      // As if the window were in the background.
-      document.hasFocus = () => false;
-    }, suite.server.url);
+    await context.addInitScript(fakeDesktopBridge, suite.server.url);
     const host = await context.newPage();
     await host.goto(suite.server.url);
     await join(host, 'Host');
