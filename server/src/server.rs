@@ -29,6 +29,10 @@ use crate::web::{routes, AccessPolicy, Loopback, PeerAddr, RouteState};
 /// are abandoned.
 const SHUTDOWN_DEADLINE: Duration = Duration::from_millis(1800);
 
+/// The kernel send buffer of each connection (Linux doubles it): plenty for
+/// chat and for bursts to readers, little for a client that stops reading.
+const SEND_BUFFER_BYTES: usize = 128 * 1024;
+
 /// How long an HTTP connection asked to close may take to finish the request
 /// it is serving.
 const CONNECTION_CLOSE_GRACE: Duration = Duration::from_secs(1);
@@ -234,9 +238,7 @@ impl Server {
                     }
                 },
             };
-            if let Err(err) = stream.set_nodelay(true) {
-                log::debug!("TCP_NODELAY on {addr}: {err}");
-            }
+            tune_socket(&stream, addr);
             let connection = serve_connection(
                 stream,
                 addr,
@@ -264,6 +266,19 @@ impl Server {
             );
         }
         log::info!("room closed");
+    }
+}
+
+/// Sets what every accepted socket needs: no Nagle delay for lone chat
+/// messages, and a bounded kernel send buffer. Left to autotuning, the kernel
+/// would absorb megabytes for a client that never reads, so a `welcome` it
+/// never takes would look delivered and the write timeout would never see it.
+fn tune_socket(stream: &TcpStream, addr: SocketAddr) {
+    if let Err(err) = stream.set_nodelay(true) {
+        log::debug!("TCP_NODELAY on {addr}: {err}");
+    }
+    if let Err(err) = socket2::SockRef::from(stream).set_send_buffer_size(SEND_BUFFER_BYTES) {
+        log::debug!("SO_SNDBUF on {addr}: {err}");
     }
 }
 

@@ -122,7 +122,7 @@ mod tests {
             .send(Message::text(r#"{"type":"hello","name":"guest"}"#))
             .await
             .expect("hello");
-        let (stopped, close) = tokio::join!(hosted.stop(), async {
+        let read_to_close = async {
             loop {
                 match client.next().await {
                     Some(Ok(Message::Close(close))) => break close.map(|c| c.code),
@@ -130,7 +130,11 @@ mod tests {
                     _ => break None,
                 }
             }
-        });
+        };
+        let patience = Duration::from_secs(10);
+        let (stopped, close) =
+            tokio::join!(hosted.stop(), tokio::time::timeout(patience, read_to_close));
+        let close = close.expect("the client hears the close in time");
         assert!(stopped.is_ok(), "{stopped:?}");
         assert_eq!(close, Some(CloseCode::Away));
         assert!(hosted.is_stopped());
