@@ -67,8 +67,10 @@ const PACKAGED_FILES = [/^\/usr\/bin\/hearth$/, /^\/usr\/share\/applications\/He
  */
 function installedPaths(entries) {
   return entries
-    .map((entry) => entry.trim().replace(/^\.\//, '/'))
-    .filter((entry) => entry.startsWith('/') && !entry.endsWith('/'))
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '' && !entry.endsWith('/'))
+    // dpkg-deb names `usr/bin/hearth` or `./usr/bin/hearth`, rpm `/usr/bin/hearth`.
+    .map((entry) => `/${entry.replace(/^\.?\//, '')}`)
     .sort();
 }
 
@@ -83,7 +85,7 @@ async function packageCheck() {
   if (!rpm) throw new Error(`no .rpm in ${rpmDir}`);
 
   // Both packages carry the same files: the binary, the launcher, the icons.
-  const debFiles = installedPaths(capture(['dpkg-deb', '-c', deb]).split('\n').map((line) => line.split(/\s+/).at(-1) ?? ''));
+  const debFiles = installedPaths(capture(['dpkg-deb', '-c', deb]).split('\n').filter((line) => line.startsWith('-')).map((line) => line.split(/\s+/).at(-1) ?? ''));
   const rpmFiles = installedPaths(capture(['rpm', '-qlp', rpm]).split('\n'));
   for (const [name, files] of [[path.basename(deb), debFiles], [path.basename(rpm), rpmFiles]]) {
     for (const wanted of PACKAGED_FILES) {
