@@ -421,8 +421,10 @@ impl ServerReport {
             .evictions
             .map(|e| format!("{} / {}", e.overflow, e.stalled));
         row("server evictions overflow/stalled", opt(evictions));
+        // A non-reader's full socket rarely lets the close frame through:
+        // the server's count above is the one that says who was dropped.
         let seen = format!("{} / {}", self.evicted_readers, self.evicted_non_readers);
-        row("evicted readers / non-readers", seen);
+        row("1008 closes seen: readers / non-r.", seen);
         if let Some(exit) = &self.exit {
             let took = exit.shutdown_ms.map(|ms| format!("{ms:.1}"));
             row("server shutdown ms (SIGTERM)", opt(took));
