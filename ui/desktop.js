@@ -131,7 +131,7 @@ export async function notify(title, body) {
  * @param {string} text
  * @returns {string}
  */
-export function escapeMarkup(text) {
+function escapeMarkup(text) {
   return text.replace(/[&<>]/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : '&gt;'));
 }
 

@@ -146,7 +146,7 @@ export function messageText(text, myName) {
  * @param {string} url
  * @returns {string}
  */
-export function withoutTrailingPunctuation(url) {
+function withoutTrailingPunctuation(url) {
   let end = url.length;
   while (end > 0 && TRAILING_PUNCTUATION.has(url[end - 1])) end -= 1;
   return url.slice(0, end);

@@ -127,19 +127,16 @@ pub async fn serve(
     ));
     let mut writer_done = false;
     let end = tokio::select! {
-        end = read_frames(&mut stream, id, &ctx, &outbox) => end,
+        // Eviction first: a writer that evicts its peer (a write it does not
+        // take) ends at the same moment, and the eviction is the reason.
+        biased;
         reason = outbox.evicted() => SessionEnd::Evicted(reason),
         () = ctx.shutdown.cancelled() => SessionEnd::ServerShutdown,
+        end = read_frames(&mut stream, id, &ctx, &outbox) => end,
         _ = &mut writer => {
             writer_done = true;
             SessionEnd::Gone
         }
-    };
-
-    // The writer may have stopped because it evicted the peer itself.
-    let end = match (end, outbox.eviction()) {
-        (SessionEnd::Gone, Some(reason)) => SessionEnd::Evicted(reason),
-        (end, _) => end,
     };
     let name = ctx.room.name_of(id).unwrap_or_default();
     ctx.room.disconnect(id);
@@ -231,9 +228,9 @@ async fn read_frames(
         };
         match outcome {
             Ok(laggards) => {
-                if join_deadline.is_some() && ctx.room.has_joined(id) {
-                    join_deadline = None;
-                }
+                // Every request the room accepts leaves the peer joined
+                // (`say` joins under a default name).
+                join_deadline = None;
                 wait_for(laggards, ctx.config.stall_grace).await;
             }
             // Typing hints are best-effort: over a limit, drop them quietly.
@@ -298,10 +295,11 @@ async fn write_frames(
         tokio::select! {
             () = outbox.ready() => {}
             _ = ping.tick() => {
-                match timeout(write_timeout, sink.send(Message::ping(Vec::new()))).await {
-                    Ok(Ok(())) => continue,
-                    Ok(Err(_)) => return finish(sink).await,
-                    Err(_) => return outbox.evict(Eviction::Stalled),
+                let ping = sink.send(Message::ping(Vec::new()));
+                match within(write_timeout, ping).await {
+                    Written::Done => continue,
+                    Written::Failed => return finish(sink).await,
+                    Written::NotTaken => return outbox.evict(Eviction::Stalled),
                 }
             }
         }
@@ -311,10 +309,10 @@ async fn write_frames(
                     feed_all(&mut sink, &mut batch).await?;
                     sink.flush().await
                 };
-                match timeout(write_timeout, write).await {
-                    Ok(Ok(())) => {}
-                    Ok(Err(_)) => return finish(sink).await,
-                    Err(_) => return outbox.evict(Eviction::Stalled),
+                match within(write_timeout, write).await {
+                    Written::Done => {}
+                    Written::Failed => return finish(sink).await,
+                    Written::NotTaken => return outbox.evict(Eviction::Stalled),
                 }
             }
             Drained::Closing(closing) => {
@@ -332,6 +330,27 @@ async fn write_frames(
                 return;
             }
         }
+    }
+}
+
+/// How one write to the peer went.
+enum Written {
+    Done,
+    /// The socket failed.
+    Failed,
+    /// The peer did not take it in time: it is not reading.
+    NotTaken,
+}
+
+/// Runs one write with the write timeout.
+async fn within(
+    limit: Duration,
+    write: impl std::future::Future<Output = Result<(), warp::Error>>,
+) -> Written {
+    match timeout(limit, write).await {
+        Ok(Ok(())) => Written::Done,
+        Ok(Err(_)) => Written::Failed,
+        Err(_) => Written::NotTaken,
     }
 }
 

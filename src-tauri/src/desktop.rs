@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use hearth_server::{bind_with_fallback, Config, HostOptions};
+use hearth_server::{bind_with_fallback, Config};
 use tauri::utils::config::Csp;
 use tauri::{Emitter, Manager, RunEvent};
 use tauri_plugin_log::{RotationStrategy, Target, TargetKind};
@@ -12,7 +12,7 @@ use crate::commands;
 use crate::host::{HostedRoom, StopError};
 
 /// Builds and runs the app until the window is closed or the app is quit.
-pub fn run(mut config: Config, options: HostOptions) -> ExitCode {
+pub fn run(mut config: Config, print_address: bool) -> ExitCode {
     hearth_server::raise_open_files_limit();
     // The window's own page talks to the room from the webview's origin;
     // only this process has that webview, so only it allows the origin.
@@ -27,7 +27,7 @@ pub fn run(mut config: Config, options: HostOptions) -> ExitCode {
     };
     let port = bound.server.local_addr().port();
     let hosted = HostedRoom::start(bound);
-    if options.print_address {
+    if print_address {
         hearth_server::print_address(&hosted.info.url);
     }
 

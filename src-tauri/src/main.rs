@@ -29,16 +29,17 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     hearth_server::count_panics();
     hearth_server::release_memory_eagerly();
-    let options = HostOptions {
-        port_fallback: true,
-        print_address: cli.server.print_address,
-    };
+    let print_address = cli.server.print_address;
     match mode::choose(cli.headless, mode::open_display) {
-        mode::Mode::Window => desktop::run(cli.server.into(), options),
+        mode::Mode::Window => desktop::run(cli.server.into(), print_address),
         mode::Mode::Headless(reason) => {
             env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
                 .init();
             reason.log();
+            let options = HostOptions {
+                port_fallback: true,
+                print_address,
+            };
             tauri::async_runtime::block_on(hearth_server::host_until_signal(
                 cli.server.into(),
                 options,

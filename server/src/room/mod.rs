@@ -162,14 +162,6 @@ impl Room {
             .fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Whether the peer has joined.
-    pub fn has_joined(&self, id: PeerId) -> bool {
-        self.lock()
-            .members
-            .get(&id)
-            .is_some_and(|m| m.user.is_some())
-    }
-
     fn lock(&self) -> MutexGuard<'_, State> {
         // Every update below leaves the state consistent at each step.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
