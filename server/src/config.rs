@@ -2,9 +2,12 @@
 //! variable) that set them.
 
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::builder::TypedValueParser as _;
+
+use crate::store::{Retention, Storage};
 
 /// The default address: loopback only, so nothing off this machine can join.
 pub const DEFAULT_ADDR: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 7070));
@@ -61,6 +64,11 @@ pub struct Config {
     /// a ceiling on what many connections together can make everyone
     /// receive. `None` turns it off.
     pub room_rate_limit: Option<RateLimit>,
+    /// Where messages are kept. The default, for tests and embedders, is
+    /// [`Storage::Ephemeral`]; the binaries default to a data directory.
+    pub storage: Storage,
+    /// How long messages are kept.
+    pub retention: Retention,
 }
 
 /// A token bucket: `per_second` refill, up to `burst` at once.
@@ -89,6 +97,8 @@ impl Default for Config {
             join_timeout: Duration::from_secs(DEFAULT_JOIN_SECS),
             write_timeout: Duration::from_secs(5),
             room_rate_limit: Some(DEFAULT_ROOM_RATE),
+            storage: Storage::Ephemeral,
+            retention: Retention::default(),
         }
     }
 }
@@ -175,15 +185,75 @@ pub struct ServerArgs {
           value_parser = clap::value_parser!(u64).range(1024..).map(|v| v as usize))]
     pub send_queue_bytes: usize,
 
+    /// Keep the conversation in this directory (created if missing).
+    /// Default: the platform's data directory, e.g. `~/.local/share/hearth`.
+    #[arg(
+        long,
+        env = "HEARTH_DATA_DIR",
+        value_name = "DIR",
+        conflicts_with = "ephemeral"
+    )]
+    pub data_dir: Option<PathBuf>,
+
+    /// Keep nothing on disk: the conversation lives in memory and ends with
+    /// the process.
+    #[arg(long, env = "HEARTH_EPHEMERAL")]
+    pub ephemeral: bool,
+
+    /// Delete messages older than this many days (checked every minute).
+    /// Default: keep everything.
+    #[arg(long, env = "HEARTH_RETAIN_DAYS", value_name = "DAYS",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub retain_days: Option<u64>,
+
+    /// Keep only the newest this many messages. Default: keep everything.
+    #[arg(long, env = "HEARTH_RETAIN_MESSAGES", value_name = "N",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub retain_messages: Option<u64>,
+
     /// Once listening, print the room's address (`http://IP:PORT`) alone on one
     /// line of standard output: the stable way for scripts to learn the port.
     #[arg(long, env = "HEARTH_PRINT_ADDRESS")]
     pub print_address: bool,
 }
 
-impl From<ServerArgs> for Config {
-    fn from(args: ServerArgs) -> Self {
-        Self {
+/// The platform's data directory for Hearth (`$XDG_DATA_HOME/hearth` on
+/// Linux), if the system has one.
+pub fn platform_data_dir() -> Option<PathBuf> {
+    directories::ProjectDirs::from("", "", "hearth").map(|dirs| dirs.data_dir().to_owned())
+}
+
+impl ServerArgs {
+    /// Where these flags say to keep messages: `--ephemeral`, `--data-dir`,
+    /// or else `default_dir`. With no directory at all, nothing can be
+    /// kept: the room is ephemeral, and the log says so.
+    pub fn storage(&self, default_dir: Option<PathBuf>) -> Storage {
+        if self.ephemeral {
+            return Storage::Ephemeral;
+        }
+        match self.data_dir.clone().or(default_dir) {
+            Some(dir) => Storage::Dir(dir),
+            None => {
+                log::warn!(
+                    "no data directory on this system: pass --data-dir to keep the conversation"
+                );
+                Storage::Ephemeral
+            }
+        }
+    }
+
+    /// The settings these flags describe, keeping messages in `storage`.
+    pub fn into_config(self, storage: Storage) -> Config {
+        let retention = Retention {
+            max_age: self
+                .retain_days
+                .map(|days| Duration::from_secs(days.saturating_mul(86_400))),
+            max_messages: self.retain_messages,
+        };
+        let args = self;
+        Config {
+            storage,
+            retention,
             addr: args.addr,
             history: args.history,
             max_clients: args.max_clients,
@@ -202,5 +272,14 @@ impl From<ServerArgs> for Config {
             send_queue_bytes: args.send_queue_bytes,
             ..Config::default()
         }
+    }
+}
+
+/// The headless server's settings: messages in `--data-dir`, or the
+/// platform's data directory.
+impl From<ServerArgs> for Config {
+    fn from(args: ServerArgs) -> Self {
+        let storage = args.storage(platform_data_dir());
+        args.into_config(storage)
     }
 }

@@ -224,7 +224,7 @@ async fn read_frames(
             ctx.room.record_room_rate_limited();
             Err(Refused::RoomBusy)
         } else {
-            apply(request, id, &ctx.room)
+            apply(request, id, &ctx.room).await
         };
         match outcome {
             Ok(laggards) => {
@@ -251,13 +251,21 @@ async fn deadline(at: Option<Instant>) {
     }
 }
 
-/// Applies one request to the room.
-fn apply(request: ClientMessage, id: PeerId, room: &Room) -> Result<Laggards, Refused> {
+/// Applies one request to the room. A `say` completes once the message is
+/// stored and sent, so a peer has at most one message in flight and reads
+/// its next frame only then.
+async fn apply(request: ClientMessage, id: PeerId, room: &Room) -> Result<Laggards, Refused> {
     match request {
         ClientMessage::Hello { name } => room.join(id, &name),
         ClientMessage::Rename { name } => room.rename(id, &name),
-        ClientMessage::Say { text } => room.say(id, &text),
+        ClientMessage::Say { text } => room.say(id, &text).await,
         ClientMessage::Typing {} => room.typing(id),
+        ClientMessage::History {
+            before,
+            after,
+            limit,
+        } => room.history_page(id, before, after, limit).await,
+        ClientMessage::Search { query, limit } => room.search(id, query, limit).await,
     }
 }
 

@@ -32,6 +32,26 @@ pub enum ClientMessage {
     },
     /// Tell the others one is typing.
     Typing {},
+    /// Ask for stored messages before `before` (or after `after`).
+    History {
+        /// Messages with smaller ids than this; the newest when both are absent.
+        #[serde(default)]
+        before: Option<u64>,
+        /// Messages with larger ids than this (takes precedence over `before`).
+        #[serde(default)]
+        after: Option<u64>,
+        /// How many, at most (capped by the server).
+        #[serde(default)]
+        limit: Option<usize>,
+    },
+    /// Search the stored messages.
+    Search {
+        /// What the person typed; always searched as plain words.
+        query: String,
+        /// How many results, at most (capped by the server).
+        #[serde(default)]
+        limit: Option<usize>,
+    },
 }
 
 /// Why a frame from a client could not be understood.
@@ -80,7 +100,10 @@ pub fn decode_text(frame: &str) -> Result<ClientMessage, ProtocolError> {
         }
         match serde_json::from_str::<Envelope>(frame) {
             Ok(Envelope { kind })
-                if !matches!(kind.as_str(), "hello" | "say" | "rename" | "typing") =>
+                if !matches!(
+                    kind.as_str(),
+                    "hello" | "say" | "rename" | "typing" | "history" | "search"
+                ) =>
             {
                 ProtocolError::UnknownType(truncate_chars(&kind, 64))
             }
@@ -165,8 +188,10 @@ pub enum ErrorCode {
     EmptyMessage,
     /// Too many messages too fast; this one was dropped.
     RateLimited,
-    /// `rename`/`typing` before `hello`.
+    /// `rename`/`typing`/`history`/`search` before `hello`.
     NotJoined,
+    /// The message could not be stored, so it reached nobody.
+    StorageUnavailable,
 }
 
 /// What the server tells clients. Each is serialized once per event and the
@@ -176,8 +201,8 @@ pub enum ErrorCode {
 pub enum ServerMessage<'a> {
     /// Sent to a client once it has joined.
     Welcome {
-        /// Identifies this run of the room: it changes when the server
-        /// restarts, and message ids start over with it.
+        /// Identifies the room: the same across restarts on the same data
+        /// directory (message ids keep increasing), new for a fresh one.
         room: &'a str,
         /// The client's own identity.
         you: &'a User,
@@ -212,6 +237,28 @@ pub enum ServerMessage<'a> {
         /// Who.
         user: &'a User,
     },
+    /// Stored messages, oldest first: the answer to a `history` request.
+    History {
+        /// The messages.
+        messages: &'a [ChatMessage],
+        /// Whether more lie beyond them, in the direction asked for.
+        more: bool,
+        /// The `before` of the request, when it had one.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        before: Option<u64>,
+        /// The `after` of the request, when it had one.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        after: Option<u64>,
+    },
+    /// The answer to a `search` request, newest first.
+    Results {
+        /// The query, as sent.
+        query: &'a str,
+        /// The matching messages, newest first.
+        messages: &'a [ChatMessage],
+    },
+    /// The host cleared the history: empty the view.
+    Cleared {},
     /// A request of this client failed; the connection stays open.
     Error {
         /// Machine-readable reason.

@@ -29,6 +29,9 @@ use crate::web::{routes, AccessPolicy, Loopback, PeerAddr, RouteState};
 /// are abandoned.
 const SHUTDOWN_DEADLINE: Duration = Duration::from_millis(1800);
 
+/// How long closing the database may take at the end of shutdown.
+const STORAGE_CLOSE_DEADLINE: Duration = Duration::from_secs(1);
+
 /// The kernel send buffer of each connection (Linux doubles it): plenty for
 /// chat and for bursts to readers, little for a client that stops reading.
 const SEND_BUFFER_BYTES: usize = 128 * 1024;
@@ -46,6 +49,9 @@ pub enum BindError {
         /// The address asked for.
         addr: SocketAddr,
     },
+    /// The room's messages could not be opened.
+    #[error(transparent)]
+    Storage(#[from] crate::store::StorageError),
     /// Any other failure to bind (permissions, unknown address, …).
     #[error("cannot listen on {addr}: {source}")]
     Io {
@@ -159,7 +165,7 @@ impl Server {
         } else {
             Loopback::Elsewhere
         };
-        let room = Arc::new(Room::new(&config));
+        let room = Room::open(&config)?;
         Ok(Self {
             listeners,
             local_addr,
@@ -264,6 +270,13 @@ impl Server {
                 "{} connections did not close in time; abandoning them",
                 tracker.len()
             );
+        }
+        // The last step: the data directory is free for the next server.
+        if tokio::time::timeout(STORAGE_CLOSE_DEADLINE, room.close_storage())
+            .await
+            .is_err()
+        {
+            log::warn!("the database did not close in time");
         }
         log::info!("room closed");
     }

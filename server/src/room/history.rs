@@ -52,6 +52,27 @@ impl History {
     }
 }
 
+impl History {
+    /// Forgets every message.
+    pub fn clear(&mut self) {
+        self.messages.clear();
+        self.bytes = 0;
+    }
+
+    /// Forgets the messages older than `first_kept` (pruned from storage).
+    pub fn forget_before(&mut self, first_kept: u64) {
+        while self
+            .messages
+            .front()
+            .is_some_and(|(m, _)| m.id < first_kept)
+        {
+            if let Some((_, size)) = self.messages.pop_front() {
+                self.bytes -= size;
+            }
+        }
+    }
+}
+
 /// Serializes as a JSON array of the messages, oldest first.
 impl Serialize for History {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {

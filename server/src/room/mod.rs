@@ -4,17 +4,23 @@
 //! so every peer's outbox receives events in the same order (one total order),
 //! and it never waits: pushing into an [`Outbox`] is a bounded, non-blocking
 //! operation.
+//!
+//! A chat message is numbered under the lock and queued for the store; the
+//! store's writer thread commits it and only then hands it back
+//! ([`Observer::committed`]) to be fanned out. So nobody, its sender
+//! included, ever receives a message the database does not hold.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use tokio::sync::watch;
+use tokio::sync::{oneshot, watch};
 use warp::ws::Message;
 
 use crate::config::Config;
 use crate::protocol::{clean_text, AnnouncedLimits, ChatMessage, PeerId, ServerMessage, User};
+use crate::store::{Observer, Opened, Storage, StorageError, Store, PAGE_LIMIT, SEARCH_LIMIT};
 
 mod history;
 mod names;
@@ -49,6 +55,8 @@ pub struct RoomCounters {
     pub join_timeouts: u64,
     /// Messages refused by the room-wide rate ceiling.
     pub room_rate_limited: u64,
+    /// Messages refused because they could not be stored.
+    pub storage_failures: u64,
     /// Seconds since the room opened.
     pub uptime_secs: u64,
 }
@@ -60,11 +68,23 @@ struct Counters {
     evicted_stalled: AtomicU64,
     join_timeouts: AtomicU64,
     room_rate_limited: AtomicU64,
+    storage_failures: AtomicU64,
 }
 
 /// Peers whose outbox is over half its budget after a fan-out: the sender
 /// gives them a moment to catch up before it reads more.
 pub type Laggards = Vec<Arc<Outbox>>;
+
+/// What travels with a message through the store: how its sender learns
+/// whether it went out, and whom it then has to wait for.
+type Ticket = oneshot::Sender<Result<Laggards, Refused>>;
+
+/// Where a sender hears back from its [`Ticket`].
+type Sent = oneshot::Receiver<Result<Laggards, Refused>>;
+
+/// How many messages a history page or a search carries when the client
+/// does not say.
+const DEFAULT_PAGE: usize = 50;
 
 #[derive(Debug)]
 struct Member {
@@ -95,37 +115,73 @@ pub struct Room {
     state: Mutex<State>,
     next_peer_id: AtomicUsize,
     limits: AnnouncedLimits,
-    /// Changes on every start, so clients can tell a restarted room apart.
+    /// The room's identity: kept with its messages, so the same data
+    /// directory is the same room after a restart.
     instance: String,
+    store: Store<Ticket>,
+    /// Most bytes of JSON in one history page or search answer.
+    page_bytes: usize,
     stats: watch::Sender<RoomStats>,
     counters: Counters,
     opened: Instant,
+    /// The room itself, for work that finishes on the store's thread.
+    me: Weak<Room>,
 }
 
 impl Room {
-    /// An empty room with the history bounds and limits of `config`.
-    pub fn new(config: &Config) -> Self {
+    /// Opens the room kept in `config.storage` (creating it if new) with the
+    /// history bounds and limits of `config`.
+    pub fn open(config: &Config) -> Result<Arc<Self>, StorageError> {
+        let Opened {
+            store,
+            room_id,
+            next_id,
+            recent,
+        } = Store::open(&config.storage, config.retention, config.history)?;
+        let mut history = History::new(config.history, config.history_bytes());
+        for message in recent {
+            let size = ServerMessage::Message(&message).to_frame().as_bytes().len();
+            history.push(message, size);
+        }
         let state = State {
             members: HashMap::new(),
             roster: BTreeMap::new(),
             names: HashMap::new(),
-            history: History::new(config.history, config.history_bytes()),
-            next_message_id: 0,
+            history,
+            next_message_id: next_id,
             next_join_seq: 0,
             closing: false,
         };
-        Self {
-            state: Mutex::new(state),
-            next_peer_id: AtomicUsize::new(1),
-            limits: AnnouncedLimits {
-                max_message_bytes: config.max_message_bytes,
-                max_name_chars: MAX_NAME_CHARS,
-            },
-            stats: watch::Sender::new(RoomStats::default()),
-            instance: format!("{:x}", now_nanos()),
-            counters: Counters::default(),
-            opened: Instant::now(),
-        }
+        Ok(Arc::new_cyclic(|me: &Weak<Room>| {
+            let observer: Weak<dyn Observer<Ticket>> = me.clone();
+            store.observe(observer);
+            Self {
+                state: Mutex::new(state),
+                next_peer_id: AtomicUsize::new(1),
+                limits: AnnouncedLimits {
+                    max_message_bytes: config.max_message_bytes,
+                    max_name_chars: MAX_NAME_CHARS,
+                },
+                stats: watch::Sender::new(RoomStats::default()),
+                instance: room_id,
+                store,
+                page_bytes: config.history_bytes(),
+                counters: Counters::default(),
+                opened: Instant::now(),
+                me: me.clone(),
+            }
+        }))
+    }
+
+    /// Commits what is queued and closes the database: the last step of
+    /// shutting down.
+    pub async fn close_storage(&self) {
+        self.store.close().await;
+    }
+
+    /// Where the room keeps its messages.
+    pub fn storage(&self) -> &Storage {
+        self.store.location()
     }
 
     /// The running totals.
@@ -137,6 +193,7 @@ impl Room {
             evicted_stalled: c.evicted_stalled.load(Ordering::Relaxed),
             join_timeouts: c.join_timeouts.load(Ordering::Relaxed),
             room_rate_limited: c.room_rate_limited.load(Ordering::Relaxed),
+            storage_failures: c.storage_failures.load(Ordering::Relaxed),
             uptime_secs: self.opened.elapsed().as_secs(),
         }
     }
@@ -249,14 +306,26 @@ impl Room {
     }
 
     /// Broadcasts a chat message to everyone including the sender, once its
-    /// text is cleaned (see [`clean_text`]). A peer that has not said `hello`
-    /// joins first under a default name.
-    pub fn say(&self, id: PeerId, text: &str) -> Result<Laggards, Refused> {
+    /// text is cleaned (see [`clean_text`]) and it is stored. A peer that has
+    /// not said `hello` joins first under a default name.
+    pub async fn say(&self, id: PeerId, text: &str) -> Result<Laggards, Refused> {
+        let (mut laggards, sent) = self.submit(id, text)?;
+        let Some(sent) = sent else {
+            return Ok(laggards);
+        };
+        // The store answers once the message is committed and fanned out.
+        laggards.extend(sent.await.map_err(|_| Refused::StorageUnavailable)??);
+        Ok(laggards)
+    }
+
+    /// Numbers the message and queues it for the store, under the lock, so
+    /// the store receives messages in id order.
+    fn submit(&self, id: PeerId, text: &str) -> Result<(Laggards, Option<Sent>), Refused> {
         let text = clean_text(text).ok_or(Refused::EmptyMessage)?;
         let mut state = self.lock();
         let mut laggards = Vec::new();
         let Some(member) = state.members.get(&id) else {
-            return Ok(laggards);
+            return Ok((laggards, None));
         };
         let from = match &member.user {
             Some(user) => user.clone(),
@@ -265,7 +334,7 @@ impl Room {
                 laggards = self.admit(&mut state, id, name);
                 match state.members.get(&id).and_then(|m| m.user.clone()) {
                     Some(user) => user,
-                    None => return Ok(laggards),
+                    None => return Ok((laggards, None)),
                 }
             }
         };
@@ -276,18 +345,120 @@ impl Room {
             ts: now_millis(),
         };
         state.next_message_id += 1;
-        log::debug!(
-            "message {} from peer {id} ({} bytes)",
-            message.id,
-            message.text.len()
-        );
-        let frame = ServerMessage::Message(&message).to_frame();
-        laggards.extend(fan_out(&state, &frame, None));
-        self.counters.messages.fetch_add(1, Ordering::Relaxed);
-        // The frame wraps the message in a few bytes more than `welcome`
-        // needs for it: a safe upper bound for the history's byte budget.
-        state.history.push(message, frame.as_bytes().len());
-        Ok(laggards)
+        let (ticket, sent) = oneshot::channel();
+        self.store.append(message, ticket);
+        Ok((laggards, Some(sent)))
+    }
+
+    /// Sends the peer up to `limit` stored messages just before `before` (or
+    /// just after `after`), oldest first.
+    pub async fn history_page(
+        &self,
+        id: PeerId,
+        before: Option<u64>,
+        after: Option<u64>,
+        limit: Option<usize>,
+    ) -> Result<Laggards, Refused> {
+        self.require_joined(id)?;
+        let limit = limit.unwrap_or(DEFAULT_PAGE).clamp(1, PAGE_LIMIT);
+        let page = match after {
+            Some(after) => self.store.page_after(after, limit, self.page_bytes).await,
+            None => {
+                let before = before.unwrap_or(u64::MAX).min(i64::MAX as u64);
+                self.store.page_before(before, limit, self.page_bytes).await
+            }
+        }
+        .map_err(|err| self.storage_refusal(&err))?;
+        let frame = ServerMessage::History {
+            messages: &page.messages,
+            more: page.more,
+            before: if after.is_none() { before } else { None },
+            after,
+        }
+        .to_frame();
+        self.send_to(id, frame);
+        Ok(Vec::new())
+    }
+
+    /// Sends the peer up to `limit` stored messages that match `query`,
+    /// newest first.
+    pub async fn search(
+        &self,
+        id: PeerId,
+        query: String,
+        limit: Option<usize>,
+    ) -> Result<Laggards, Refused> {
+        self.require_joined(id)?;
+        let limit = limit.unwrap_or(DEFAULT_PAGE).clamp(1, SEARCH_LIMIT);
+        let messages = self
+            .store
+            .search(query.clone(), limit, self.page_bytes)
+            .await
+            .map_err(|err| self.storage_refusal(&err))?;
+        let frame = ServerMessage::Results {
+            query: &query,
+            messages: &messages,
+        }
+        .to_frame();
+        self.send_to(id, frame);
+        Ok(Vec::new())
+    }
+
+    /// Deletes every stored message; everyone present is told to empty
+    /// their view. Message ids keep counting up.
+    pub async fn clear_history(&self) -> Result<(), StorageError> {
+        let me = self.me.clone();
+        self.store
+            .write(move |conn| {
+                conn.execute_batch(crate::store::CLEAR_ALL)?;
+                // On the writer thread: ordered after every message stored
+                // before, and before any stored after.
+                if let Some(room) = me.upgrade() {
+                    room.cleared();
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    fn cleared(&self) {
+        let mut state = self.lock();
+        state.history.clear();
+        log::info!("the host cleared the history");
+        fan_out(&state, &ServerMessage::Cleared {}.to_frame(), None);
+    }
+
+    /// Writes the whole stored conversation to `out`, from the reading
+    /// thread.
+    pub async fn export(
+        &self,
+        format: crate::store::ExportFormat,
+        mut out: impl std::io::Write + Send + 'static,
+    ) -> Result<u64, crate::store::ExportError> {
+        let written = self
+            .store
+            .read(move |conn| Ok(crate::store::write_conversation(conn, format, &mut out)))
+            .await??;
+        Ok(written)
+    }
+
+    fn require_joined(&self, id: PeerId) -> Result<(), Refused> {
+        let state = self.lock();
+        match state.members.get(&id) {
+            Some(member) if member.user.is_some() => Ok(()),
+            _ => Err(Refused::NotJoined),
+        }
+    }
+
+    fn storage_refusal(&self, err: &StorageError) -> Refused {
+        log::warn!("a history or search request failed: {err}");
+        Refused::StorageUnavailable
+    }
+
+    fn send_to(&self, id: PeerId, frame: Message) {
+        if let Some(member) = self.lock().members.get(&id) {
+            member.outbox.push(frame);
+        }
     }
 
     /// Changes a joined peer's name and tells everyone (the peer included).
@@ -377,6 +548,47 @@ impl Room {
     }
 }
 
+impl Observer<Ticket> for Room {
+    fn committed(&self, batch: Vec<(ChatMessage, Ticket)>, outcome: Result<(), StorageError>) {
+        if outcome.is_err() {
+            self.counters
+                .storage_failures
+                .fetch_add(batch.len() as u64, Ordering::Relaxed);
+            for (_, ticket) in batch {
+                let _ = ticket.send(Err(Refused::StorageUnavailable));
+            }
+            return;
+        }
+        let mut state = self.lock();
+        let mut sent = Vec::with_capacity(batch.len());
+        for (message, ticket) in batch {
+            log::debug!(
+                "message {} from peer {} ({} bytes)",
+                message.id,
+                message.from.id,
+                message.text.len()
+            );
+            let frame = ServerMessage::Message(&message).to_frame();
+            let laggards = fan_out(&state, &frame, None);
+            // The frame wraps the message in a few bytes more than `welcome`
+            // needs for it: a safe upper bound for the history's byte budget.
+            state.history.push(message, frame.as_bytes().len());
+            sent.push((ticket, laggards));
+        }
+        drop(state);
+        self.counters
+            .messages
+            .fetch_add(sent.len() as u64, Ordering::Relaxed);
+        for (ticket, laggards) in sent {
+            let _ = ticket.send(Ok(laggards));
+        }
+    }
+
+    fn pruned(&self, first_kept: u64) {
+        self.lock().history.forget_before(first_kept);
+    }
+}
+
 /// Pushes one shared frame to every joined member (except `except`); never waits.
 fn fan_out(state: &State, frame: &Message, except: Option<PeerId>) -> Laggards {
     let mut laggards = Vec::new();
@@ -418,12 +630,6 @@ fn default_name(state: &State, id: PeerId) -> String {
     candidate
 }
 
-fn now_nanos() -> u128 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos())
-}
-
 fn now_millis() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -444,11 +650,12 @@ mod tests {
             .collect()
     }
 
-    fn room(history: usize) -> Room {
-        Room::new(&Config {
+    fn room(history: usize) -> Arc<Room> {
+        Room::open(&Config {
             history,
             ..Config::default()
         })
+        .expect("an ephemeral room opens")
     }
 
     #[test]
@@ -469,24 +676,24 @@ mod tests {
         assert_eq!(room.stats().connections, 2);
     }
 
-    #[test]
-    fn say_before_hello_joins_with_a_default_name() {
+    #[tokio::test]
+    async fn say_before_hello_joins_with_a_default_name() {
         let room = room(10);
         let outbox = Arc::new(Outbox::new(1 << 20));
         let id = room.connect(outbox.clone());
-        room.say(id, "hi").expect("said");
+        room.say(id, "hi").await.expect("said");
         let frames = texts(&outbox);
         assert_eq!(frames[0]["type"], "welcome");
         assert_eq!(frames[1]["type"], "message");
         assert_eq!(frames[1]["from"]["name"], format!("guest-{id}"));
     }
 
-    #[test]
-    fn history_keeps_only_the_last_n() {
+    #[tokio::test]
+    async fn history_keeps_only_the_last_n() {
         let room = room(2);
         let id = room.connect(Arc::new(Outbox::new(1 << 20)));
         for text in ["one", "two", "three"] {
-            room.say(id, text).expect("said");
+            room.say(id, text).await.expect("said");
         }
         let late = Arc::new(Outbox::new(1 << 20));
         let late_id = room.connect(late.clone());

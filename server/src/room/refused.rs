@@ -27,6 +27,10 @@ pub enum Refused {
     /// Over the room-wide ceiling that all connections share.
     #[error("the room is busy: too many messages from everyone, this one was not sent")]
     RoomBusy,
+    /// The message could not be stored (disk full, I/O error), so it was
+    /// not sent to anyone.
+    #[error("the host cannot store messages right now, so this one was not sent; try again soon")]
+    StorageUnavailable,
 }
 
 impl Refused {
@@ -38,6 +42,7 @@ impl Refused {
             Refused::NotJoined => ErrorCode::NotJoined,
             Refused::EmptyMessage => ErrorCode::EmptyMessage,
             Refused::RateLimited | Refused::RoomBusy => ErrorCode::RateLimited,
+            Refused::StorageUnavailable => ErrorCode::StorageUnavailable,
         }
     }
 }

@@ -164,6 +164,7 @@ fn health(state: RouteState) -> impl Filter<Extract = (Response,), Error = Rejec
             },
             "join_timeouts": counters.join_timeouts,
             "room_rate_limited": counters.room_rate_limited,
+            "storage_failures": counters.storage_failures,
             "uptime_secs": counters.uptime_secs,
             "panics": crate::panics::panics(),
         }))

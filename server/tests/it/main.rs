@@ -9,4 +9,5 @@ mod hardening;
 mod lifecycle;
 mod limits;
 mod static_files;
+mod storage;
 mod support;

@@ -1,0 +1,154 @@
+//! The conversation written out for people (Markdown) or programs (JSON),
+//! streamed row by row so a long history never sits in memory at once.
+
+use std::io::{self, Write};
+use std::path::Path;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rusqlite::Connection;
+use serde::{Deserialize, Serialize};
+
+use super::open::{open_read_only, StorageError};
+use crate::protocol::ChatMessage;
+
+/// The `format` field of a JSON export.
+pub const EXPORT_FORMAT: &str = "hearth-conversation";
+
+/// The version of the JSON export's shape.
+pub const EXPORT_VERSION: u32 = 1;
+
+/// How to write the conversation.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExportFormat {
+    /// A readable document.
+    #[default]
+    Markdown,
+    /// Every message with all its fields, for programs; see [`Exported`].
+    Json,
+}
+
+/// A JSON export, as written and as read back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Exported {
+    /// Always [`EXPORT_FORMAT`].
+    pub format: String,
+    /// Always [`EXPORT_VERSION`] for this shape.
+    pub version: u32,
+    /// The room's id (the `room` of `welcome`).
+    pub room: String,
+    /// When the export was made, milliseconds since the Unix epoch.
+    pub exported_at: u64,
+    /// Every stored message, oldest first.
+    pub messages: Vec<ChatMessage>,
+}
+
+/// Why an export failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    /// The database could not be opened.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// Reading it failed.
+    #[error("cannot read the conversation: {0}")]
+    Read(#[from] rusqlite::Error),
+    /// Writing the export failed.
+    #[error("cannot write the export: {0}")]
+    Write(#[from] io::Error),
+}
+
+/// Writes the conversation kept in the data directory `dir` to `out`;
+/// returns how many messages were written. Reads alongside a running room.
+pub fn export(dir: &Path, format: ExportFormat, out: &mut dyn Write) -> Result<u64, ExportError> {
+    let conn = open_read_only(dir)?;
+    write_conversation(&conn, format, out)
+}
+
+/// Writes every message `conn` holds to `out`, oldest first.
+pub fn write_conversation(
+    conn: &Connection,
+    format: ExportFormat,
+    out: &mut dyn Write,
+) -> Result<u64, ExportError> {
+    // One read transaction: the export is a consistent snapshot.
+    conn.execute_batch("BEGIN")?;
+    let result = write_snapshot(conn, format, out);
+    let _ = conn.execute_batch("COMMIT");
+    result
+}
+
+fn write_snapshot(
+    conn: &Connection,
+    format: ExportFormat,
+    out: &mut dyn Write,
+) -> Result<u64, ExportError> {
+    let room: String = conn.query_row("SELECT value FROM meta WHERE key = 'room'", [], |r| {
+        r.get(0)
+    })?;
+    let exported_at = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    let mut rows =
+        conn.prepare("SELECT id, ts, user_id, user_name, text FROM messages ORDER BY id")?;
+    let messages = rows.query_map([], super::queries::message)?;
+    let mut count = 0;
+    match format {
+        ExportFormat::Json => {
+            // The envelope of `Exported`, with the messages streamed into it.
+            let mut head = serde_json::to_string(&Exported {
+                format: EXPORT_FORMAT.into(),
+                version: EXPORT_VERSION,
+                room,
+                exported_at,
+                messages: Vec::new(),
+            })
+            .map_err(io::Error::from)?;
+            head.truncate(head.len() - "]}".len());
+            out.write_all(head.as_bytes())?;
+            for message in messages {
+                if count > 0 {
+                    out.write_all(b",")?;
+                }
+                out.write_all(b"\n")?;
+                serde_json::to_writer(&mut *out, &message?).map_err(io::Error::from)?;
+                count += 1;
+            }
+            out.write_all(b"\n]}\n")?;
+        }
+        ExportFormat::Markdown => {
+            writeln!(out, "# Hearth conversation\n")?;
+            writeln!(out, "Room `{room}`, exported {}.\n", rfc3339(exported_at))?;
+            for message in messages {
+                let message = message?;
+                writeln!(
+                    out,
+                    "**{}** · {}\n",
+                    escape_markdown(&message.from.name),
+                    rfc3339(message.ts)
+                )?;
+                writeln!(out, "{}\n", message.text)?;
+                count += 1;
+            }
+        }
+    }
+    out.flush()?;
+    Ok(count)
+}
+
+fn rfc3339(millis: u64) -> String {
+    let at = UNIX_EPOCH + Duration::from_millis(millis);
+    humantime::format_rfc3339_seconds(at).to_string()
+}
+
+/// Keeps a name literal in Markdown: every character that could start
+/// markup is escaped.
+fn escape_markdown(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if "\\`*_{}[]()<>#+-.!|~".contains(c) {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
+}

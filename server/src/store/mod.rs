@@ -1,0 +1,225 @@
+//! The room's memory: every chat message in SQLite.
+//!
+//! SQLite calls block, so none runs on a tokio worker. One thread owns the
+//! writing connection: it takes every queued message in one transaction (a
+//! group commit), and only once that commits does it hand the batch to the
+//! room to deliver, so no client ever sees a message the database does not
+//! hold. A second thread with a read-only connection answers history pages
+//! and searches, so a long search never delays a message. An ephemeral room
+//! keeps the same tables in memory, on the one thread.
+
+mod export;
+mod open;
+mod queries;
+mod schema;
+mod worker;
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::Sender;
+use std::sync::Weak;
+use std::time::Duration;
+
+use rusqlite::Connection;
+use tokio::sync::oneshot;
+
+use crate::protocol::ChatMessage;
+
+pub use export::{export, write_conversation, ExportError, ExportFormat, Exported};
+pub use open::StorageError;
+pub use queries::{Page, PAGE_LIMIT, SEARCH_LIMIT};
+pub use schema::CLEAR_ALL;
+
+use worker::Job;
+
+/// The database's file name inside the data directory.
+pub const DATABASE_FILE: &str = "hearth.db";
+
+/// Where the room keeps its messages.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Storage {
+    /// In memory only: nothing outlives the process.
+    #[default]
+    Ephemeral,
+    /// In [`DATABASE_FILE`] inside this directory, created if missing.
+    Dir(PathBuf),
+}
+
+impl Storage {
+    /// The database file, unless the room is ephemeral.
+    pub fn database_path(&self) -> Option<PathBuf> {
+        match self {
+            Storage::Ephemeral => None,
+            Storage::Dir(dir) => Some(dir.join(DATABASE_FILE)),
+        }
+    }
+
+    /// The data directory, unless the room is ephemeral.
+    pub fn dir(&self) -> Option<&Path> {
+        match self {
+            Storage::Ephemeral => None,
+            Storage::Dir(dir) => Some(dir),
+        }
+    }
+}
+
+/// How long messages are kept; `None` keeps them for good.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Retention {
+    /// Messages older than this are pruned.
+    pub max_age: Option<Duration>,
+    /// Only the newest this many are kept.
+    pub max_messages: Option<u64>,
+}
+
+impl Retention {
+    /// Whether anything is ever pruned.
+    pub fn prunes(&self) -> bool {
+        self.max_age.is_some() || self.max_messages.is_some()
+    }
+}
+
+/// What the writer thread tells the room. Called on that thread, in commit
+/// order.
+pub trait Observer<T>: Send + Sync {
+    /// A batch was committed (`Ok`) or rolled back (`Err`): deliver it, or
+    /// tell its senders it was not sent.
+    fn committed(&self, batch: Vec<(ChatMessage, T)>, outcome: Result<(), StorageError>);
+    /// Retention removed every message older than `first_kept`.
+    fn pruned(&self, first_kept: u64);
+}
+
+/// What a freshly opened store already holds.
+#[derive(Debug)]
+pub struct Opened<T> {
+    /// The handle.
+    pub store: Store<T>,
+    /// The room's identity: the same for the same data directory.
+    pub room_id: String,
+    /// The id the next message gets: above every id ever stored.
+    pub next_id: u64,
+    /// The newest messages, oldest first, at most as many as asked for.
+    pub recent: Vec<ChatMessage>,
+}
+
+/// A handle to the room's database. Each message carries a ticket `T` that
+/// comes back with it when its batch commits.
+#[derive(Debug)]
+pub struct Store<T> {
+    writer: Sender<Job<T>>,
+    reader: Sender<Job<T>>,
+    location: Storage,
+}
+
+impl<T: Send + 'static> Store<T> {
+    /// Opens (creating or migrating) the database at `storage` and starts its
+    /// threads; loads the `recent` newest messages.
+    pub fn open(
+        storage: &Storage,
+        retention: Retention,
+        recent: usize,
+    ) -> Result<Opened<T>, StorageError> {
+        open::open(storage, retention, recent)
+    }
+
+    /// Names the observer that delivers committed batches. Every message
+    /// appended before this is delivered to nobody, so call it first.
+    pub fn observe(&self, observer: Weak<dyn Observer<T>>) {
+        self.send_write(Job::Observe(observer));
+    }
+
+    /// Where the messages live.
+    pub fn location(&self) -> &Storage {
+        &self.location
+    }
+
+    /// Queues `message` for the next group commit. Call in id order: batches
+    /// commit, and come back to the observer, in the order queued.
+    pub fn append(&self, message: ChatMessage, ticket: T) {
+        self.send_write(Job::Append(message, ticket));
+    }
+
+    fn send_write(&self, job: Job<T>) {
+        // Once closed, a message's ticket is dropped with it: its sender
+        // learns it was not stored.
+        if self.writer.send(job).is_err() {
+            log::debug!("storage is closed");
+        }
+    }
+
+    /// Commits what is queued and closes the database, releasing the data
+    /// directory for the next server; later requests fail.
+    pub async fn close(&self) {
+        let (closed, done) = oneshot::channel();
+        self.send_write(Job::Close(closed));
+        let (stop_reader, _) = oneshot::channel();
+        let _ = self.reader.send(Job::Close(stop_reader));
+        let _ = done.await;
+    }
+
+    /// Runs `work` on the writing connection, after everything queued before.
+    pub async fn write<R: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Connection) -> rusqlite::Result<R> + Send + 'static,
+    ) -> Result<R, StorageError> {
+        run_on(&self.writer, work).await
+    }
+
+    /// Runs `work` on the reading connection.
+    pub async fn read<R: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Connection) -> rusqlite::Result<R> + Send + 'static,
+    ) -> Result<R, StorageError> {
+        run_on(&self.reader, work).await
+    }
+
+    /// The page of up to `limit` messages just before `before`, oldest first.
+    pub async fn page_before(
+        &self,
+        before: u64,
+        limit: usize,
+        max_bytes: usize,
+    ) -> Result<Page, StorageError> {
+        self.read(move |conn| queries::before(conn, before, limit, max_bytes))
+            .await
+    }
+
+    /// The page of up to `limit` messages just after `after`, oldest first.
+    pub async fn page_after(
+        &self,
+        after: u64,
+        limit: usize,
+        max_bytes: usize,
+    ) -> Result<Page, StorageError> {
+        self.read(move |conn| queries::after(conn, after, limit, max_bytes))
+            .await
+    }
+
+    /// Up to `limit` messages matching what a person typed, newest first.
+    pub async fn search(
+        &self,
+        query: String,
+        limit: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<ChatMessage>, StorageError> {
+        self.read(move |conn| queries::search(conn, &query, limit, max_bytes))
+            .await
+    }
+}
+
+async fn run_on<T, R: Send + 'static>(
+    thread: &Sender<Job<T>>,
+    work: impl FnOnce(&mut Connection) -> rusqlite::Result<R> + Send + 'static,
+) -> Result<R, StorageError> {
+    let (reply, answer) = oneshot::channel();
+    let job = Job::Run(Box::new(move |conn: &mut Connection| {
+        let _ = reply.send(work(conn));
+    }));
+    thread.send(job).map_err(|_| StorageError::Stopped)?;
+    match answer.await {
+        Ok(result) => result.map_err(StorageError::from_running),
+        Err(_) => Err(StorageError::Stopped),
+    }
+}
+
+#[cfg(test)]
+mod tests;

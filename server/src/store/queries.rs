@@ -1,0 +1,235 @@
+//! The SQL the room runs: loading, storing, pages, search and pruning.
+
+use std::time::Duration;
+
+use rusqlite::{params, Connection, OptionalExtension as _, Row};
+
+use crate::protocol::{ChatMessage, User};
+
+/// The most messages one history page carries.
+pub const PAGE_LIMIT: usize = 200;
+
+/// The most results one search returns.
+pub const SEARCH_LIMIT: usize = 100;
+
+/// Most words of a search that count; the rest are ignored.
+const MAX_SEARCH_WORDS: usize = 16;
+
+/// Rows deleted per transaction when pruning, so the writer is never away
+/// from new messages for long.
+const PRUNE_CHUNK: i64 = 5000;
+
+const COLUMNS: &str = "id, ts, user_id, user_name, text";
+
+/// A run of consecutive messages, oldest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Page {
+    /// The messages, oldest first.
+    pub messages: Vec<ChatMessage>,
+    /// Whether more lie beyond this page, in the direction asked for.
+    pub more: bool,
+}
+
+pub(super) fn message(row: &Row<'_>) -> rusqlite::Result<ChatMessage> {
+    Ok(ChatMessage {
+        id: row.get(0)?,
+        ts: row.get(1)?,
+        from: User {
+            id: row.get(2)?,
+            name: row.get(3)?,
+        },
+        text: row.get(4)?,
+    })
+}
+
+/// The room's id, the next message id, and the `recent` newest messages.
+pub fn load(conn: &Connection, recent: usize) -> rusqlite::Result<(String, u64, Vec<ChatMessage>)> {
+    let room: String = conn.query_row("SELECT value FROM meta WHERE key = 'room'", [], |r| {
+        r.get(0)
+    })?;
+    // The sequence remembers the highest id ever stored, even once pruned
+    // or cleared, so ids never go back.
+    let last: Option<u64> = conn
+        .query_row(
+            "SELECT seq FROM sqlite_sequence WHERE name = 'messages'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let mut newest = conn.prepare(&format!(
+        "SELECT {COLUMNS} FROM messages ORDER BY id DESC LIMIT ?1"
+    ))?;
+    let mut messages = newest
+        .query_map([recent], message)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    messages.reverse();
+    Ok((room, last.map_or(1, |id| id + 1), messages))
+}
+
+/// Stores `messages` in one transaction: all of them or none.
+pub fn insert<'a>(
+    conn: &mut Connection,
+    messages: impl Iterator<Item = &'a ChatMessage>,
+) -> rusqlite::Result<()> {
+    let tx = conn.transaction()?;
+    {
+        let mut insert = tx.prepare_cached(
+            "INSERT INTO messages (id, ts, user_id, user_name, text) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        for m in messages {
+            insert.execute(params![m.id, m.ts, m.from.id, m.from.name, m.text])?;
+        }
+    }
+    tx.commit()
+}
+
+/// Up to `limit` messages before `before`, oldest first, within `max_bytes`
+/// of JSON (the newest of them are kept).
+pub fn before(
+    conn: &Connection,
+    before: u64,
+    limit: usize,
+    max_bytes: usize,
+) -> rusqlite::Result<Page> {
+    let mut query = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM messages WHERE id < ?1 ORDER BY id DESC LIMIT ?2"
+    ))?;
+    let newest_first = query
+        .query_map(params![before, limit + 1], message)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let (mut messages, more) = within(newest_first, limit, max_bytes);
+    messages.reverse();
+    Ok(Page { messages, more })
+}
+
+/// Up to `limit` messages after `after`, oldest first, within `max_bytes`
+/// of JSON (the oldest of them are kept).
+pub fn after(
+    conn: &Connection,
+    after: u64,
+    limit: usize,
+    max_bytes: usize,
+) -> rusqlite::Result<Page> {
+    let mut query = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM messages WHERE id > ?1 ORDER BY id ASC LIMIT ?2"
+    ))?;
+    let oldest_first = query
+        .query_map(params![after, limit + 1], message)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let (messages, more) = within(oldest_first, limit, max_bytes);
+    Ok(Page { messages, more })
+}
+
+/// Takes up to `limit` of `rows` (fetched one beyond it) while their JSON
+/// stays within `max_bytes`; says whether any were left out.
+fn within(mut rows: Vec<ChatMessage>, limit: usize, max_bytes: usize) -> (Vec<ChatMessage>, bool) {
+    let mut more = rows.len() > limit;
+    rows.truncate(limit);
+    let mut bytes = 0;
+    let fits = rows
+        .iter()
+        .take_while(|m| {
+            bytes += serde_json::to_string(m).map_or(usize::MAX / 2, |json| json.len() + 1);
+            bytes <= max_bytes
+        })
+        .count();
+    if fits < rows.len() {
+        rows.truncate(fits);
+        more = true;
+    }
+    (rows, more)
+}
+
+/// Up to `limit` messages matching `typed`, newest first, within `max_bytes`.
+pub fn search(
+    conn: &Connection,
+    typed: &str,
+    limit: usize,
+    max_bytes: usize,
+) -> rusqlite::Result<Vec<ChatMessage>> {
+    let Some(pattern) = match_expression(typed) else {
+        return Ok(Vec::new());
+    };
+    let mut query = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM messages WHERE id IN (
+             SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?1
+             ORDER BY rowid DESC LIMIT ?2
+         ) ORDER BY id DESC"
+    ))?;
+    let found = query
+        .query_map(params![pattern, limit], message)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(within(found, limit, max_bytes).0)
+}
+
+/// Turns what a person typed into an FTS5 expression that treats all of it
+/// as text: each word becomes a quoted phrase (quotes doubled, so no
+/// operator, column filter or parenthesis can form) matched as a prefix,
+/// and all words must match. `None` when nothing searchable remains.
+pub fn match_expression(typed: &str) -> Option<String> {
+    let words: Vec<String> = typed
+        .split_whitespace()
+        // A word with no letter, digit or symbol has no token to match,
+        // and `""*` is not valid FTS5.
+        .filter(|word| word.chars().any(|c| c.is_alphanumeric() || !c.is_ascii()))
+        .take(MAX_SEARCH_WORDS)
+        .map(|word| format!("\"{}\"*", word.replace('"', "\"\"")))
+        .collect();
+    (!words.is_empty()).then(|| words.join(" "))
+}
+
+/// Applies `retention`; returns the first id kept when anything went.
+pub fn prune(
+    conn: &mut Connection,
+    retention: super::Retention,
+    now: Duration,
+) -> rusqlite::Result<Option<u64>> {
+    let mut cutoff: Option<u64> = None;
+    if let Some(keep) = retention.max_messages {
+        let first_kept: Option<u64> = conn
+            .query_row(
+                "SELECT id FROM messages ORDER BY id DESC LIMIT 1 OFFSET ?1",
+                [keep.saturating_sub(1)],
+                |r| r.get(0),
+            )
+            .optional()?;
+        cutoff = first_kept;
+    }
+    if let Some(age) = retention.max_age {
+        let oldest_ts = u64::try_from(now.saturating_sub(age).as_millis()).unwrap_or(u64::MAX);
+        // Ids follow time: scanning from the oldest stops at the first
+        // message young enough to keep.
+        let first_young: Option<u64> = conn
+            .query_row(
+                "SELECT id FROM messages WHERE ts >= ?1 ORDER BY id LIMIT 1",
+                [oldest_ts],
+                |r| r.get(0),
+            )
+            .optional()?;
+        // Nothing young enough: everything goes (ids stay within SQLite's range).
+        let by_age = first_young.unwrap_or(i64::MAX as u64);
+        cutoff = Some(cutoff.map_or(by_age, |c| c.max(by_age)));
+    }
+    let Some(cutoff) = cutoff else {
+        return Ok(None);
+    };
+    let mut removed = 0;
+    loop {
+        let tx = conn.transaction()?;
+        let n = tx.execute(
+            "DELETE FROM messages WHERE id IN
+                 (SELECT id FROM messages WHERE id < ?1 ORDER BY id LIMIT ?2)",
+            params![cutoff, PRUNE_CHUNK],
+        )?;
+        tx.commit()?;
+        removed += n;
+        if i64::try_from(n).unwrap_or(i64::MAX) < PRUNE_CHUNK {
+            break;
+        }
+    }
+    if removed == 0 {
+        return Ok(None);
+    }
+    log::info!("pruned {removed} old messages");
+    Ok(Some(cutoff))
+}

@@ -1,0 +1,112 @@
+//! The database schema and its migrations, keyed by `PRAGMA user_version`.
+//! `docs/storage.md` describes the same tables; keep the two together.
+
+use rusqlite::Connection;
+
+/// Keeps the index in step when a message is deleted; [`CLEAR_ALL`] drops
+/// and recreates it.
+macro_rules! unindexed_trigger {
+    () => {
+        r#"
+        CREATE TRIGGER messages_unindexed AFTER DELETE ON messages BEGIN
+            INSERT INTO messages_fts (messages_fts, rowid, text)
+            VALUES ('delete', old.id, old.text);
+        END;
+        "#
+    };
+}
+
+/// Each migration takes the schema from version `index` to `index + 1`.
+/// Append only: a released migration never changes.
+const MIGRATIONS: &[&str] = &[
+    // 1: messages, their full-text index, and the room's own facts.
+    concat!(
+        r#"
+    CREATE TABLE meta (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    ) STRICT;
+
+    CREATE TABLE messages (
+        id        INTEGER PRIMARY KEY AUTOINCREMENT,
+        ts        INTEGER NOT NULL,
+        user_id   INTEGER NOT NULL,
+        user_name TEXT NOT NULL,
+        text      TEXT NOT NULL
+    ) STRICT;
+
+    CREATE VIRTUAL TABLE messages_fts USING fts5(
+        text,
+        content = 'messages',
+        content_rowid = 'id',
+        tokenize = "unicode61 remove_diacritics 2 categories 'L* N* Co So'",
+        prefix = '2 3'
+    );
+
+    CREATE TRIGGER messages_indexed AFTER INSERT ON messages BEGIN
+        INSERT INTO messages_fts (rowid, text) VALUES (new.id, new.text);
+    END;
+
+    "#,
+        unindexed_trigger!(),
+        r#"
+
+    CREATE TRIGGER messages_reindexed AFTER UPDATE OF text ON messages BEGIN
+        INSERT INTO messages_fts (messages_fts, rowid, text)
+        VALUES ('delete', old.id, old.text);
+        INSERT INTO messages_fts (rowid, text) VALUES (new.id, new.text);
+    END;
+
+    INSERT INTO meta (key, value) VALUES ('room', lower(hex(randomblob(16))));
+    "#
+    ),
+];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Why the schema could not be brought up to date.
+#[derive(Debug, thiserror::Error)]
+pub enum SchemaError {
+    /// The database comes from a newer Hearth.
+    #[error("schema version {found} is newer than this Hearth's {SCHEMA_VERSION}")]
+    TooNew {
+        /// The version found in the file.
+        found: i64,
+    },
+    /// SQLite failed.
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+}
+
+/// Brings the schema to [`SCHEMA_VERSION`], one transaction per step, so a
+/// crash mid-way leaves a database at some whole version.
+pub fn migrate(conn: &mut Connection) -> Result<(), SchemaError> {
+    let found: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    if found > SCHEMA_VERSION {
+        return Err(SchemaError::TooNew { found });
+    }
+    for (version, sql) in (1..)
+        .zip(MIGRATIONS)
+        .skip(usize::try_from(found).unwrap_or(0))
+    {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", version)?;
+        tx.commit()?;
+        log::info!("database schema migrated to version {version}");
+    }
+    Ok(())
+}
+
+/// Clears every message in one statement (SQLite's truncate optimisation
+/// needs a table without delete triggers), then empties the index. The
+/// message ids keep counting up.
+pub const CLEAR_ALL: &str = concat!(
+    r#"
+    DROP TRIGGER messages_unindexed;
+    DELETE FROM messages;
+    INSERT INTO messages_fts (messages_fts) VALUES ('delete-all');
+    "#,
+    unindexed_trigger!()
+);

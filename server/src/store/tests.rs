@@ -1,0 +1,72 @@
+//! The store's SQL against a real in-memory database.
+
+use proptest::prelude::*;
+use rusqlite::Connection;
+
+use super::queries::{before, insert, match_expression, prune, search};
+use super::schema::migrate;
+use super::Retention;
+use crate::protocol::{ChatMessage, User};
+
+fn database(texts: &[&str]) -> Connection {
+    let mut conn = Connection::open_in_memory().expect("in memory");
+    migrate(&mut conn).expect("migrates");
+    let messages: Vec<ChatMessage> = (1..)
+        .zip(texts)
+        .map(|(id, text)| ChatMessage {
+            id,
+            from: User {
+                id: 1,
+                name: "Ann".into(),
+            },
+            text: (*text).into(),
+            ts: id * 1000,
+        })
+        .collect();
+    insert(&mut conn, messages.iter()).expect("inserts");
+    conn
+}
+
+#[test]
+fn words_become_quoted_prefix_phrases() {
+    assert_eq!(match_expression("  "), None);
+    assert_eq!(match_expression("(( ** --"), None);
+    assert_eq!(
+        match_expression("a\"b OR (c"),
+        Some("\"a\"\"b\"* \"OR\"* \"(c\"*".into())
+    );
+}
+
+#[test]
+fn a_page_that_would_exceed_its_byte_budget_is_cut_from_the_far_end() {
+    let big = "x".repeat(1000);
+    let conn = database(&[&big, &big, &big, "small"]);
+    let page = before(&conn, 100, 10, 2000).expect("page");
+    let ids: Vec<u64> = page.messages.iter().map(|m| m.id).collect();
+    assert_eq!(ids, [3, 4], "the messages nearest `before` stay");
+    assert!(page.more);
+}
+
+#[test]
+fn retention_by_count_and_age_takes_the_stricter() {
+    let mut conn = database(&["a", "b", "c", "d", "e"]);
+    let retention = Retention {
+        max_messages: Some(4),
+        max_age: Some(std::time::Duration::from_secs(2)),
+    };
+    // Now is 5 s: messages at 1..5 s; by age keep ts >= 3 s (ids 3..5).
+    let first_kept = prune(&mut conn, retention, std::time::Duration::from_secs(5));
+    assert_eq!(first_kept.expect("prunes"), Some(3));
+    let left: i64 = conn
+        .query_row("SELECT count(*) FROM messages_fts", [], |r| r.get(0))
+        .expect("count");
+    assert_eq!(left, 3, "the index follows");
+}
+
+proptest! {
+    #[test]
+    fn any_typed_search_is_a_valid_query(typed in "\\PC{0,40}|[\"()*:^+\\-{} ANDORNEAR]{0,20}") {
+        let conn = database(&["hello world", "(quoted) \"text\" * NEAR"]);
+        prop_assert!(search(&conn, &typed, 10, 1 << 20).is_ok());
+    }
+}

@@ -1,0 +1,211 @@
+//! The storage threads: the writer (group commits, then delivery; pruning)
+//! and the reader.
+
+use std::fs::File;
+use std::io;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::Weak;
+use std::thread;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use rusqlite::Connection;
+use tokio::sync::oneshot;
+
+use super::{queries, Observer, Retention, StorageError};
+use crate::protocol::ChatMessage;
+
+/// The most messages one transaction takes; more wait for the next.
+const MAX_BATCH: usize = 1024;
+
+/// How often retention runs.
+const PRUNE_EVERY: Duration = Duration::from_secs(60);
+
+/// What a storage thread is asked to do.
+pub enum Job<T> {
+    /// Store a message in the next group commit.
+    Append(ChatMessage, T),
+    /// Run a query (or a write of its own) in turn.
+    Run(Box<dyn FnOnce(&mut Connection) + Send>),
+    /// From now on, committed batches go to this observer.
+    Observe(Weak<dyn Observer<T>>),
+    /// Commit what is queued, close the database, release the data
+    /// directory, then answer.
+    Close(oneshot::Sender<()>),
+}
+
+impl<T> std::fmt::Debug for Job<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Job::Append(..) => "Append",
+            Job::Run(_) => "Run",
+            Job::Observe(_) => "Observe",
+            Job::Close(_) => "Close",
+        })
+    }
+}
+
+/// The queues of the two threads (one and the same when ephemeral).
+pub struct Threads<T> {
+    pub writer: Sender<Job<T>>,
+    pub reader: Sender<Job<T>>,
+}
+
+/// Starts the writer on `writer` and, when given, a reader on `reader`;
+/// without one, reads queue on the writer. `lock` is held until the writer
+/// ends.
+pub fn spawn<T: Send + 'static>(
+    writer: Connection,
+    reader: Option<Connection>,
+    lock: Option<File>,
+    retention: Retention,
+) -> io::Result<Threads<T>> {
+    let (write_queue, writes) = mpsc::channel();
+    thread::Builder::new()
+        .name("hearth-store-writer".into())
+        .spawn(move || {
+            let closed = Writer::new(writer, retention).run(writes);
+            drop(lock);
+            if let Some(closed) = closed {
+                let _ = closed.send(());
+            }
+        })?;
+    let read_queue = match reader {
+        None => write_queue.clone(),
+        Some(conn) => {
+            let (read_queue, reads) = mpsc::channel();
+            thread::Builder::new()
+                .name("hearth-store-reader".into())
+                .spawn(move || read_loop(conn, reads))?;
+            read_queue
+        }
+    };
+    Ok(Threads {
+        writer: write_queue,
+        reader: read_queue,
+    })
+}
+
+fn read_loop<T>(mut conn: Connection, jobs: Receiver<Job<T>>) {
+    for job in jobs {
+        match job {
+            Job::Run(work) => work(&mut conn),
+            Job::Close(_) => return,
+            Job::Append(..) | Job::Observe(_) => {}
+        }
+    }
+}
+
+struct Writer<T> {
+    conn: Connection,
+    observer: Option<Weak<dyn Observer<T>>>,
+    pending: Vec<(ChatMessage, T)>,
+    retention: Retention,
+    next_prune: Instant,
+    /// Set while commits fail, so an outage is logged once, not per batch.
+    failing: bool,
+}
+
+impl<T: Send + 'static> Writer<T> {
+    fn new(conn: Connection, retention: Retention) -> Self {
+        Self {
+            conn,
+            observer: None,
+            pending: Vec::new(),
+            retention,
+            // `open` has just pruned.
+            next_prune: Instant::now() + PRUNE_EVERY,
+            failing: false,
+        }
+    }
+
+    /// Serves jobs until told to close (returning whom to tell once the
+    /// database is closed) or until every handle is gone.
+    fn run(mut self, jobs: Receiver<Job<T>>) -> Option<oneshot::Sender<()>> {
+        loop {
+            let wait = if self.retention.prunes() {
+                self.next_prune.saturating_duration_since(Instant::now())
+            } else {
+                Duration::MAX
+            };
+            match jobs.recv_timeout(wait) {
+                Ok(first) => {
+                    let mut closing = self.take(first);
+                    // Everything queued meanwhile joins this commit.
+                    for job in jobs.try_iter().take(MAX_BATCH) {
+                        if closing.is_some() {
+                            break;
+                        }
+                        closing = self.take(job);
+                    }
+                    self.commit();
+                    if closing.is_some() {
+                        return closing;
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+            if self.retention.prunes() && Instant::now() >= self.next_prune {
+                self.prune();
+                self.next_prune = Instant::now() + PRUNE_EVERY;
+            }
+        }
+        self.commit();
+        None
+    }
+
+    /// Takes one job; a `Close` is handed back for the caller to finish.
+    fn take(&mut self, job: Job<T>) -> Option<oneshot::Sender<()>> {
+        match job {
+            Job::Append(message, ticket) => self.pending.push((message, ticket)),
+            Job::Run(work) => {
+                // In queue order: what was appended before runs first.
+                self.commit();
+                work(&mut self.conn);
+            }
+            Job::Observe(observer) => self.observer = Some(observer),
+            Job::Close(closed) => return Some(closed),
+        }
+        None
+    }
+
+    /// Commits the pending messages in one transaction, then hands them to
+    /// the observer: to deliver, or to refuse if the commit failed.
+    fn commit(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let batch = std::mem::take(&mut self.pending);
+        let outcome = queries::insert(&mut self.conn, batch.iter().map(|(message, _)| message));
+        match &outcome {
+            Ok(()) if self.failing => {
+                self.failing = false;
+                log::info!("storage works again; messages are being kept");
+            }
+            Err(err) if !self.failing => {
+                self.failing = true;
+                log::error!("cannot store messages, so none are sent until it works again: {err}");
+            }
+            _ => {}
+        }
+        if let Some(observer) = self.observer.as_ref().and_then(Weak::upgrade) {
+            observer.committed(batch, outcome.map_err(StorageError::from_running));
+        }
+    }
+
+    fn prune(&mut self) {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        self.commit();
+        match queries::prune(&mut self.conn, self.retention, now) {
+            Ok(Some(first_kept)) => {
+                if let Some(observer) = self.observer.as_ref().and_then(Weak::upgrade) {
+                    observer.pruned(first_kept);
+                }
+            }
+            Ok(None) => {}
+            Err(err) => log::warn!("could not prune old messages: {err}"),
+        }
+    }
+}
