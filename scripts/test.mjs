@@ -126,7 +126,7 @@ async function packageCheck() {
  */
 function servesThePage(binary) {
   return new Promise((resolve, reject) => {
-    const app = spawn(binary, ['--headless', '--addr', '127.0.0.1:0', '--print-address'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const app = spawn(binary, ['--headless', '--ephemeral', '--addr', '127.0.0.1:0', '--print-address'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let log = '';
     let out = '';
     let checked = false;

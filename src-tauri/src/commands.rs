@@ -1,8 +1,12 @@
 //! Commands the chat window may invoke (only the desktop app has them).
 
-use hearth_server::RoomStats;
+use std::io::BufWriter;
+use std::path::PathBuf;
+
+use hearth_server::{ExportFormat, RoomStats};
 use serde::Serialize;
 use tauri::{AppHandle, Manager, State};
+use tauri_plugin_dialog::DialogExt;
 use tauri_plugin_opener::OpenerExt;
 
 use crate::host::HostedRoom;
@@ -14,6 +18,17 @@ pub struct RoomInfo {
     pub url: String,
     /// Why it is not the usual address, if it is not.
     pub note: Option<String>,
+    /// Where the conversation is kept; `None` for an ephemeral room.
+    pub data_dir: Option<String>,
+}
+
+/// Where an export went.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExportedTo {
+    /// The file written.
+    pub path: String,
+    /// How many messages it holds.
+    pub count: u64,
 }
 
 /// The room's address and any note about it.
@@ -26,6 +41,70 @@ pub fn room_info(hosted: State<'_, HostedRoom>) -> RoomInfo {
 #[tauri::command]
 pub fn room_stats(hosted: State<'_, HostedRoom>) -> RoomStats {
     hosted.room.stats()
+}
+
+/// Opens the folder that keeps the conversation in the file manager.
+#[tauri::command]
+pub fn open_data_folder(app: AppHandle, hosted: State<'_, HostedRoom>) -> Result<(), String> {
+    let dir = hosted
+        .room
+        .storage()
+        .dir()
+        .ok_or("this room is ephemeral: nothing is kept on disk")?;
+    app.opener()
+        .open_path(dir.to_string_lossy(), None::<&str>)
+        .map_err(|err| format!("cannot open {}: {err}", dir.display()))
+}
+
+/// Asks where to save, then writes the whole conversation there; `None`
+/// when the host cancels the dialog.
+#[tauri::command]
+pub async fn export_conversation(
+    app: AppHandle,
+    hosted: State<'_, HostedRoom>,
+    format: ExportFormat,
+) -> Result<Option<ExportedTo>, String> {
+    let (kind, extension) = match format {
+        ExportFormat::Markdown => ("Markdown", "md"),
+        ExportFormat::Json => ("JSON", "json"),
+    };
+    let (chosen, choice) = tokio::sync::oneshot::channel();
+    app.dialog()
+        .file()
+        .set_title("Export conversation")
+        .set_file_name(format!("hearth-conversation.{extension}"))
+        .add_filter(kind, &[extension])
+        .save_file(move |path| {
+            let _ = chosen.send(path);
+        });
+    let Some(path) = choice.await.ok().flatten() else {
+        return Ok(None);
+    };
+    let path: PathBuf = path
+        .into_path()
+        .map_err(|err| format!("cannot save there: {err}"))?;
+    let file = std::fs::File::create(&path)
+        .map_err(|err| format!("cannot write {}: {err}", path.display()))?;
+    let count = hosted
+        .room
+        .export(format, BufWriter::new(file))
+        .await
+        .map_err(|err| err.to_string())?;
+    log::info!("exported {count} messages to {}", path.display());
+    Ok(Some(ExportedTo {
+        path: path.display().to_string(),
+        count,
+    }))
+}
+
+/// Deletes the whole conversation, for everyone (the window asks first).
+#[tauri::command]
+pub async fn clear_history(hosted: State<'_, HostedRoom>) -> Result<(), String> {
+    hosted
+        .room
+        .clear_history()
+        .await
+        .map_err(|err| err.to_string())
 }
 
 /// Opens the folder with the app's log files in the file manager.

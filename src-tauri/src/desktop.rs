@@ -11,6 +11,15 @@ use tauri_plugin_log::{RotationStrategy, Target, TargetKind};
 use crate::commands;
 use crate::host::{HostedRoom, StopError};
 
+/// The app's identifier in `tauri.conf.json`, which names its data folder.
+const APP_IDENTIFIER: &str = "app.hearth.desktop";
+
+/// Where the app keeps the conversation unless told otherwise: its data
+/// folder, as Tauri names it (`~/.local/share/app.hearth.desktop` on Linux).
+pub fn app_data_dir() -> Option<std::path::PathBuf> {
+    directories::BaseDirs::new().map(|dirs| dirs.data_dir().join(APP_IDENTIFIER))
+}
+
 /// Builds and runs the app until the window is closed or the app is quit.
 pub fn run(mut config: Config, print_address: bool) -> ExitCode {
     hearth_server::raise_open_files_limit();
@@ -52,11 +61,15 @@ pub fn run(mut config: Config, print_address: bool) -> ExitCode {
         .plugin(logging().build())
         .plugin(tauri_plugin_opener::init())
         .plugin(tauri_plugin_notification::init())
+        .plugin(tauri_plugin_dialog::init())
         .manage(hosted)
         .invoke_handler(tauri::generate_handler![
             commands::room_info,
             commands::room_stats,
-            commands::open_logs_folder
+            commands::open_logs_folder,
+            commands::open_data_folder,
+            commands::export_conversation,
+            commands::clear_history
         ])
         .setup(|app| {
             let hosted = app.state::<HostedRoom>();
@@ -149,6 +162,13 @@ fn quit_on_signal(app: tauri::AppHandle) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_data_folder_is_named_by_the_configured_identifier() {
+        let config: serde_json::Value =
+            serde_json::from_str(include_str!("../tauri.conf.json")).expect("config JSON");
+        assert_eq!(config["identifier"], super::APP_IDENTIFIER);
+    }
+
     /// Each permission, and why the window needs it: nothing the page does
     /// not call.
     #[test]

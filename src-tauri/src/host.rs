@@ -49,11 +49,12 @@ impl HostedRoom {
     /// Starts serving `bound` on Tauri's async runtime.
     pub fn start(bound: Bound) -> Self {
         let Bound { server, note } = bound;
+        let room = server.room();
         let info = RoomInfo {
             url: server.url(),
             note,
+            data_dir: room.storage().dir().map(|dir| dir.display().to_string()),
         };
-        let room = server.room();
         let shutdown = server.shutdown_handle();
         let task = tauri::async_runtime::spawn(server.run(std::future::pending()));
         Self {

@@ -30,8 +30,11 @@ fn main() -> ExitCode {
     hearth_server::count_panics();
     hearth_server::release_memory_eagerly();
     let print_address = cli.server.print_address;
+    // The window and `--headless` keep the same conversation.
+    let storage = cli.server.storage(desktop::app_data_dir());
+    let config = cli.server.into_config(storage);
     match mode::choose(cli.headless, mode::open_display) {
-        mode::Mode::Window => desktop::run(cli.server.into(), print_address),
+        mode::Mode::Window => desktop::run(config, print_address),
         mode::Mode::Headless(reason) => {
             env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
                 .init();
@@ -40,10 +43,7 @@ fn main() -> ExitCode {
                 port_fallback: true,
                 print_address,
             };
-            tauri::async_runtime::block_on(hearth_server::host_until_signal(
-                cli.server.into(),
-                options,
-            ))
+            tauri::async_runtime::block_on(hearth_server::host_until_signal(config, options))
         }
     }
 }

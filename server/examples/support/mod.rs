@@ -167,6 +167,9 @@ pub struct SpawnedServer {
     pub addr: SocketAddr,
     /// The threads draining its stdout and stderr; they end when it exits.
     drains: Vec<std::thread::JoinHandle<()>>,
+    /// Its data directory when it is ours to remove: temporary, so storage is
+    /// measured as people run it, and gone with the server.
+    _data_dir: Option<tempfile::TempDir>,
 }
 
 /// Every spawned server's first arguments: a free loopback port, its address
@@ -193,8 +196,25 @@ impl SpawnedServer {
         extra: &[String],
         log_copy: Option<std::fs::File>,
     ) -> Result<Self> {
+        let data_dir = tempfile::tempdir().context("cannot create a data directory")?;
+        let mut server = Self::start_in(bin, data_dir.path(), args, extra, log_copy).await?;
+        server._data_dir = Some(data_dir);
+        Ok(server)
+    }
+
+    /// [`Self::start`] on the data directory `data_dir`, which the caller
+    /// keeps (and removes).
+    pub async fn start_in(
+        bin: &Path,
+        data_dir: &Path,
+        args: &[&str],
+        extra: &[String],
+        log_copy: Option<std::fs::File>,
+    ) -> Result<Self> {
         let mut child = Command::new(bin)
             .args(BASE_SERVER_ARGS)
+            .arg("--data-dir")
+            .arg(data_dir)
             .args(args)
             .args(extra)
             .stdin(Stdio::null())
@@ -220,6 +240,7 @@ impl SpawnedServer {
             pid,
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             drains,
+            _data_dir: None,
         };
         server.addr = match timeout(ADDRESS_LIMIT, addr_rx).await {
             Ok(Ok(Ok(addr))) => addr,
