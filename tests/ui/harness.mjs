@@ -1,7 +1,7 @@
 // Test harness: the real headless server on a free loopback port, and real
 // Chromium (Debian's) driven by playwright-core. Nothing is downloaded.
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -15,21 +15,39 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SERVER_BIN = path.join(ROOT, 'target', 'debug', process.platform === 'win32' ? 'hearth-server.exe' : 'hearth-server');
 
 let built = false;
+const UI_FROM_DISK = process.env.HEARTH_UI_FROM_DISK === '1';
 
-/** Builds the headless server once per test process. */
+/**
+ * Builds the headless server once per test process (skipped with
+ * HEARTH_SKIP_BUILD=1, when the binary is built and kept current elsewhere).
+ */
 function buildServer() {
-  if (built) return;
+  if (built || process.env.HEARTH_SKIP_BUILD === '1') return;
   execFileSync('cargo', ['build', '--quiet', '-p', 'hearth-server'], { cwd: ROOT, stdio: 'inherit' });
   built = true;
 }
 
 /**
- * Starts `hearth-server` on 127.0.0.1 (port 0 = a free one).
- * @param {{port?: number, args?: string[]}} [options]
+ * Starts `hearth-server` on 127.0.0.1 (port 0 = a free one). It keeps
+ * nothing on disk (`--ephemeral`) unless `dataDir` is given: `true` for a
+ * fresh temporary directory the harness removes after `stop()`, or the path
+ * of one the test owns (to restart a server on the same conversation). A
+ * test server never writes to the user's real data directory.
+ * @param {{port?: number, args?: string[], dataDir?: boolean | string}} [options]
  */
 export async function startServer(options = {}) {
   buildServer();
-  const args = ['--addr', `127.0.0.1:${options.port ?? 0}`, '--print-address', ...(options.args ?? [])];
+  /** @type {string | null} */
+  let dataDir = null;
+  let ownsDataDir = false;
+  if (options.dataDir === true) {
+    dataDir = mkdtempSync(path.join(tmpdir(), 'hearth-data-'));
+    ownsDataDir = true;
+  } else if (typeof options.dataDir === 'string') {
+    dataDir = options.dataDir;
+  }
+  const storage = dataDir === null ? ['--ephemeral'] : ['--data-dir', dataDir];
+  const args = ['--addr', `127.0.0.1:${options.port ?? 0}`, '--print-address', ...storage, ...(options.args ?? [])];
   const child = spawn(SERVER_BIN, args, { env: { ...process.env, RUST_LOG: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   child.stderr.setEncoding('utf8');
@@ -49,9 +67,13 @@ export async function startServer(options = {}) {
     child.on('exit', (code) => reject(new Error(`server exited with ${code}:\n${log}`)));
   });
   const port = Number(new URL(url).port);
+  const removeDataDir = () => {
+    if (ownsDataDir && dataDir) rmSync(dataDir, { recursive: true, force: true });
+  };
   return {
     url,
     port,
+    dataDir,
     log: () => log,
     /**
      * Stops the server with SIGTERM and waits for it to exit; rejects unless
@@ -62,6 +84,7 @@ export async function startServer(options = {}) {
       new Promise((resolve, reject) => {
         /** @param {number | null} code @param {string | null} signal */
         const check = (code, signal) => {
+          removeDataDir();
           if (code === 0) resolve(code);
           else reject(new Error(`hearth-server exited with ${code ?? signal}:\n${log}`));
         };
@@ -80,8 +103,19 @@ export async function launchBrowser() {
     env: { ...process.env, HOME: home },
     headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-      '--no-first-run', '--disable-sync', '--disable-quic'],
+      '--no-first-run', '--disable-sync', '--disable-quic',
+      // A page fulfilled by the test has no address, so Chromium would take
+      // it for a public site and block its WebSocket to loopback.
+      ...(UI_FROM_DISK ? ['--disable-features=LocalNetworkAccessChecks'] : [])],
   });
+  if (UI_FROM_DISK) {
+    const newContext = browser.newContext.bind(browser);
+    browser.newContext = async (options) => {
+      const context = await newContext(options);
+      await serveUiFromDisk(context);
+      return context;
+    };
+  }
   return {
     browser,
     close: async () => {
@@ -91,13 +125,41 @@ export async function launchBrowser() {
   };
 }
 
+const UI_DIR = path.join(ROOT, 'ui');
+const UI_TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml' };
+
+/**
+ * With HEARTH_UI_FROM_DISK=1: the room's pages get `ui/` as it is in the
+ * working tree instead of the copy embedded in the server binary when it was
+ * built, so UI changes can be tested without rebuilding the server. Headers
+ * (the Content-Security-Policy above all) are still the server's own.
+ * @param {import('playwright-core').BrowserContext} context
+ */
+async function serveUiFromDisk(context) {
+  await context.route((url) => url.hostname === '127.0.0.1' && url.pathname !== '/ws' && url.pathname !== '/healthz', async (route) => {
+    const { pathname } = new URL(route.request().url());
+    const file = path.join(UI_DIR, pathname === '/' ? 'index.html' : decodeURIComponent(pathname));
+    if (!file.startsWith(UI_DIR + path.sep) || !existsSync(file) || !statSync(file).isFile()) return route.continue();
+    const headers = { ...route.request().headers() };
+    delete headers['if-none-match'];
+    const response = await route.fetch({ headers });
+    const served = { ...response.headers() };
+    delete served.etag;
+    delete served['content-length'];
+    served['content-type'] = /** @type {Record<string, string>} */ (UI_TYPES)[path.extname(file)] ?? 'application/octet-stream';
+    await route.fulfill({ status: 200, headers: served, body: readFileSync(file) });
+  });
+}
+
 /**
  * Opens the room in a fresh context (its own localStorage: one person) and
- * joins as `name` unless `name` is null.
+ * joins as `name` unless `name` is null. `view.beforeGoto` runs on the page
+ * before it loads (to route its WebSocket, say).
  * @param {import('playwright-core').Browser} browser
  * @param {string} url
  * @param {string | null} name
- * @param {{width?: number, height?: number, colorScheme?: 'light' | 'dark'}} [view]
+ * @param {{width?: number, height?: number, colorScheme?: 'light' | 'dark',
+ *   beforeGoto?: (page: import('playwright-core').Page) => Promise<unknown>}} [view]
  */
 export async function openPerson(browser, url, name, view = {}) {
   const context = await browser.newContext({
@@ -111,6 +173,7 @@ export async function openPerson(browser, url, name, view = {}) {
     errors.push(new Error(`unexpected dialog: ${dialog.message()}`));
     dialog.dismiss();
   });
+  await view.beforeGoto?.(page);
   await page.goto(url);
   if (name !== null) await join(page, name);
   return { page, context, errors };
@@ -214,17 +277,41 @@ export async function expectAccessible(page, state) {
 }
 
 /**
- * An init script (for `addInitScript`, with the room's URL) that makes the
- * page believe it runs in the desktop window: a stand-in for Tauri's bridge
- * that answers the app's commands and records the notifications it would
- * send in `window.__sent`. The window counts as in the background.
- * @param {string} url
+ * An init script (for `addInitScript`) that makes the page believe it runs
+ * in the desktop window: a stand-in for Tauri's bridge that answers the
+ * app's commands, records every `invoke` in `window.__invoked` ({cmd, args})
+ * and the notifications it would send in `window.__sent`. The window counts
+ * as in the background.
+ *
+ * Pass the room's URL, or `{url, dataDir, answers}`: `dataDir` is what
+ * `room_info` says keeps the conversation (null: ephemeral); `answers` maps
+ * a command to what it resolves to, or to `{error: "..."}` to reject with
+ * that string as Tauri does. A test may change `window.__answers` later.
+ * @param {string | {url: string, dataDir?: string | null, answers?: Record<string, unknown>}} options
  */
-export function fakeDesktopBridge(url) {
+export function fakeDesktopBridge(options) {
+  const { url, dataDir = null, answers = {} } = typeof options === 'string' ? { url: options } : options;
   /** @type {any} */ const w = window;
   w.__sent = [];
+  w.__invoked = [];
+  w.__answers = {
+    room_info: { url, note: null, data_dir: dataDir },
+    room_stats: { connections: 1, users: [] },
+    open_logs_folder: null,
+    open_data_folder: null,
+    export_conversation: { path: '/home/host/hearth-conversation.md', count: 3 },
+    clear_history: null,
+    ...answers,
+  };
   w.__TAURI__ = {
-    core: { invoke: async (/** @type {string} */ cmd) => (cmd === 'room_info' ? { url, note: null } : { connections: 1, users: [] }) },
+    core: {
+      invoke: async (/** @type {string} */ cmd, /** @type {object | undefined} */ args) => {
+        w.__invoked.push(args === undefined ? { cmd } : { cmd, args });
+        const answer = w.__answers[cmd];
+        if (answer && typeof answer === 'object' && 'error' in answer) throw answer.error;
+        return answer ?? null;
+      },
+    },
     event: { listen: async () => () => {} },
     window: { getCurrentWindow: () => ({ setTitle: async () => {} }) },
     opener: { openUrl: async () => {} },
@@ -235,4 +322,142 @@ export function fakeDesktopBridge(url) {
     },
   };
   document.hasFocus = () => false;
+}
+
+/**
+ * A plain WebSocket client of the room (as a script would be), run from a
+ * page of the room's origin that is not the chat page. It joins as `name`.
+ * @param {import('playwright-core').Browser} browser
+ * @param {string} url the room's address
+ * @param {string} name
+ */
+export async function rawClient(browser, url, name) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${url}/healthz`);
+  await page.evaluate(async ({ url, name }) => {
+    /** @type {any} */ const w = window;
+    const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/ws`);
+    w.__ws = ws;
+    w.__frames = [];
+    ws.addEventListener('message', (event) => w.__frames.push(JSON.parse(event.data)));
+    await new Promise((resolve, reject) => {
+      ws.addEventListener('open', resolve);
+      ws.addEventListener('error', reject);
+    });
+    ws.send(JSON.stringify({ type: 'hello', name }));
+    await new Promise((resolve) => {
+      const check = () => (w.__frames.some((/** @type {any} */ f) => f.type === 'welcome') ? resolve(undefined) : setTimeout(check, 10));
+      check();
+    });
+  }, { url, name });
+  return {
+    page,
+    /**
+     * Sends each text as a message and waits until the room has echoed them
+     * all back (so they are stored); returns their ids.
+     * @param {string[]} texts
+     * @returns {Promise<number[]>}
+     */
+    say: (texts) =>
+      page.evaluate(async (texts) => {
+        /** @type {any} */ const w = window;
+        const me = w.__frames.find((/** @type {any} */ f) => f.type === 'welcome').you;
+        const echoed = () => w.__frames.filter((/** @type {any} */ f) => f.type === 'message' && f.from.id === me.id);
+        const before = echoed().length;
+        for (const text of texts) w.__ws.send(JSON.stringify({ type: 'say', text }));
+        await new Promise((resolve, reject) => {
+          const check = () => {
+            const error = w.__frames.find((/** @type {any} */ f) => f.type === 'error');
+            if (error) reject(new Error(`the room refused a message: ${JSON.stringify(error)}`));
+            else if (echoed().length >= before + texts.length) resolve(undefined);
+            else setTimeout(check, 10);
+          };
+          check();
+        });
+        return echoed().slice(before).map((/** @type {any} */ f) => f.id);
+      }, texts),
+    close: () => context.close(),
+  };
+}
+
+/**
+ * Routes the page's WebSocket to the real server through Playwright, so a
+ * test can see the frames, hold back some the server sends, or add frames
+ * of its own. Call before the page loads (see `openPerson`'s `beforeGoto`).
+ * @param {import('playwright-core').Page} page
+ */
+export async function proxySocket(page) {
+  /** @type {import('playwright-core').WebSocketRoute | null} */
+  let current = null;
+  const control = {
+    /** Frames the page sent, parsed. @type {any[]} */
+    sent: /** @type {any[]} */ ([]),
+    /** Server frame types held back while listed here. */
+    hold: new Set(),
+    /** Page frame types not passed on to the server while listed here (still in `sent`). */
+    block: new Set(),
+    /** @type {string[]} */
+    held: /** @type {string[]} */ ([]),
+    /** Sends `frame` to the page as if the server had. @param {object} frame */
+    inject(frame) {
+      if (!current) throw new Error('the page has no WebSocket yet');
+      current.send(JSON.stringify(frame));
+    },
+    /** Stops holding, and delivers what was held, in order. */
+    release() {
+      control.hold.clear();
+      for (const frame of control.held.splice(0)) current?.send(frame);
+    },
+  };
+  await page.routeWebSocket(/\/ws$/, (ws) => {
+    current = ws;
+    const server = ws.connectToServer();
+    ws.onMessage((frame) => {
+      const parsed = typeof frame === 'string' ? JSON.parse(frame) : null;
+      if (parsed) control.sent.push(parsed);
+      if (!parsed || !control.block.has(parsed.type)) server.send(frame);
+    });
+    server.onMessage((frame) => {
+      const type = typeof frame === 'string' ? JSON.parse(frame).type : null;
+      if (type && control.hold.has(type)) control.held.push(/** @type {string} */ (frame));
+      else ws.send(frame);
+    });
+  });
+  return control;
+}
+
+/**
+ * Fills a room with `count` messages from two people taking turns,
+ * `perTurn` messages each (so grouping shows), made by `text(i)` (i from
+ * 1), and waits until all are stored. Start the server with `--rate-limit 0`
+ * (and `--room-rate-limit 0` for thousands). Returns the messages' ids and
+ * authors, in order.
+ * @param {import('playwright-core').Browser} browser
+ * @param {string} url
+ * @param {number} count
+ * @param {(i: number) => string} text
+ * @param {number} [perTurn]
+ * @returns {Promise<{ids: number[], authors: string[]}>}
+ */
+export async function populate(browser, url, count, text, perTurn = 3) {
+  const writers = [await rawClient(browser, url, 'Wren'), await rawClient(browser, url, 'Yves')];
+  /** @type {number[]} */
+  const ids = [];
+  /** @type {string[]} */
+  const authors = [];
+  try {
+    for (let first = 1; first <= count; first += perTurn) {
+      const turn = ((first - 1) / perTurn) % 2;
+      const batch = [];
+      for (let i = first; i < first + perTurn && i <= count; i += 1) {
+        batch.push(text(i));
+        authors.push(turn === 0 ? 'Wren' : 'Yves');
+      }
+      ids.push(...(await writers[turn].say(batch)));
+    }
+  } finally {
+    for (const writer of writers) await writer.close();
+  }
+  return { ids, authors };
 }
