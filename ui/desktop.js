@@ -10,6 +10,13 @@
  * @typedef {object} RoomInfo
  * @property {string} url the room's address for browsers, e.g. http://127.0.0.1:7070
  * @property {string | null} note why the address is not the usual one, if it is not
+ * @property {string | null} [data_dir] where the conversation is kept; null when the room is ephemeral
+ */
+
+/**
+ * @typedef {object} ExportedTo
+ * @property {string} path the file written
+ * @property {number} count how many messages it holds
  */
 
 /**
@@ -56,27 +63,28 @@ export async function roomInfo() {
 export async function setupHostPanel(info, announce) {
   const api = tauri();
   if (!api) return;
-  const panel = /** @type {HTMLElement} */ (document.getElementById('host-panel'));
-  const address = /** @type {HTMLElement} */ (document.getElementById('host-address'));
-  const note = /** @type {HTMLElement} */ (document.getElementById('host-note'));
-  const count = /** @type {HTMLElement} */ (document.getElementById('host-count'));
-  address.textContent = info.url;
+  const panel = byId('host-panel');
+  const note = byId('host-note');
+  const count = byId('host-count');
+  byId('host-address').textContent = info.url;
   if (info.note) {
     note.textContent = info.note;
     note.hidden = false;
   }
+  showStorage(info.data_dir ?? null);
   panel.hidden = false;
 
-  document.getElementById('copy-address')?.addEventListener('click', async () => {
+  byId('copy-address').addEventListener('click', async () => {
     await copyText(info.url);
     announce('Address copied');
   });
-  document.getElementById('open-browser')?.addEventListener('click', () => {
+  byId('open-browser').addEventListener('click', () => {
     api.opener?.openUrl(info.url).catch((error) => console.error('open in browser failed', error));
   });
-  document.getElementById('open-logs')?.addEventListener('click', () => {
+  byId('open-logs').addEventListener('click', () => {
     api.core.invoke('open_logs_folder').catch((error) => console.error('open logs failed', error));
   });
+  wireConversationActions(api);
 
   /** @param {RoomStats} stats */
   const show = (stats) => {
@@ -84,6 +92,103 @@ export async function setupHostPanel(info, announce) {
   };
   show(await api.core.invoke('room_stats'));
   await api.event.listen('room-stats', (event) => show(event.payload));
+}
+
+/**
+ * @template {HTMLElement} T
+ * @param {string} id
+ * @returns {T}
+ */
+function byId(id) {
+  const node = document.getElementById(id);
+  if (!node) throw new Error(`missing #${id}`);
+  return /** @type {T} */ (node);
+}
+
+/**
+ * Says where the conversation is kept, if anywhere.
+ * @param {string | null} dir
+ */
+function showStorage(dir) {
+  const storage = byId('host-storage');
+  if (dir) {
+    const path = document.createElement('code');
+    path.className = 'address';
+    path.textContent = dir;
+    storage.replaceChildren('Conversation kept in ', path);
+  } else {
+    storage.replaceChildren('Not kept: this room is ephemeral');
+  }
+  byId('open-data-folder').hidden = !dir;
+}
+
+/**
+ * The host's actions on the kept conversation: open its folder, export it,
+ * clear it (after asking). What each did, or why it failed, shows in the panel.
+ * @param {TauriGlobal} api
+ */
+function wireConversationActions(api) {
+  const result = byId('host-result');
+  const error = byId('host-error');
+  const format = /** @type {HTMLSelectElement} */ (byId('export-format'));
+  const exportButton = /** @type {HTMLButtonElement} */ (byId('export-conversation'));
+  const clearButton = /** @type {HTMLButtonElement} */ (byId('clear-history'));
+  const confirm = /** @type {HTMLDialogElement} */ (byId('clear-dialog'));
+
+  /** @param {string} text */
+  const done = (text) => {
+    error.textContent = '';
+    result.textContent = text;
+  };
+  /** @param {unknown} reason */
+  const failed = (reason) => {
+    result.textContent = '';
+    error.textContent = typeof reason === 'string' ? reason : reason instanceof Error ? reason.message : String(reason);
+  };
+
+  byId('open-data-folder').addEventListener('click', () => {
+    api.core.invoke('open_data_folder').then(() => done(''), failed);
+  });
+
+  exportButton.addEventListener('click', async () => {
+    const chosen = format.value === 'json' ? 'json' : 'markdown';
+    exportButton.disabled = true;
+    done('');
+    try {
+      const exported = /** @type {ExportedTo | null} */ (await api.core.invoke('export_conversation', { format: chosen }));
+      if (exported) {
+        done(`Exported ${exported.count} message${exported.count === 1 ? '' : 's'} to ${exported.path}`);
+      }
+    } catch (reason) {
+      failed(reason);
+    } finally {
+      exportButton.disabled = false;
+      exportButton.focus();
+    }
+  });
+
+  clearButton.addEventListener('click', () => {
+    confirm.returnValue = '';
+    confirm.showModal();
+    byId('clear-cancel').focus();
+  });
+  confirm.addEventListener('close', async () => {
+    if (confirm.returnValue !== 'clear') {
+      clearButton.focus();
+      return;
+    }
+    clearButton.disabled = true;
+    done('');
+    try {
+      await api.core.invoke('clear_history');
+      done('History cleared for everyone');
+    } catch (reason) {
+      failed(reason);
+    } finally {
+      clearButton.disabled = false;
+      clearButton.focus();
+    }
+  });
 }
 
 /**

@@ -1,0 +1,119 @@
+// The host panel of the desktop window, against a stand-in for Tauri's
+// bridge that records what the page invokes and answers as the app would.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { fakeDesktopBridge, join, screenshot, serverAndBrowser } from './harness.mjs';
+
+const DATA_DIR = '/home/host/.local/share/app.hearth.desktop';
+
+describe('the host panel', () => {
+  const suite = serverAndBrowser();
+
+  /**
+   * The page as the desktop window shows it.
+   * @param {{dataDir?: string | null, answers?: Record<string, unknown>}} [bridge]
+   */
+  async function openHost(bridge = {}) {
+    const context = await suite.chrome.browser.newContext({ viewport: { width: 1100, height: 760 } });
+    await context.addInitScript(fakeDesktopBridge, { url: suite.server.url, ...bridge });
+    const page = await context.newPage();
+    /** @type {Error[]} */
+    const errors = [];
+    page.on('pageerror', (error) => errors.push(error));
+    await page.goto(suite.server.url);
+    await join(page, 'Host');
+    await page.locator('#host-panel:not([hidden])').waitFor();
+    /** @returns {Promise<{cmd: string, args?: any}[]>} */
+    const invoked = () => page.evaluate(() => /** @type {any} */ (window).__invoked);
+    /** @param {string} cmd @param {unknown} answer */
+    const answer = (cmd, answer) => page.evaluate(([cmd, answer]) => { /** @type {any} */ (window).__answers[/** @type {string} */ (cmd)] = answer; }, [cmd, answer]);
+    return { context, page, errors, invoked, answer };
+  }
+
+  it('says where the conversation is kept and opens that folder', async () => {
+    const host = await openHost({ dataDir: DATA_DIR });
+    assert.equal(await host.page.locator('#host-storage').textContent(), `Conversation kept in ${DATA_DIR}`);
+    await host.page.locator('#open-data-folder').click();
+    await host.page.waitForFunction(() => /** @type {any} */ (window).__invoked.some((/** @type {any} */ i) => i.cmd === 'open_data_folder'));
+    // An error from the app (a string, as Tauri rejects) shows in the panel.
+    await host.answer('open_data_folder', { error: 'cannot open /nowhere: no file manager' });
+    await host.page.locator('#open-data-folder').click();
+    await host.page.locator('#host-error[role="alert"]', { hasText: 'cannot open /nowhere: no file manager' }).waitFor();
+    assert.deepEqual(host.errors, []);
+    await host.context.close();
+  });
+
+  it('an ephemeral room says nothing is kept, and has no folder to open', async () => {
+    const host = await openHost({ dataDir: null });
+    assert.equal(await host.page.locator('#host-storage').textContent(), 'Not kept: this room is ephemeral');
+    assert.equal(await host.page.locator('#open-data-folder').isVisible(), false);
+    await host.context.close();
+  });
+
+  it('exports the conversation as Markdown or JSON and says where it went', async () => {
+    const host = await openHost({ dataDir: DATA_DIR });
+    const page = host.page;
+    await page.locator('#export-conversation').click();
+    await page.locator('#host-result', { hasText: 'Exported 3 messages to /home/host/hearth-conversation.md' }).waitFor();
+
+    await page.locator('#export-format').selectOption('json');
+    await host.answer('export_conversation', { path: '/tmp/chat.json', count: 1 });
+    await page.locator('#export-conversation').click();
+    await page.locator('#host-result', { hasText: 'Exported 1 message to /tmp/chat.json' }).waitFor();
+    await screenshot(page, 'host-panel-exported.png');
+
+    // Cancelled in the save dialog: nothing to say.
+    await host.answer('export_conversation', null);
+    await page.locator('#export-conversation').click();
+    await page.waitForFunction(() => /** @type {any} */ (window).__invoked.filter((/** @type {any} */ i) => i.cmd === 'export_conversation').length === 3);
+    await page.locator('#export-conversation:not([disabled])').waitFor();
+    assert.equal(await page.locator('#host-result').textContent(), '');
+    assert.equal(await page.locator('#host-error').textContent(), '');
+
+    await host.answer('export_conversation', { error: 'cannot write /tmp/chat.json: permission denied' });
+    await page.locator('#export-conversation').click();
+    await page.locator('#host-error', { hasText: 'cannot write /tmp/chat.json: permission denied' }).waitFor();
+
+    const exports = (await host.invoked()).filter((i) => i.cmd === 'export_conversation').map((i) => i.args);
+    assert.deepEqual(exports, [{ format: 'markdown' }, { format: 'json' }, { format: 'json' }, { format: 'json' }]);
+    assert.deepEqual(host.errors, []);
+    await host.context.close();
+  });
+
+  it('clears the history only once the host confirms', async () => {
+    const host = await openHost({ dataDir: DATA_DIR });
+    const page = host.page;
+    const cleared = async () => (await host.invoked()).filter((i) => i.cmd === 'clear_history').length;
+
+    await page.locator('#clear-history').click();
+    await page.locator('#clear-dialog[open]', { hasText: 'Clear the whole conversation for everyone? This cannot be undone.' }).waitFor();
+    // The safe choice has focus.
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'clear-cancel');
+    await screenshot(page, 'clear-confirm.png');
+    await page.locator('#clear-cancel').click();
+    await page.locator('#clear-dialog').waitFor({ state: 'hidden' });
+    assert.equal(await cleared(), 0);
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'clear-history');
+
+    // Escape cancels too (the button has focus back: Enter opens it again).
+    await page.keyboard.press('Enter');
+    await page.locator('#clear-dialog[open]').waitFor();
+    await page.keyboard.press('Escape');
+    await page.locator('#clear-dialog').waitFor({ state: 'hidden' });
+    assert.equal(await cleared(), 0);
+
+    await page.locator('#clear-history').click();
+    await page.locator('#clear-confirm').click();
+    await page.locator('#host-result', { hasText: 'History cleared for everyone' }).waitFor();
+    assert.equal(await cleared(), 1);
+
+    await host.answer('clear_history', { error: 'database is locked' });
+    await page.locator('#clear-history').click();
+    await page.locator('#clear-confirm').click();
+    await page.locator('#host-error', { hasText: 'database is locked' }).waitFor();
+    assert.equal(await page.locator('#host-result').textContent(), '');
+    assert.equal(await cleared(), 2);
+    assert.deepEqual(host.errors, []);
+    await host.context.close();
+  });
+});
