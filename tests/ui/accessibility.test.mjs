@@ -1,7 +1,7 @@
 // Every state of the page against axe-core's WCAG 2.1 AA rules, in light
 // and dark, wide and narrow: the states a person actually meets.
 import { describe, it } from 'node:test';
-import { expectAccessible, fakeDesktopBridge, join, openPerson, say, serverAndBrowser, startServer } from './harness.mjs';
+import { expectAccessible, fakeDesktopBridge, join, openPerson, proxySocket, say, serverAndBrowser, startServer } from './harness.mjs';
 
 describe('accessibility (axe-core, WCAG 2.1 AA)', () => {
   const suite = serverAndBrowser();
@@ -9,7 +9,7 @@ describe('accessibility (axe-core, WCAG 2.1 AA)', () => {
   for (const colorScheme of /** @type {const} */ (['light', 'dark'])) {
     for (const width of [1100, 360]) {
       it(`${colorScheme}, ${width} px: every state passes`, async () => {
-        const room = await startServer({ args: ['--join-timeout', '2'] });
+        const room = await startServer({ args: ['--join-timeout', '2', '--history', '8'] });
         try {
           const view = { colorScheme, width, height: 760 };
           const ann = await openPerson(suite.chrome.browser, room.url, null, view);
@@ -36,6 +36,17 @@ describe('accessibility (axe-core, WCAG 2.1 AA)', () => {
           await ann.page.locator('#typing:not(:empty)').waitFor();
           await expectAccessible(ann.page, 'a conversation, someone typing');
 
+          // Search: results with marked words, then none.
+          await ann.page.keyboard.press('Control+K');
+          await ann.page.locator('#search-dialog[open]').waitFor();
+          await ann.page.locator('#search-input').fill('hello');
+          await ann.page.locator('#search-results mark').first().waitFor();
+          await expectAccessible(ann.page, 'search with results');
+          await ann.page.locator('#search-input').fill('zzzz');
+          await ann.page.locator('#search-status', { hasText: 'No messages match' }).waitFor();
+          await expectAccessible(ann.page, 'search without results');
+          await ann.page.keyboard.press('Escape');
+
           await ann.page.locator('#composer-input').fill('y'.repeat(17000));
           await ann.page.locator('#composer-error:not(:empty)').waitFor();
           await expectAccessible(ann.page, 'an over-long draft');
@@ -55,15 +66,55 @@ describe('accessibility (axe-core, WCAG 2.1 AA)', () => {
           await bob.page.locator('#new-messages:not([hidden])').waitFor();
           await expectAccessible(bob.page, 'new messages below');
 
+          // A newcomer whose page is fetching earlier messages (the answer held back).
+          /** @type {Awaited<ReturnType<typeof proxySocket>> | undefined} */
+          let socket;
+          const cat = await openPerson(suite.chrome.browser, room.url, null, {
+            ...view,
+            beforeGoto: async (page) => {
+              socket = await proxySocket(page);
+              socket.hold.add('history');
+            },
+          });
+          await join(cat.page, 'Cat');
+          await cat.page.locator('#messages .msg').first().waitFor();
+          await cat.page.locator('#log').evaluate((log) => { log.scrollTop = 0; });
+          await cat.page.locator('#history-status', { hasText: 'Loading earlier messages…' }).waitFor();
+          await expectAccessible(cat.page, 'loading earlier messages');
+          socket?.release();
+          await cat.page.locator('#history-status', { hasText: 'Beginning of the conversation' }).waitFor();
+          await expectAccessible(cat.page, 'the beginning of the conversation');
+          await cat.context.close();
+
           // The same page as the desktop window shows it, with the host panel.
           const hostContext = await suite.chrome.browser.newContext({ colorScheme, viewport: { width, height: 760 } });
-          await hostContext.addInitScript(fakeDesktopBridge, room.url);
+          await hostContext.addInitScript(fakeDesktopBridge, { url: room.url, dataDir: '/home/host/.local/share/app.hearth.desktop' });
           const host = await hostContext.newPage();
           await host.goto(room.url);
           await join(host, 'Host');
           await host.locator('#host-panel:not([hidden])').waitFor();
+          await host.locator('#host-storage', { hasText: 'Conversation kept in' }).waitFor();
           await expectAccessible(host, 'the host panel');
+          await host.locator('#export-conversation').click();
+          await host.locator('#host-result:not(:empty)').waitFor();
+          await host.evaluate(() => { /** @type {any} */ (window).__answers.clear_history = { error: 'database is locked' }; });
+          await host.locator('#clear-history').click();
+          await host.locator('#clear-dialog[open]').waitFor();
+          await expectAccessible(host, 'the clear-history confirmation');
+          await host.locator('#clear-confirm').click();
+          await host.locator('#host-error:not(:empty)').waitFor();
+          await expectAccessible(host, 'the host panel after an export and a failed clear');
           await hostContext.close();
+
+          // The same window for an ephemeral room.
+          const ephemeralContext = await suite.chrome.browser.newContext({ colorScheme, viewport: { width, height: 760 } });
+          await ephemeralContext.addInitScript(fakeDesktopBridge, room.url);
+          const ephemeral = await ephemeralContext.newPage();
+          await ephemeral.goto(room.url);
+          await join(ephemeral, 'Host2');
+          await ephemeral.locator('#host-storage', { hasText: 'Not kept' }).waitFor();
+          await expectAccessible(ephemeral, 'the host panel of an ephemeral room');
+          await ephemeralContext.close();
 
           await bob.context.close();
           await room.stop();

@@ -1,7 +1,7 @@
 // The chat page end to end: real server, real Chromium, several people.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { join, openPerson, say, screenshot, serverAndBrowser, startServer } from './harness.mjs';
+import { join, openPerson, proxySocket, say, screenshot, serverAndBrowser, startServer } from './harness.mjs';
 
 describe('chatting in the browser', () => {
   const suite = serverAndBrowser();
@@ -102,6 +102,53 @@ describe('chatting in the browser', () => {
     assert.equal((await second.page.locator('#composer-input').inputValue()).length, 17000);
     await first.context.close();
     await second.context.close();
+  });
+
+  it('a message the room could not store or took too fast comes back to the box, with a word why', async () => {
+    // The room cannot store it (disk full): the server answers
+    // storage_unavailable and nobody gets it. Played here by the proxy.
+    /** @type {Awaited<ReturnType<typeof proxySocket>> | undefined} */
+    let socket;
+    const gil = await openPerson(suite.chrome.browser, suite.server.url, 'Gil', {
+      beforeGoto: async (page) => { socket = await proxySocket(page); },
+    });
+    const proxy = /** @type {Awaited<ReturnType<typeof proxySocket>>} */ (socket);
+    proxy.block.add('say');
+    await say(gil.page, 'precious words');
+    assert.equal(await gil.page.locator('#composer-input').inputValue(), '');
+    proxy.inject({ type: 'error', code: 'storage_unavailable', message: 'the message could not be stored' });
+    await gil.page.locator('#composer-error', { hasText: 'could not save your message' }).waitFor();
+    assert.equal(await gil.page.locator('#composer-input').inputValue(), 'precious words');
+    proxy.block.delete('say');
+    await gil.page.locator('#composer-input').press('Enter');
+    await gil.page.locator('.msg', { hasText: 'precious words' }).waitFor();
+    assert.equal(await gil.page.locator('#composer-input').inputValue(), '');
+    await gil.context.close();
+
+    // Over the rate limit, for real: four messages at once against a burst
+    // of three (every frame counts, so maybe fewer go through). Those
+    // refused are back in the box, in order; nothing is lost or doubled.
+    const strict = await startServer({ args: ['--rate-limit', '1', '--rate-burst', '3'] });
+    try {
+      const hal = await openPerson(suite.chrome.browser, strict.url, 'Hal');
+      const sent = ['one', 'two', 'three', 'four'];
+      await hal.page.evaluate((texts) => {
+        const input = /** @type {HTMLTextAreaElement} */ (document.getElementById('composer-input'));
+        for (const text of texts) {
+          input.value = text;
+          input.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true }));
+        }
+      }, sent);
+      await hal.page.locator('#composer-error', { hasText: 'too quickly' }).waitFor();
+      const kept = (await hal.page.locator('#composer-input').inputValue()).split('\n');
+      const shown = await hal.page.locator('.msg .text').allTextContents();
+      assert.ok(kept.length > 0 && kept[0] !== '', 'something is back in the box');
+      assert.deepEqual([...shown, ...kept], sent);
+      assert.deepEqual(hal.errors, []);
+      await hal.context.close();
+    } finally {
+      await strict.stop();
+    }
   });
 
   it('works with the keyboard alone', async () => {

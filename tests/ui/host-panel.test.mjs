@@ -116,4 +116,14 @@ describe('the host panel', () => {
     assert.deepEqual(host.errors, []);
     await host.context.close();
   });
+
+  it('search does not open over the confirmation', async () => {
+    const host = await openHost({ dataDir: DATA_DIR });
+    await host.page.locator('#clear-history').click();
+    await host.page.locator('#clear-dialog[open]').waitFor();
+    await host.page.keyboard.press('Control+K');
+    await host.page.keyboard.press('/');
+    assert.equal(await host.page.locator('#search-dialog').isVisible(), false);
+    await host.context.close();
+  });
 });
