@@ -1,6 +1,7 @@
 //! One WebSocket connection: reads the peer's frames into the room, writes
 //! the room's frames out, keeps the heartbeat, and closes with the right code.
 
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,7 +19,7 @@ use crate::limits::{ClientSlot, MessageRate};
 use crate::protocol::{
     decode_text, ClientMessage, ErrorCode, PeerId, ProtocolError, ServerMessage,
 };
-use crate::room::{Closing, Drained, Eviction, Laggards, Outbox, Refused, Room};
+use crate::room::{Closing, Drained, Eviction, Laggards, Outbox, Pending, Refused, Room};
 
 /// A peer's address in log lines: `127.0.0.1:50000`, or `unknown address`.
 #[derive(Debug, Clone, Copy)]
@@ -32,6 +33,11 @@ impl std::fmt::Display for Remote {
         }
     }
 }
+
+/// Most messages of one peer on their way through the store at once. More
+/// than one, so a burst reaches the store (and everyone's sockets) in
+/// batches; bounded, so a peer cannot queue without limit.
+const MAX_IN_FLIGHT: usize = 64;
 
 /// How long a closing peer gets to take its last frames and the close frame.
 const CLOSE_GRACE: Duration = Duration::from_secs(1);
@@ -184,10 +190,22 @@ async fn read_frames(
     // A connection holds a slot under the client cap: one that never joins
     // (answering pings is enough to stay open) must not hold it for good.
     let mut join_deadline = Some(Instant::now() + ctx.config.join_timeout);
+    // This peer's messages not yet stored and sent, oldest first.
+    let mut in_flight: VecDeque<Pending> = VecDeque::new();
     loop {
         let next = timeout(silence, stream.next());
         let frame = tokio::select! {
-            read = next => match read {
+            // Outcomes first: a refusal reaches the peer at once, and a
+            // sent message's laggards hold the peer back before it says more.
+            biased;
+            (outcome, done) = oldest(&mut in_flight) => {
+                settle(outcome, id, ctx, outbox).await;
+                // Holds the message's share of the in-flight budget until
+                // the laggards are waited for.
+                drop(done);
+                continue;
+            }
+            read = next, if in_flight.len() < MAX_IN_FLIGHT => match read {
                 Err(_) => return SessionEnd::Silent,
                 Ok(None) => return SessionEnd::Gone,
                 Ok(Some(Err(err))) => return classify_read_error(&err),
@@ -224,7 +242,7 @@ async fn read_frames(
             ctx.room.record_room_rate_limited();
             Err(Refused::RoomBusy)
         } else {
-            apply(request, id, &ctx.room).await
+            apply(request, id, ctx, outbox, &mut in_flight).await
         };
         match outcome {
             Ok(laggards) => {
@@ -251,14 +269,65 @@ async fn deadline(at: Option<Instant>) {
     }
 }
 
-/// Applies one request to the room. A `say` completes once the message is
-/// stored and sent, so a peer has at most one message in flight and reads
-/// its next frame only then.
-async fn apply(request: ClientMessage, id: PeerId, room: &Room) -> Result<Laggards, Refused> {
+/// The outcome of the peer's oldest message in flight, with the message;
+/// never completes while none is. Cancel-safe: the message stays queued
+/// until it completes.
+async fn oldest(in_flight: &mut VecDeque<Pending>) -> (Result<Laggards, Refused>, Option<Pending>) {
+    let Some(pending) = in_flight.front_mut() else {
+        return std::future::pending().await;
+    };
+    let outcome = pending.await;
+    (outcome, in_flight.pop_front())
+}
+
+/// What the peer hears of a message once it is through the store: nothing
+/// when it went out (but the peer waits for the laggards), why not when not.
+async fn settle(
+    outcome: Result<Laggards, Refused>,
+    id: PeerId,
+    ctx: &PeerContext,
+    outbox: &Outbox,
+) {
+    match outcome {
+        Ok(laggards) => wait_for(laggards, ctx.config.stall_grace).await,
+        Err(refused) => {
+            log::debug!("peer {id}: refused: {refused}");
+            outbox.push(ServerMessage::error(refused.code(), refused.to_string()));
+        }
+    }
+}
+
+/// Applies one request to the room. A `say` is queued for the store and
+/// joins `in_flight`; its outcome is handled when it completes.
+async fn apply(
+    request: ClientMessage,
+    id: PeerId,
+    ctx: &PeerContext,
+    outbox: &Outbox,
+    in_flight: &mut VecDeque<Pending>,
+) -> Result<Laggards, Refused> {
+    let room = &ctx.room;
     match request {
         ClientMessage::Hello { name } => room.join(id, &name),
         ClientMessage::Rename { name } => room.rename(id, &name),
-        ClientMessage::Say { text } => room.say(id, &text).await,
+        ClientMessage::Say { text } => {
+            let share = match room.try_reserve(&text) {
+                Some(share) => share,
+                None => {
+                    // The room's budget is spoken for: settle this peer's own
+                    // messages first, so it holds none while it waits.
+                    while !in_flight.is_empty() {
+                        let (outcome, done) = oldest(in_flight).await;
+                        settle(outcome, id, ctx, outbox).await;
+                        drop(done);
+                    }
+                    room.reserve(&text).await?
+                }
+            };
+            let (laggards, pending) = room.say_queued(id, &text, share)?;
+            in_flight.extend(pending);
+            Ok(laggards)
+        }
         ClientMessage::Typing {} => room.typing(id),
         ClientMessage::History {
             before,

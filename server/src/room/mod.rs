@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use tokio::sync::{oneshot, watch};
+use tokio::sync::{oneshot, watch, OwnedSemaphorePermit, Semaphore};
 use warp::ws::Message;
 
 use crate::config::Config;
@@ -79,8 +79,42 @@ pub type Laggards = Vec<Arc<Outbox>>;
 /// whether it went out, and whom it then has to wait for.
 type Ticket = oneshot::Sender<Result<Laggards, Refused>>;
 
-/// Where a sender hears back from its [`Ticket`].
-type Sent = oneshot::Receiver<Result<Laggards, Refused>>;
+/// What a message takes of the in-flight budget beyond its text: its frame's
+/// JSON around it, generously.
+const FRAME_OVERHEAD: usize = 160;
+
+/// A message on its way through the store. It completes once the message
+/// is stored and fanned out (with the peers its sender should give a moment
+/// to catch up), or refused (`storage_unavailable`). It holds the message's
+/// share of the room's in-flight budget until dropped: the sender drops it
+/// once it has waited for the laggards, so no more than the budget can
+/// reach a lagging peer before every sender holds back.
+#[derive(Debug)]
+pub struct Pending {
+    answer: oneshot::Receiver<Result<Laggards, Refused>>,
+    _share: Share,
+}
+
+/// A message's share of the room's in-flight budget (see [`Room::reserve`]).
+#[derive(Debug)]
+pub struct Share {
+    /// Given back to the budget when dropped.
+    _permit: OwnedSemaphorePermit,
+}
+
+impl std::future::Future for Pending {
+    type Output = Result<Laggards, Refused>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        std::pin::Pin::new(&mut self.answer)
+            .poll(cx)
+            // The store dropped the ticket: it has closed.
+            .map(|answer| answer.unwrap_or(Err(Refused::StorageUnavailable)))
+    }
+}
 
 /// How many messages a history page or a search carries when the client
 /// does not say.
@@ -121,6 +155,13 @@ pub struct Room {
     store: Store<Ticket>,
     /// Most bytes of JSON in one history page or search answer.
     page_bytes: usize,
+    /// Bytes of messages said whose senders have not yet heard they went
+    /// out (and waited for any laggards), room-wide. Once a peer lags,
+    /// whatever is in flight may still reach it before the senders hold
+    /// back, so this bound (a quarter of a peer's send budget) keeps
+    /// everyone's queue within its budget while letting bursts batch.
+    in_flight: Arc<Semaphore>,
+    in_flight_bytes: usize,
     stats: watch::Sender<RoomStats>,
     counters: Counters,
     opened: Instant,
@@ -166,6 +207,10 @@ impl Room {
                 instance: room_id,
                 store,
                 page_bytes: config.history_bytes(),
+                in_flight: Arc::new(Semaphore::new(
+                    (config.send_queue_bytes / 4).min(Semaphore::MAX_PERMITS),
+                )),
+                in_flight_bytes: config.send_queue_bytes / 4,
                 counters: Counters::default(),
                 opened: Instant::now(),
                 me: me.clone(),
@@ -309,18 +354,52 @@ impl Room {
     /// text is cleaned (see [`clean_text`]) and it is stored. A peer that has
     /// not said `hello` joins first under a default name.
     pub async fn say(&self, id: PeerId, text: &str) -> Result<Laggards, Refused> {
-        let (mut laggards, sent) = self.submit(id, text)?;
-        let Some(sent) = sent else {
-            return Ok(laggards);
-        };
-        // The store answers once the message is committed and fanned out.
-        laggards.extend(sent.await.map_err(|_| Refused::StorageUnavailable)??);
+        let share = self.reserve(text).await?;
+        let (mut laggards, pending) = self.say_queued(id, text, share)?;
+        if let Some(pending) = pending {
+            laggards.extend(pending.await?);
+        }
         Ok(laggards)
     }
 
-    /// Numbers the message and queues it for the store, under the lock, so
-    /// the store receives messages in id order.
-    fn submit(&self, id: PeerId, text: &str) -> Result<(Laggards, Option<Sent>), Refused> {
+    /// The share of the in-flight budget a message of `text` needs, waiting
+    /// until the room has it. A peer should hold no share of its own while
+    /// it waits, or it could wait on itself.
+    pub async fn reserve(&self, text: &str) -> Result<Share, Refused> {
+        self.in_flight
+            .clone()
+            .acquire_many_owned(self.share_of(text))
+            .await
+            .map(|permit| Share { _permit: permit })
+            // The budget is never closed.
+            .map_err(|_| Refused::StorageUnavailable)
+    }
+
+    /// [`Room::reserve`] if the budget has room now.
+    pub fn try_reserve(&self, text: &str) -> Option<Share> {
+        self.in_flight
+            .clone()
+            .try_acquire_many_owned(self.share_of(text))
+            .ok()
+            .map(|permit| Share { _permit: permit })
+    }
+
+    fn share_of(&self, text: &str) -> u32 {
+        let bytes = (text.len() + FRAME_OVERHEAD).min(self.in_flight_bytes);
+        u32::try_from(bytes).unwrap_or(u32::MAX)
+    }
+
+    /// [`Room::say`] without waiting for the store, given the message's
+    /// `share` of the in-flight budget: numbers the message and queues it,
+    /// under the lock, so the store receives messages in id order. Returns
+    /// the peers a default-name join made lag, and the message's progress
+    /// (`None` if the peer is gone).
+    pub fn say_queued(
+        &self,
+        id: PeerId,
+        text: &str,
+        share: Share,
+    ) -> Result<(Laggards, Option<Pending>), Refused> {
         let text = clean_text(text).ok_or(Refused::EmptyMessage)?;
         let mut state = self.lock();
         let mut laggards = Vec::new();
@@ -345,9 +424,15 @@ impl Room {
             ts: now_millis(),
         };
         state.next_message_id += 1;
-        let (ticket, sent) = oneshot::channel();
+        let (ticket, answer) = oneshot::channel();
         self.store.append(message, ticket);
-        Ok((laggards, Some(sent)))
+        Ok((
+            laggards,
+            Some(Pending {
+                answer,
+                _share: share,
+            }),
+        ))
     }
 
     /// Sends the peer up to `limit` stored messages just before `before` (or
@@ -559,6 +644,11 @@ impl Observer<Ticket> for Room {
             }
             return;
         }
+        // Counted before anyone can see them, so a client that has a
+        // message never reads a count without it.
+        self.counters
+            .messages
+            .fetch_add(batch.len() as u64, Ordering::Relaxed);
         let mut state = self.lock();
         let mut sent = Vec::with_capacity(batch.len());
         for (message, ticket) in batch {
@@ -576,9 +666,6 @@ impl Observer<Ticket> for Room {
             sent.push((ticket, laggards));
         }
         drop(state);
-        self.counters
-            .messages
-            .fetch_add(sent.len() as u64, Ordering::Relaxed);
         for (ticket, laggards) in sent {
             let _ = ticket.send(Ok(laggards));
         }

@@ -141,15 +141,31 @@ fn within(mut rows: Vec<ChatMessage>, limit: usize, max_bytes: usize) -> (Vec<Ch
 }
 
 /// Up to `limit` messages matching `typed`, newest first, within `max_bytes`.
+///
+/// Whole words first: that answers the common case (a word that is in many
+/// messages) by walking the index from the newest match and stopping at
+/// `limit`. Only when that finds too few is the last word widened to a
+/// prefix, the search people expect while they type; a prefix query merges
+/// every word it starts, so it runs only when needed.
 pub fn search(
     conn: &Connection,
     typed: &str,
     limit: usize,
     max_bytes: usize,
 ) -> rusqlite::Result<Vec<ChatMessage>> {
-    let Some(pattern) = match_expression(typed) else {
+    let Some(exact) = match_expression(typed, false) else {
         return Ok(Vec::new());
     };
+    let mut found = matching(conn, &exact, limit)?;
+    if found.len() < limit {
+        if let Some(widened) = match_expression(typed, true) {
+            found = matching(conn, &widened, limit)?;
+        }
+    }
+    Ok(within(found, limit, max_bytes).0)
+}
+
+fn matching(conn: &Connection, pattern: &str, limit: usize) -> rusqlite::Result<Vec<ChatMessage>> {
     let mut query = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM messages WHERE id IN (
              SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?1
@@ -159,23 +175,31 @@ pub fn search(
     let found = query
         .query_map(params![pattern, limit], message)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(within(found, limit, max_bytes).0)
+    Ok(found)
 }
 
 /// Turns what a person typed into an FTS5 expression that treats all of it
 /// as text: each word becomes a quoted phrase (quotes doubled, so no
-/// operator, column filter or parenthesis can form) matched as a prefix,
-/// and all words must match. `None` when nothing searchable remains.
-pub fn match_expression(typed: &str) -> Option<String> {
+/// operator, column filter or parenthesis can form), all of which must
+/// match; with `last_as_prefix`, the last word matches the start of a word.
+/// `None` when nothing searchable remains.
+pub fn match_expression(typed: &str, last_as_prefix: bool) -> Option<String> {
     let words: Vec<String> = typed
         .split_whitespace()
         // A word with no letter, digit or symbol has no token to match,
         // and `""*` is not valid FTS5.
         .filter(|word| word.chars().any(|c| c.is_alphanumeric() || !c.is_ascii()))
         .take(MAX_SEARCH_WORDS)
-        .map(|word| format!("\"{}\"*", word.replace('"', "\"\"")))
+        .map(|word| format!("\"{}\"", word.replace('"', "\"\"")))
         .collect();
-    (!words.is_empty()).then(|| words.join(" "))
+    let mut expression = words.join(" ");
+    if expression.is_empty() {
+        return None;
+    }
+    if last_as_prefix {
+        expression.push('*');
+    }
+    Some(expression)
 }
 
 /// Applies `retention`; returns the first id kept when anything went.

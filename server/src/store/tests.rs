@@ -28,13 +28,14 @@ fn database(texts: &[&str]) -> Connection {
 }
 
 #[test]
-fn words_become_quoted_prefix_phrases() {
-    assert_eq!(match_expression("  "), None);
-    assert_eq!(match_expression("(( ** --"), None);
+fn words_become_quoted_phrases_the_last_maybe_a_prefix() {
+    assert_eq!(match_expression("  ", true), None);
+    assert_eq!(match_expression("(( ** --", true), None);
     assert_eq!(
-        match_expression("a\"b OR (c"),
-        Some("\"a\"\"b\"* \"OR\"* \"(c\"*".into())
+        match_expression("a\"b OR (c", true),
+        Some("\"a\"\"b\" \"OR\" \"(c\"*".into())
     );
+    assert_eq!(match_expression("a b", false), Some("\"a\" \"b\"".into()));
 }
 
 #[test]
