@@ -40,7 +40,7 @@ const MIGRATIONS: &[&str] = &[
         content = 'messages',
         content_rowid = 'id',
         tokenize = "unicode61 remove_diacritics 2 categories 'L* N* Co So'",
-        prefix = '2 3'
+        prefix = '2 3 4'
     );
 
     CREATE TRIGGER messages_indexed AFTER INSERT ON messages BEGIN
