@@ -210,6 +210,10 @@ pub enum ServerMessage<'a> {
         users: Vec<User>,
         /// The most recent messages, oldest first.
         history: &'a History,
+        /// The oldest message id the room still keeps (the next id when it
+        /// keeps none): shown messages with smaller ids were cleared or
+        /// pruned.
+        first_id: u64,
         /// Limits the client should respect.
         limits: AnnouncedLimits,
     },

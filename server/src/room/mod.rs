@@ -138,6 +138,9 @@ struct State {
     names: HashMap<String, PeerId>,
     history: History,
     next_message_id: u64,
+    /// The oldest message id still kept (or the next id, when none is):
+    /// anything older was cleared or pruned.
+    first_id: u64,
     next_join_seq: u64,
     /// Set on shutdown: everyone leaves at once, so nobody is told who left.
     closing: bool,
@@ -177,6 +180,7 @@ impl Room {
             store,
             room_id,
             next_id,
+            first_id,
             recent,
         } = Store::open(&config.storage, config.retention, config.history)?;
         let mut history = History::new(config.history, config.history_bytes());
@@ -190,6 +194,7 @@ impl Room {
             names: HashMap::new(),
             history,
             next_message_id: next_id,
+            first_id,
             next_join_seq: 0,
             closing: false,
         };
@@ -338,6 +343,7 @@ impl Room {
             you: &user,
             users: users_in_order(state),
             history: &state.history,
+            first_id: state.first_id,
             limits: self.limits,
         }
         .to_frame();
@@ -494,21 +500,20 @@ impl Room {
     pub async fn clear_history(&self) -> Result<(), StorageError> {
         let me = self.me.clone();
         self.store
-            .write(move |conn| {
-                conn.execute_batch(crate::store::CLEAR_ALL)?;
+            .clear(move |first_id| {
                 // On the writer thread: ordered after every message stored
                 // before, and before any stored after.
                 if let Some(room) = me.upgrade() {
-                    room.cleared();
+                    room.cleared(first_id);
                 }
-                Ok(())
             })
             .await
     }
 
-    fn cleared(&self) {
+    fn cleared(&self, first_id: u64) {
         let mut state = self.lock();
         state.history.clear();
+        state.first_id = first_id;
         log::info!("the host cleared the history");
         fan_out(&state, &ServerMessage::Cleared {}.to_frame(), None);
     }
@@ -672,7 +677,9 @@ impl Observer<Ticket> for Room {
     }
 
     fn pruned(&self, first_kept: u64) {
-        self.lock().history.forget_before(first_kept);
+        let mut state = self.lock();
+        state.history.forget_before(first_kept);
+        state.first_id = state.first_id.max(first_kept);
     }
 }
 

@@ -27,7 +27,6 @@ use crate::protocol::ChatMessage;
 pub use export::{export, write_conversation, ExportError, ExportFormat, Exported};
 pub use open::StorageError;
 pub use queries::{Page, PAGE_LIMIT, SEARCH_LIMIT};
-pub use schema::CLEAR_ALL;
 
 use worker::Job;
 
@@ -97,6 +96,8 @@ pub struct Opened<T> {
     pub room_id: String,
     /// The id the next message gets: above every id ever stored.
     pub next_id: u64,
+    /// The oldest id still kept, or `next_id` when none is.
+    pub first_id: u64,
     /// The newest messages, oldest first, at most as many as asked for.
     pub recent: Vec<ChatMessage>,
 }
@@ -162,6 +163,18 @@ impl<T: Send + 'static> Store<T> {
         work: impl FnOnce(&mut Connection) -> rusqlite::Result<R> + Send + 'static,
     ) -> Result<R, StorageError> {
         run_on(&self.writer, work).await
+    }
+
+    /// Deletes every message, then, still on the writer thread (so before
+    /// any message stored later is handed back), calls `then` with the
+    /// lowest id a message stored later can have.
+    pub async fn clear(&self, then: impl FnOnce(u64) + Send + 'static) -> Result<(), StorageError> {
+        self.write(move |conn| {
+            let first_id = queries::clear_all(conn)?;
+            then(first_id);
+            Ok(())
+        })
+        .await
     }
 
     /// Runs `work` on the reading connection.

@@ -140,8 +140,7 @@ pub fn open<T: Send + 'static>(
         queries::prune(&mut writer, retention, now)
             .map_err(|err| StorageError::opening(&path, err))?;
     }
-    let (room_id, next_id, recent) =
-        queries::load(&writer, recent).map_err(|err| StorageError::opening(&path, err))?;
+    let loaded = queries::load(&writer, recent).map_err(|err| StorageError::opening(&path, err))?;
     if let Some(dir) = storage.dir() {
         log::info!("messages are kept in {}", dir.join(DATABASE_FILE).display());
     } else {
@@ -158,9 +157,10 @@ pub fn open<T: Send + 'static>(
             reader,
             location: storage.clone(),
         },
-        room_id,
-        next_id,
-        recent,
+        room_id: loaded.room,
+        next_id: loaded.next_id,
+        first_id: loaded.first_id.unwrap_or(loaded.next_id),
+        recent: loaded.recent,
     })
 }
 

@@ -42,20 +42,21 @@ pub(super) fn message(row: &Row<'_>) -> rusqlite::Result<ChatMessage> {
     })
 }
 
-/// The room's id, the next message id, and the `recent` newest messages.
-pub fn load(conn: &Connection, recent: usize) -> rusqlite::Result<(String, u64, Vec<ChatMessage>)> {
+/// What the room starts from: its id, the next message id, the oldest id
+/// kept (`None` when none is), and the `recent` newest messages.
+pub struct Loaded {
+    pub room: String,
+    pub next_id: u64,
+    pub first_id: Option<u64>,
+    pub recent: Vec<ChatMessage>,
+}
+
+/// Loads what the room starts from.
+pub fn load(conn: &Connection, recent: usize) -> rusqlite::Result<Loaded> {
     let room: String = conn.query_row("SELECT value FROM meta WHERE key = 'room'", [], |r| {
         r.get(0)
     })?;
-    // The sequence remembers the highest id ever stored, even once pruned
-    // or cleared, so ids never go back.
-    let last: Option<u64> = conn
-        .query_row(
-            "SELECT seq FROM sqlite_sequence WHERE name = 'messages'",
-            [],
-            |r| r.get(0),
-        )
-        .optional()?;
+    let last = last_id(conn)?;
     let mut newest = conn.prepare(&format!(
         "SELECT {COLUMNS} FROM messages ORDER BY id DESC LIMIT ?1"
     ))?;
@@ -63,7 +64,34 @@ pub fn load(conn: &Connection, recent: usize) -> rusqlite::Result<(String, u64, 
         .query_map([recent], message)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     messages.reverse();
-    Ok((room, last.map_or(1, |id| id + 1), messages))
+    let first_id: Option<u64> = conn.query_row("SELECT min(id) FROM messages", [], |r| r.get(0))?;
+    Ok(Loaded {
+        room,
+        next_id: last.map_or(1, |id| id + 1),
+        first_id,
+        recent: messages,
+    })
+}
+
+/// The highest id ever stored: the sequence remembers it even once pruned
+/// or cleared, so ids never go back.
+fn last_id(conn: &Connection) -> rusqlite::Result<Option<u64>> {
+    conn.query_row(
+        "SELECT seq FROM sqlite_sequence WHERE name = 'messages'",
+        [],
+        |r| r.get(0),
+    )
+    .optional()
+}
+
+/// Deletes every message in one transaction; returns the lowest id a
+/// message stored later can have.
+pub fn clear_all(conn: &mut Connection) -> rusqlite::Result<u64> {
+    let tx = conn.transaction()?;
+    tx.execute_batch(super::schema::CLEAR_ALL)?;
+    let last = last_id(&tx)?;
+    tx.commit()?;
+    Ok(last.map_or(1, |id| id + 1))
 }
 
 /// Stores `messages` in one transaction: all of them or none.

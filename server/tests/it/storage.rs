@@ -77,6 +77,7 @@ async fn the_room_and_its_messages_outlive_a_restart_and_ids_keep_rising() {
     let server = TestServer::start(durable(dir.path())).await;
     let (mut ann, welcome) = Client::join(&server, "Ann").await;
     assert_eq!(welcome["room"], room, "same data directory, same room");
+    assert_eq!(welcome["first_id"], sent[0]);
     let history = welcome["history"].as_array().unwrap();
     assert_eq!(ids(history), sent);
     assert_eq!(history[2]["text"], "three");
@@ -297,6 +298,11 @@ async fn clearing_empties_every_view_and_ids_keep_rising() {
     let server = TestServer::start(durable(dir.path())).await;
     let (mut ann, welcome) = Client::join(&server, "Ann").await;
     assert_eq!(ids(welcome["history"].as_array().unwrap()), [after]);
+    assert!(
+        welcome["first_id"].as_u64().unwrap() > before,
+        "clients drop what was cleared"
+    );
+    assert!(welcome["first_id"].as_u64().unwrap() <= after);
     assert!(say(&mut ann, "later").await["id"].as_u64().unwrap() > after);
 }
 
