@@ -381,7 +381,7 @@ function onMessage(message) {
  * Joined (again). The same `room` is the same conversation: what is shown
  * stays, the welcome's history is added to it, and what was said while
  * this page was away is fetched. Another `room` is another conversation.
- * @param {{room: string, you: User, users: User[], history: ChatMessage[], limits: Limits}} welcome
+ * @param {{room: string, you: User, users: User[], history: ChatMessage[], first_id: number, limits: Limits}} welcome
  */
 function onWelcome(welcome) {
   answered('hello');
@@ -405,6 +405,12 @@ function onWelcome(welcome) {
     state.view.older = history.length > 0 ? 'more' : 'start';
     showPage(history);
   } else {
+    // What the host cleared (or the room pruned) while this page was away
+    // is gone for everyone: drop it here too.
+    if (conversation.oldest !== null && conversation.oldest < welcome.first_id) {
+      keepAnchor(() => conversation.keepFrom(welcome.first_id));
+      if (conversation.size === 0) addSystem('The host cleared the history');
+    }
     showPage(history);
     // A full history that starts after the last message shown: some were
     // missed. (Ids may skip numbers, so this may find nothing.)
