@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use hearth_server::{bind_with_fallback, Config};
+use hearth_server::{bind_with_fallback, BindError, Config, StorageError};
 use tauri::utils::config::Csp;
 use tauri::{Emitter, Manager, RunEvent};
 use tauri_plugin_log::{RotationStrategy, Target, TargetKind};
@@ -28,11 +28,20 @@ pub fn run(mut config: Config, print_address: bool) -> ExitCode {
     config
         .allowed_origins
         .push(hearth_server::DESKTOP_WEBVIEW_ORIGIN.to_owned());
+    let mut context = tauri::generate_context!();
     // Bind first: the window's content security policy names the room's
     // exact address, and the UI asks for it as soon as it loads.
-    let bound = tauri::async_runtime::block_on(bind_with_fallback(config));
-    let Ok(bound) = bound.map_err(|err| eprintln!("hearth: {err}")) else {
-        return ExitCode::FAILURE;
+    let bound = match tauri::async_runtime::block_on(bind_with_fallback(config)) {
+        Ok(bound) => bound,
+        Err(err) => {
+            if matches!(err, BindError::Storage(StorageError::Locked { .. })) {
+                // Most likely Hearth is already open on this conversation:
+                // bring its window forward (this process then exits 0).
+                show_running_instance(context);
+            }
+            eprintln!("hearth: {err}");
+            return ExitCode::FAILURE;
+        }
     };
     let port = bound.server.local_addr().port();
     let hosted = HostedRoom::start(bound);
@@ -45,7 +54,6 @@ pub fn run(mut config: Config, print_address: bool) -> ExitCode {
     let room = format!("ws://127.0.0.1:{port}");
     let csp =
         hearth_server::content_security_policy(&["'self'", "ipc:", "http://ipc.localhost", &room]);
-    let mut context = tauri::generate_context!();
     context.config_mut().app.security.csp = Some(Csp::Policy(csp));
 
     let app = tauri::Builder::default()
@@ -113,6 +121,15 @@ pub fn run(mut config: Config, print_address: bool) -> ExitCode {
         }
     });
     ExitCode::SUCCESS
+}
+
+/// Hands over to a running Hearth, as a second launch does: the
+/// single-instance plugin asks it to show its window and ends this process.
+/// Returns only if no Hearth answers.
+fn show_running_instance(context: tauri::Context) {
+    let _ = tauri::Builder::default()
+        .plugin(tauri_plugin_single_instance::init(|_, _, _| {}))
+        .build(context);
 }
 
 /// Server and warp records to stdout and a rotating file in the app's log

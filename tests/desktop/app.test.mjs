@@ -125,6 +125,18 @@ describe('the desktop app', () => {
     await passerby.context.close();
     await driver.until(async () => (await driver.text('#host-count')) === '2', 'the host panel to count 2 again after one left');
 
+    // The conversation is kept in the app's data folder (under the temporary
+    // HOME here), and the host panel says where.
+    const dataDir = path.join(home, '.local', 'share', 'app.hearth.desktop');
+    assert.ok(existsSync(path.join(dataDir, 'hearth.db')), 'the database is in the data folder');
+    assert.equal(await driver.text('#host-storage'), `Conversation kept in ${dataDir}`);
+    // Clearing asks first, then empties every view: the window's and the browser's.
+    await driver.click('#clear-history');
+    await driver.until(async () => driver.execute('return document.getElementById("clear-dialog").open'), 'the confirmation');
+    await driver.click('#clear-confirm');
+    await guest.page.locator('.msg', { hasText: 'Hello from the browser' }).waitFor({ state: 'detached' });
+    await driver.until(async () => !(await driver.text('#messages')).includes('Hello from the window'), 'the window to empty its view');
+
     mkdirSync(ARTIFACTS, { recursive: true });
     writeFileSync(path.join(ARTIFACTS, 'window.png'), await driver.screenshot());
 
