@@ -44,15 +44,17 @@ const steps = [
   },
   {
     name: 'bench',
-    what: 'short benchmark and soak (release build)',
+    what: 'short benchmark, storage benchmark and soak (release build)',
     run: () => {
-      run(['cargo', 'build', '--release', '-p', 'hearth-server', '--bin', 'hearth-server', '--example', 'loadgen', '--example', 'soak']);
+      run(['cargo', 'build', '--release', '-p', 'hearth-server', '--bin', 'hearth-server', '--example', 'loadgen', '--example', 'soak', '--example', 'storebench']);
       const server = path.join(RELEASE, 'hearth-server');
       run([path.join(RELEASE, 'examples', 'loadgen'), '--server-bin', server, '--clients', '200', '--rounds', '100',
         '--senders', '10', '--messages', '500', '--size', '1024', '--non-readers', '3', '--fail-on-loss',
         // A 1 MiB send budget against a 5 MB burst: every non-reader must be dropped.
         '--server-arg=--send-queue-bytes=1048576']);
       run([path.join(RELEASE, 'examples', 'soak'), '--server-bin', server, '--duration-secs', '40']);
+      // A tenth of the documented million: the same queries, in seconds.
+      run([path.join(RELEASE, 'examples', 'storebench'), '--server-bin', server, '--messages', '100000']);
     },
   },
   { name: 'package', what: 'build the .deb and .rpm, install, run headless', run: packageCheck },
