@@ -542,7 +542,7 @@ impl Room {
 
     fn storage_refusal(&self, err: &StorageError) -> Refused {
         log::warn!("a history or search request failed: {err}");
-        Refused::StorageUnavailable
+        Refused::ReadFailed
     }
 
     fn send_to(&self, id: PeerId, frame: Message) {

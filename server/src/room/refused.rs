@@ -31,6 +31,9 @@ pub enum Refused {
     /// not sent to anyone.
     #[error("the host cannot store messages right now, so this one was not sent; try again soon")]
     StorageUnavailable,
+    /// A history page or search could not be read.
+    #[error("the host cannot read the conversation right now; try again soon")]
+    ReadFailed,
 }
 
 impl Refused {
@@ -42,7 +45,7 @@ impl Refused {
             Refused::NotJoined => ErrorCode::NotJoined,
             Refused::EmptyMessage => ErrorCode::EmptyMessage,
             Refused::RateLimited | Refused::RoomBusy => ErrorCode::RateLimited,
-            Refused::StorageUnavailable => ErrorCode::StorageUnavailable,
+            Refused::StorageUnavailable | Refused::ReadFailed => ErrorCode::StorageUnavailable,
         }
     }
 }
