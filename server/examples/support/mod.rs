@@ -172,19 +172,6 @@ pub struct SpawnedServer {
     _data_dir: Option<tempfile::TempDir>,
 }
 
-/// Every spawned server's first arguments: a free loopback port, its address
-/// printed on stdout, and no rate limits (the tools measure the server, not
-/// its limits). Each tool's own arguments and every `--server-arg` follow.
-const BASE_SERVER_ARGS: [&str; 7] = [
-    "--addr",
-    "127.0.0.1:0",
-    "--print-address",
-    "--rate-limit",
-    "0",
-    "--room-rate-limit",
-    "0",
-];
-
 impl SpawnedServer {
     /// Starts `bin` with `args`, `--print-address` and then `extra` (the
     /// arguments must make it listen on a free loopback port) and reads its
@@ -212,7 +199,7 @@ impl SpawnedServer {
         log_copy: Option<std::fs::File>,
     ) -> Result<Self> {
         let mut child = Command::new(bin)
-            .args(BASE_SERVER_ARGS)
+            .args(wire::BASE_SERVER_ARGS)
             .arg("--data-dir")
             .arg(data_dir)
             .args(args)

@@ -44,14 +44,6 @@ pub enum Storage {
 }
 
 impl Storage {
-    /// The database file, unless the room is ephemeral.
-    pub fn database_path(&self) -> Option<PathBuf> {
-        match self {
-            Storage::Ephemeral => None,
-            Storage::Dir(dir) => Some(dir.join(DATABASE_FILE)),
-        }
-    }
-
     /// The data directory, unless the room is ephemeral.
     pub fn dir(&self) -> Option<&Path> {
         match self {
@@ -158,7 +150,7 @@ impl<T: Send + 'static> Store<T> {
     }
 
     /// Runs `work` on the writing connection, after everything queued before.
-    pub async fn write<R: Send + 'static>(
+    async fn write<R: Send + 'static>(
         &self,
         work: impl FnOnce(&mut Connection) -> rusqlite::Result<R> + Send + 'static,
     ) -> Result<R, StorageError> {

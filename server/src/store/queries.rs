@@ -57,12 +57,7 @@ pub fn load(conn: &Connection, recent: usize) -> rusqlite::Result<Loaded> {
         r.get(0)
     })?;
     let last = last_id(conn)?;
-    let mut newest = conn.prepare(&format!(
-        "SELECT {COLUMNS} FROM messages ORDER BY id DESC LIMIT ?1"
-    ))?;
-    let mut messages = newest
-        .query_map([recent], message)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut messages = messages_where(conn, "ORDER BY id DESC LIMIT ?1", params![recent])?;
     messages.reverse();
     let first_id: Option<u64> = conn.query_row("SELECT min(id) FROM messages", [], |r| r.get(0))?;
     Ok(Loaded {
@@ -119,12 +114,11 @@ pub fn before(
     limit: usize,
     max_bytes: usize,
 ) -> rusqlite::Result<Page> {
-    let mut query = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM messages WHERE id < ?1 ORDER BY id DESC LIMIT ?2"
-    ))?;
-    let newest_first = query
-        .query_map(params![before, limit + 1], message)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let newest_first = messages_where(
+        conn,
+        "WHERE id < ?1 ORDER BY id DESC LIMIT ?2",
+        params![before, limit + 1],
+    )?;
     let (mut messages, more) = within(newest_first, limit, max_bytes);
     messages.reverse();
     Ok(Page { messages, more })
@@ -138,12 +132,11 @@ pub fn after(
     limit: usize,
     max_bytes: usize,
 ) -> rusqlite::Result<Page> {
-    let mut query = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM messages WHERE id > ?1 ORDER BY id ASC LIMIT ?2"
-    ))?;
-    let oldest_first = query
-        .query_map(params![after, limit + 1], message)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let oldest_first = messages_where(
+        conn,
+        "WHERE id > ?1 ORDER BY id ASC LIMIT ?2",
+        params![after, limit + 1],
+    )?;
     let (messages, more) = within(oldest_first, limit, max_bytes);
     Ok(Page { messages, more })
 }
@@ -194,16 +187,25 @@ pub fn search(
 }
 
 fn matching(conn: &Connection, pattern: &str, limit: usize) -> rusqlite::Result<Vec<ChatMessage>> {
-    let mut query = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM messages WHERE id IN (
+    messages_where(
+        conn,
+        "WHERE id IN (
              SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?1
              ORDER BY rowid DESC LIMIT ?2
-         ) ORDER BY id DESC"
-    ))?;
-    let found = query
-        .query_map(params![pattern, limit], message)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(found)
+         ) ORDER BY id DESC",
+        params![pattern, limit],
+    )
+}
+
+/// The messages `SELECT … FROM messages {clause}` finds, in its order.
+fn messages_where(
+    conn: &Connection,
+    clause: &str,
+    params: &[&dyn rusqlite::ToSql],
+) -> rusqlite::Result<Vec<ChatMessage>> {
+    let mut query = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM messages {clause}"))?;
+    let rows = query.query_map(params, message)?;
+    rows.collect()
 }
 
 /// Turns what a person typed into an FTS5 expression that treats all of it

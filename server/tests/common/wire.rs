@@ -19,6 +19,19 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
+/// The first arguments of every server binary a test or tool starts: a
+/// free loopback port, its address printed on stdout, and no rate limits
+/// (they measure and test the server, not its limits).
+pub const BASE_SERVER_ARGS: [&str; 7] = [
+    "--addr",
+    "127.0.0.1:0",
+    "--print-address",
+    "--rate-limit",
+    "0",
+    "--room-rate-limit",
+    "0",
+];
+
 /// Sends `hello` as `name` and reads until `welcome`, which is returned; an
 /// `error` frame, a close or the end of the stream before it is an error.
 /// Callers bound it with their own timeout.

@@ -425,7 +425,7 @@ impl Process {
     async fn start(args: &[&str], data_dir: &Path) -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_hearth-server"));
         command
-            .args(base_args())
+            .args(crate::support::BASE_SERVER_ARGS)
             .args(args)
             .arg("--data-dir")
             .arg(data_dir);
@@ -476,18 +476,6 @@ impl Drop for Process {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn base_args() -> [&'static str; 7] {
-    [
-        "--addr",
-        "127.0.0.1:0",
-        "--print-address",
-        "--rate-limit",
-        "0",
-        "--room-rate-limit",
-        "0",
-    ]
 }
 
 async fn next_json(socket: &mut crate::support::Socket) -> Option<Value> {
@@ -596,7 +584,7 @@ async fn a_crash_mid_burst_loses_no_message_anyone_received() {
 /// Runs the binary expecting it to refuse to start; returns its stderr.
 fn refused_start(data_dir: &Path) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_hearth-server"))
-        .args(base_args())
+        .args(crate::support::BASE_SERVER_ARGS)
         .arg("--data-dir")
         .arg(data_dir)
         .output()
@@ -685,7 +673,7 @@ async fn a_full_disk_refuses_messages_without_losing_any_and_recovers() {
         .arg("sh")
         .arg(&mount)
         .arg(env!("CARGO_BIN_EXE_hearth-server"))
-        .args(base_args())
+        .args(crate::support::BASE_SERVER_ARGS)
         .arg("--data-dir")
         .arg(&mount);
     let server = Process::spawn(command).await;

@@ -3,6 +3,8 @@
 #[path = "../common/wire.rs"]
 mod wire;
 
+pub use wire::BASE_SERVER_ARGS;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
