@@ -583,12 +583,24 @@ async fn a_crash_mid_burst_loses_no_message_anyone_received() {
 
 /// Runs the binary expecting it to refuse to start; returns its stderr.
 fn refused_start(data_dir: &Path) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_hearth-server"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hearth-server"))
         .args(crate::support::BASE_SERVER_ARGS)
         .arg("--data-dir")
         .arg(data_dir)
-        .output()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .unwrap();
+    // A server that starts after all would never exit by itself.
+    let started = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > PATIENCE {
+            child.kill().unwrap();
+            panic!("the server started instead of refusing");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(out.stdout.is_empty(), "never listened");
