@@ -6,6 +6,8 @@
  * @module desktop
  */
 
+import { byId } from './dom.js';
+
 /**
  * @typedef {object} RoomInfo
  * @property {string} url the room's address for browsers, e.g. http://127.0.0.1:7070
@@ -92,17 +94,6 @@ export async function setupHostPanel(info, announce) {
   };
   show(await api.core.invoke('room_stats'));
   await api.event.listen('room-stats', (event) => show(event.payload));
-}
-
-/**
- * @template {HTMLElement} T
- * @param {string} id
- * @returns {T}
- */
-function byId(id) {
-  const node = document.getElementById(id);
-  if (!node) throw new Error(`missing #${id}`);
-  return /** @type {T} */ (node);
 }
 
 /**

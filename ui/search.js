@@ -8,7 +8,8 @@
  * @module search
  */
 
-import { el, formatWhen, highlightedSnippet, searchTerms } from './render.js';
+import { byId, el } from './dom.js';
+import { formatWhen, highlightedSnippet, searchTerms } from './render.js';
 
 /** @typedef {import('./conversation.js').ChatMessage} ChatMessage */
 
@@ -23,17 +24,6 @@ export const SEARCH_LIMIT = 50;
  * @property {(id: number) => void} choose shows message `id` in the conversation
  * @property {() => boolean} canOpen false while another dialog has the page
  */
-
-/**
- * @template {HTMLElement} T
- * @param {string} id
- * @returns {T}
- */
-function byId(id) {
-  const node = document.getElementById(id);
-  if (!node) throw new Error(`missing #${id}`);
-  return /** @type {T} */ (node);
-}
 
 export class SearchPanel {
   /** @param {SearchHooks} hooks */

@@ -11,7 +11,7 @@ describe('hostile messages', () => {
   it('link detection stays linear on pathological input (benchmark: 200 rounds)', async () => {
     const { page, context } = await openPerson(suite.chrome.browser, suite.server.url, null);
     const figures = await page.evaluate(async (inputs) => {
-      const render = await import('/render.js');
+      const format = await import('/format.js');
       const rounds = 200;
       /** @type {number[]} */
       const perInput = inputs.map(() => 0);
@@ -19,7 +19,7 @@ describe('hostile messages', () => {
       for (let round = 0; round < rounds; round += 1) {
         inputs.forEach((text, i) => {
           const t0 = performance.now();
-          render.messageText(text, 'Ann');
+          format.messageText(text, 'Ann');
           perInput[i] += performance.now() - t0;
         });
       }

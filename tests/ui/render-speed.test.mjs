@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-/** Just enough of the DOM for render.js to build its nodes. */
+/** Just enough of the DOM for format.js to build its nodes. */
 class FakeElement {
   constructor() {
     /** @type {unknown[]} */
@@ -28,14 +28,14 @@ describe('link detection in V8', () => {
       createTextNode: (/** @type {string} */ text) => text,
     };
     const { PATHOLOGICAL } = await import('./pathological.mjs');
-    const render = await import('../../ui/render.js');
+    const format = await import('../../ui/format.js');
     const rounds = 50;
     const perInput = PATHOLOGICAL.map(() => 0);
     const started = performance.now();
     for (let round = 0; round < rounds; round += 1) {
       PATHOLOGICAL.forEach((text, i) => {
         const t0 = performance.now();
-        render.messageText(text, 'Ann');
+        format.messageText(text, 'Ann');
         perInput[i] += performance.now() - t0;
       });
     }

@@ -1,0 +1,75 @@
+// @ts-check
+/**
+ * Getting the person's attention: the unread count in the title while the
+ * page is in the background, desktop notifications, and the live region
+ * that screen readers read out.
+ * @module attention
+ */
+
+import * as desktop from './desktop.js';
+import { byId, el } from './dom.js';
+
+/** @typedef {import('./conversation.js').ChatMessage} ChatMessage */
+
+const APP_TITLE = 'Hearth';
+
+/** Messages that came while the page was in the background. */
+let unread = 0;
+
+/** Clears the count when the page is looked at again; wires the notifications button. */
+export function wire() {
+  const notifyButton = /** @type {HTMLButtonElement} */ (byId('notify-button'));
+  const seen = () => {
+    if (document.hidden || !document.hasFocus()) return;
+    unread = 0;
+    setTitle(APP_TITLE);
+  };
+  document.addEventListener('visibilitychange', seen);
+  window.addEventListener('focus', seen);
+  notifyButton.addEventListener('click', async () => {
+    await Notification.requestPermission();
+    notifyButton.hidden = Notification.permission === 'default';
+  });
+}
+
+/** Offers to enable browser notifications (not in the desktop window, which has its own). */
+export function offerNotifications() {
+  if ('Notification' in window && Notification.permission === 'default') byId('notify-button').hidden = false;
+}
+
+/**
+ * A message from someone else arrived: counted and notified while the page is not looked at.
+ * @param {ChatMessage} message
+ */
+export function drawAttention(message) {
+  if (!document.hidden && document.hasFocus()) return;
+  unread += 1;
+  setTitle(`(${unread}) ${APP_TITLE}`);
+  const body = message.text.length > 140 ? `${message.text.slice(0, 140)}…` : message.text;
+  desktop
+    .notify(message.from.name, body)
+    .then((handled) => {
+      if (!handled && 'Notification' in window && Notification.permission === 'granted') {
+        new Notification(message.from.name, { body, tag: 'hearth' });
+      }
+    })
+    .catch((error) => console.error('notification failed', error));
+}
+
+/** @param {string} title */
+function setTitle(title) {
+  document.title = title;
+  desktop.setWindowTitle(title);
+}
+
+/**
+ * Says `text` to screen readers.
+ * @param {string} text
+ */
+export function announce(text) {
+  const announcer = byId('announcer');
+  const line = el('p', undefined, text);
+  announcer.append(line);
+  // Keep the live region small; screen readers have already read old lines.
+  while (announcer.childElementCount > 5) announcer.firstElementChild?.remove();
+}
