@@ -27,6 +27,7 @@ const DEFAULT_ROOM_RATE: RateLimit = RateLimit {
 const DEFAULT_PING_SECS: u64 = 20;
 const DEFAULT_JOIN_SECS: u64 = 10;
 const DEFAULT_SEND_QUEUE_BYTES: u64 = 4 * 1024 * 1024;
+const DEFAULT_MAX_UPLOAD_BYTES: u64 = 10 * 1024 * 1024;
 
 /// Everything the server needs to know to run a room.
 #[derive(Debug, Clone)]
@@ -69,6 +70,8 @@ pub struct Config {
     pub storage: Storage,
     /// How long messages are kept.
     pub retention: Retention,
+    /// Largest file `POST /files` accepts, in bytes.
+    pub max_upload_bytes: u64,
 }
 
 /// A token bucket: `per_second` refill, up to `burst` at once.
@@ -99,6 +102,7 @@ impl Default for Config {
             room_rate_limit: Some(DEFAULT_ROOM_RATE),
             storage: Storage::Ephemeral,
             retention: Retention::default(),
+            max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
         }
     }
 }
@@ -185,6 +189,12 @@ pub struct ServerArgs {
           value_parser = clap::value_parser!(u64).range(1024..).map(|v| v as usize))]
     pub send_queue_bytes: usize,
 
+    /// Largest file people may send (pictures included), in bytes.
+    #[arg(long, env = "HEARTH_MAX_UPLOAD_BYTES", value_name = "BYTES",
+          default_value_t = DEFAULT_MAX_UPLOAD_BYTES,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_upload_bytes: u64,
+
     /// Keep the conversation in this directory (created if missing).
     /// Default: the platform's data directory, e.g. `~/.local/share/hearth`.
     #[arg(
@@ -270,6 +280,7 @@ impl ServerArgs {
             ping_interval: Duration::from_secs(args.ping_interval),
             join_timeout: Duration::from_secs(args.join_timeout),
             send_queue_bytes: args.send_queue_bytes,
+            max_upload_bytes: args.max_upload_bytes,
             ..Config::default()
         }
     }

@@ -19,7 +19,7 @@ use crate::limits::{ClientSlot, MessageRate};
 use crate::protocol::{
     decode_text, ClientMessage, ErrorCode, PeerId, ProtocolError, ServerMessage,
 };
-use crate::room::{Closing, Drained, Eviction, Laggards, Outbox, Pending, Refused, Room};
+use crate::room::{Action, Closing, Drained, Eviction, Laggards, Outbox, Pending, Refused, Room};
 
 /// A peer's address in log lines: `127.0.0.1:50000`, or `unknown address`.
 #[derive(Debug, Clone, Copy)]
@@ -307,35 +307,46 @@ async fn apply(
     in_flight: &mut VecDeque<Pending>,
 ) -> Result<Laggards, Refused> {
     let room = &ctx.room;
-    match request {
-        ClientMessage::Hello { name } => room.join(id, &name),
-        ClientMessage::Rename { name } => room.rename(id, &name),
-        ClientMessage::Say { text } => {
-            let share = match room.try_reserve(&text) {
-                Some(share) => share,
-                None => {
-                    // The room's budget is spoken for: settle this peer's own
-                    // messages first, so it holds none while it waits.
-                    while !in_flight.is_empty() {
-                        let (outcome, done) = oldest(in_flight).await;
-                        settle(outcome, id, ctx, outbox).await;
-                        drop(done);
-                    }
-                    room.reserve(&text).await?
-                }
-            };
-            let (laggards, pending) = room.say_queued(id, &text, share)?;
-            in_flight.extend(pending);
-            Ok(laggards)
-        }
-        ClientMessage::Typing {} => room.typing(id),
+    let action = match request {
+        ClientMessage::Hello { name, key } => return room.join(id, &name, key.as_deref()),
+        ClientMessage::Rename { name } => return room.rename(id, &name),
+        ClientMessage::Typing {} => return room.typing(id),
         ClientMessage::History {
             before,
             after,
             limit,
-        } => room.history_page(id, before, after, limit).await,
-        ClientMessage::Search { query, limit } => room.search(id, query, limit).await,
-    }
+        } => return room.history_page(id, before, after, limit).await,
+        ClientMessage::Search { query, limit } => return room.search(id, query, limit).await,
+        ClientMessage::Say {
+            text,
+            reply_to,
+            files,
+        } => Action::Say {
+            text,
+            reply_to,
+            files,
+        },
+        ClientMessage::Edit { id, text } => Action::Edit { id, text },
+        ClientMessage::Delete { id } => Action::Delete { id },
+        ClientMessage::React { id, emoji } => Action::React { id, emoji },
+    };
+    // Everything else changes the conversation: it goes through the store.
+    let share = match room.try_reserve(action.weight()) {
+        Some(share) => share,
+        None => {
+            // The room's budget is spoken for: settle this peer's own
+            // changes first, so it holds none while it waits.
+            while !in_flight.is_empty() {
+                let (outcome, done) = oldest(in_flight).await;
+                settle(outcome, id, ctx, outbox).await;
+                drop(done);
+            }
+            room.reserve(action.weight()).await?
+        }
+    };
+    let (laggards, pending) = room.queue(id, action, share)?;
+    in_flight.extend(pending);
+    Ok(laggards)
 }
 
 /// Backpressure with a deadline: the sender waits (and so stops reading its

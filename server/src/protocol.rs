@@ -19,11 +19,41 @@ pub enum ClientMessage {
     Hello {
         /// The requested display name.
         name: String,
+        /// The client's secret: the same secret is the same person (`uid`)
+        /// across reconnects and restarts. Without one the connection gets
+        /// a fresh identity of its own.
+        #[serde(default)]
+        key: Option<String>,
     },
     /// Send a chat message to everyone.
     Say {
-        /// The message text.
+        /// The message text (may be empty when files are attached).
         text: String,
+        /// The id of the message this one answers.
+        #[serde(default)]
+        reply_to: Option<u64>,
+        /// Ids of files uploaded with `POST /files`, shown with the message.
+        #[serde(default)]
+        files: Vec<String>,
+    },
+    /// Change the text of one's own message.
+    Edit {
+        /// Which message.
+        id: u64,
+        /// Its new text.
+        text: String,
+    },
+    /// Delete one's own message: its text and files are removed for good.
+    Delete {
+        /// Which message.
+        id: u64,
+    },
+    /// Add one's reaction with `emoji` to a message, or take it back.
+    React {
+        /// Which message.
+        id: u64,
+        /// One emoji.
+        emoji: String,
     },
     /// Change one's display name.
     Rename {
@@ -89,6 +119,8 @@ pub fn decode_text(frame: &str) -> Result<ClientMessage, ProtocolError> {
     {
         return Ok(ClientMessage::Say {
             text: frame.to_owned(),
+            reply_to: None,
+            files: Vec::new(),
         });
     }
     serde_json::from_str::<ClientMessage>(frame).map_err(|err| {
@@ -102,7 +134,15 @@ pub fn decode_text(frame: &str) -> Result<ClientMessage, ProtocolError> {
             Ok(Envelope { kind })
                 if !matches!(
                     kind.as_str(),
-                    "hello" | "say" | "rename" | "typing" | "history" | "search"
+                    "hello"
+                        | "say"
+                        | "rename"
+                        | "typing"
+                        | "history"
+                        | "search"
+                        | "edit"
+                        | "delete"
+                        | "react"
                 ) =>
             {
                 ProtocolError::UnknownType(truncate_chars(&kind, 64))
@@ -144,6 +184,10 @@ fn truncate_chars(s: &str, max: usize) -> String {
 pub struct User {
     /// Stable for the life of the connection.
     pub id: PeerId,
+    /// Stable for the person: derived from their client key (see
+    /// `hello`), so their messages stay theirs across reconnects.
+    #[serde(default)]
+    pub uid: String,
     /// Current display name.
     pub name: String,
 }
@@ -155,10 +199,96 @@ pub struct ChatMessage {
     pub id: u64,
     /// Who sent it, with the name they had at the time.
     pub from: User,
-    /// The text, as sent (control characters removed).
+    /// The text, as sent (control characters removed); empty once deleted.
     pub text: String,
     /// Server time, milliseconds since the Unix epoch.
     pub ts: u64,
+    /// The message this one answers, quoted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<Quote>,
+    /// Files sent with it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<FileInfo>,
+    /// Who reacted with what, in the order the emoji were first used
+    /// (history only: live changes come as `reaction`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reactions: Vec<Reaction>,
+    /// When it was last edited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edited_ts: Option<u64>,
+    /// Whether it was deleted (its text and files are gone).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deleted: bool,
+}
+
+impl ChatMessage {
+    /// A new message with nothing but its text.
+    pub fn plain(id: u64, from: User, text: String, ts: u64) -> Self {
+        Self {
+            id,
+            from,
+            text,
+            ts,
+            reply_to: None,
+            files: Vec::new(),
+            reactions: Vec::new(),
+            edited_ts: None,
+            deleted: false,
+        }
+    }
+}
+
+/// Most characters of a quoted message a reply carries.
+pub const EXCERPT_CHARS: usize = 100;
+
+/// The start of a message, as a reply quotes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Quote {
+    /// The quoted message's id.
+    pub id: u64,
+    /// Its author.
+    pub from: User,
+    /// The start of its text ([`EXCERPT_CHARS`] at most, `…` when cut);
+    /// empty once it is deleted.
+    pub excerpt: String,
+    /// Whether the quoted message was deleted.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deleted: bool,
+}
+
+/// The start of `text`, for a [`Quote`].
+pub fn excerpt(text: &str) -> String {
+    match text.char_indices().nth(EXCERPT_CHARS) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
+    }
+}
+
+/// A file sent with a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileInfo {
+    /// Its upload id.
+    pub id: String,
+    /// The name it was uploaded under (cleaned).
+    pub name: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// `image/png`, `image/jpeg`, `image/gif` or `image/webp` for a
+    /// picture (told by its bytes), `application/octet-stream` for anything
+    /// else.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Where to fetch it, relative to the room's address.
+    pub url: String,
+}
+
+/// Everyone who reacted to a message with one emoji.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reaction {
+    /// The emoji.
+    pub emoji: String,
+    /// Who, in the order they reacted.
+    pub users: Vec<User>,
 }
 
 /// Limits a client should respect, announced in `welcome`.
@@ -168,6 +298,10 @@ pub struct AnnouncedLimits {
     pub max_message_bytes: usize,
     /// Longest display name, in characters.
     pub max_name_chars: usize,
+    /// Largest file `POST /files` accepts, in bytes.
+    pub max_upload_bytes: u64,
+    /// Most files one message may carry.
+    pub max_files: usize,
 }
 
 /// Machine-readable error codes in `error` frames.
@@ -192,6 +326,12 @@ pub enum ErrorCode {
     NotJoined,
     /// The message could not be stored, so it reached nobody.
     StorageUnavailable,
+    /// No such message (or file), or it was deleted.
+    NotFound,
+    /// Only its author may change that message.
+    Forbidden,
+    /// A reaction must be one emoji.
+    InvalidEmoji,
 }
 
 /// What the server tells clients. Each is serialized once per event and the
@@ -235,6 +375,31 @@ pub enum ServerMessage<'a> {
         user: &'a User,
         /// The name they had before.
         previous: &'a str,
+    },
+    /// A message's text changed.
+    Edited {
+        /// Which message.
+        id: u64,
+        /// Its new text.
+        text: &'a str,
+        /// When it changed.
+        edited_ts: u64,
+    },
+    /// A message was deleted.
+    Deleted {
+        /// Which message.
+        id: u64,
+    },
+    /// Someone added (or took back) a reaction.
+    Reaction {
+        /// Which message.
+        id: u64,
+        /// The emoji.
+        emoji: &'a str,
+        /// Who.
+        user: &'a User,
+        /// Whether it was added (or taken back).
+        added: bool,
     },
     /// Someone is typing.
     Typing {
@@ -305,7 +470,9 @@ mod tests {
         assert_eq!(
             decode_text("hi there"),
             Ok(ClientMessage::Say {
-                text: "hi there".into()
+                text: "hi there".into(),
+                reply_to: None,
+                files: Vec::new()
             })
         );
     }
@@ -319,7 +486,9 @@ mod tests {
         assert_eq!(
             decode_text("\u{b}{"),
             Ok(ClientMessage::Say {
-                text: "\u{b}{".into()
+                text: "\u{b}{".into(),
+                reply_to: None,
+                files: Vec::new()
             })
         );
     }
@@ -328,7 +497,10 @@ mod tests {
     fn typed_messages_decode_and_ignore_unknown_fields() {
         assert_eq!(
             decode_text(r#"{"type":"hello","name":"Ann","extra":[1,2]}"#),
-            Ok(ClientMessage::Hello { name: "Ann".into() })
+            Ok(ClientMessage::Hello {
+                name: "Ann".into(),
+                key: None
+            })
         );
         assert_eq!(
             decode_text(r#"{"type":"typing"}"#),
@@ -388,12 +560,12 @@ mod properties {
         #[test]
         fn say_round_trips_any_text(text in ".{0,256}") {
             let frame = serde_json::json!({"type": "say", "text": text}).to_string();
-            prop_assert_eq!(decode_text(&frame), Ok(ClientMessage::Say { text }));
+            prop_assert_eq!(decode_text(&frame), Ok(ClientMessage::Say { text, reply_to: None, files: Vec::new() }));
         }
 
         #[test]
         fn plain_text_is_always_say(text in "[^{ \t\n\r][^\n]{0,200}") {
-            prop_assert_eq!(decode_text(&text), Ok(ClientMessage::Say { text: text.clone() }));
+            prop_assert_eq!(decode_text(&text), Ok(ClientMessage::Say { text: text.clone(), reply_to: None, files: Vec::new() }));
         }
 
         #[test]

@@ -18,12 +18,20 @@ use tower_service::Service as _;
 use warp::filters::BoxedFilter;
 use warp::reply::Response;
 
-use crate::config::Config;
+use crate::config::{Config, RateLimit};
 use crate::limits::{ClientSlots, MessageRate, PendingConnections, PendingPlace};
 use crate::peer::PeerContext;
 use crate::room::Room;
 use crate::shutdown::ShutdownHandle;
-use crate::web::{routes, AccessPolicy, Loopback, PeerAddr, RouteState};
+use crate::web::{routes, AccessPolicy, Loopback, PeerAddr, RouteState, Uploads};
+
+/// Uploads the room takes, all senders together: enough for a class that
+/// shares pictures, not enough to fill a disk in a hurry. Off with the
+/// per-connection rate limit.
+const UPLOAD_RATE: RateLimit = RateLimit {
+    per_second: 2,
+    burst: 20,
+};
 
 /// Shutdown must finish within this; sessions that have not closed by then
 /// are abandoned.
@@ -226,6 +234,7 @@ impl Server {
             },
             access,
             slots: ClientSlots::new(config.max_clients),
+            uploads: Uploads::new(config.rate_limit.map(|_| UPLOAD_RATE)),
             tracker: tracker.clone(),
         });
         let pending = PendingConnections::new(config.max_pending_connections);

@@ -107,6 +107,19 @@ pub async fn clear_history(hosted: State<'_, HostedRoom>) -> Result<(), String> 
         .map_err(|err| err.to_string())
 }
 
+/// Deletes any message, as the host (the window asks first). Only this
+/// window can: no WebSocket frame carries the host's power.
+#[tauri::command]
+pub async fn delete_message(hosted: State<'_, HostedRoom>, id: u64) -> Result<(), String> {
+    hosted
+        .room
+        .delete_as_host(id)
+        .await
+        .map_err(|err| err.to_string())?;
+    log::info!("the host deleted message {id}");
+    Ok(())
+}
+
 /// Opens the folder with the app's log files in the file manager.
 #[tauri::command]
 pub fn open_logs_folder(app: AppHandle) -> Result<(), String> {

@@ -50,10 +50,14 @@ pub fn run(mut config: Config, print_address: bool) -> ExitCode {
     }
 
     // The page's own policy, whose connections are the IPC bridge and the
-    // exact address of the room this window hosts.
+    // exact address of the room this window hosts (its WebSocket, its
+    // uploads and the pictures people send).
     let room = format!("ws://127.0.0.1:{port}");
-    let csp =
-        hearth_server::content_security_policy(&["'self'", "ipc:", "http://ipc.localhost", &room]);
+    let files = format!("http://127.0.0.1:{port}");
+    let csp = hearth_server::content_security_policy(
+        &["'self'", "ipc:", "http://ipc.localhost", &room, &files],
+        &[&files],
+    );
     context.config_mut().app.security.csp = Some(Csp::Policy(csp));
 
     let app = tauri::Builder::default()
@@ -77,7 +81,8 @@ pub fn run(mut config: Config, print_address: bool) -> ExitCode {
             commands::open_logs_folder,
             commands::open_data_folder,
             commands::export_conversation,
-            commands::clear_history
+            commands::clear_history,
+            commands::delete_message
         ])
         .setup(|app| {
             let hosted = app.state::<HostedRoom>();

@@ -11,7 +11,14 @@ use std::collections::VecDeque;
 
 use serde::{Serialize, Serializer};
 
-use crate::protocol::ChatMessage;
+use crate::protocol::{excerpt, ChatMessage, Quote, Reaction, User};
+
+/// An upper bound of the bytes `message` takes in a `message` frame (and
+/// so in `welcome`).
+pub fn size_of(message: &ChatMessage) -> usize {
+    // `{"type":"message",` and the closing brace, generously.
+    serde_json::to_string(message).map_or(usize::MAX / 2, |json| json.len() + 24)
+}
 
 /// The last messages, oldest first, at most `max_len` of them and at most
 /// `max_bytes` of JSON together.
@@ -43,6 +50,91 @@ impl History {
         }
         self.messages.push_back((message, size));
         self.bytes += size;
+        self.fit();
+    }
+}
+
+impl History {
+    /// The kept message `id` gets `text`, edited at `ts`; so do the quotes
+    /// of it.
+    pub fn edit(&mut self, id: u64, text: &str, ts: u64) {
+        self.update(id, |m| {
+            m.text = text.to_owned();
+            m.edited_ts = Some(ts);
+        });
+        self.update_quotes(id, |q| q.excerpt = excerpt(text));
+    }
+
+    /// The kept message `id` is deleted; its quotes say so.
+    pub fn delete(&mut self, id: u64) {
+        self.update(id, |m| {
+            m.text.clear();
+            m.deleted = true;
+            m.edited_ts = None;
+            m.reply_to = None;
+            m.files.clear();
+            m.reactions.clear();
+        });
+        self.update_quotes(id, |q| {
+            q.excerpt.clear();
+            q.deleted = true;
+        });
+    }
+
+    /// `user` added (or took back) `emoji` on the kept message `id`.
+    pub fn react(&mut self, id: u64, emoji: &str, user: &User, added: bool) {
+        self.update(id, |m| {
+            let at = m.reactions.iter().position(|r| r.emoji == emoji);
+            match (at, added) {
+                (Some(at), true) => m.reactions[at].users.push(user.clone()),
+                (None, true) => m.reactions.push(Reaction {
+                    emoji: emoji.to_owned(),
+                    users: vec![user.clone()],
+                }),
+                (Some(at), false) => {
+                    let users = &mut m.reactions[at].users;
+                    users.retain(|u| u.uid != user.uid);
+                    if users.is_empty() {
+                        m.reactions.remove(at);
+                    }
+                }
+                (None, false) => {}
+            }
+        });
+    }
+
+    /// Changes the kept message `id` (if kept), then restores the byte
+    /// budget it may have outgrown.
+    fn update(&mut self, id: u64, change: impl FnOnce(&mut ChatMessage)) {
+        let Ok(at) = self.messages.binary_search_by_key(&id, |(m, _)| m.id) else {
+            return;
+        };
+        let Some((message, size)) = self.messages.get_mut(at) else {
+            return;
+        };
+        change(message);
+        let new_size = size_of(message);
+        self.bytes = self.bytes - *size + new_size;
+        *size = new_size;
+        self.fit();
+    }
+
+    fn update_quotes(&mut self, id: u64, mut change: impl FnMut(&mut Quote)) {
+        let mut bytes = self.bytes;
+        for (message, size) in self.messages.iter_mut() {
+            if let Some(quote) = message.reply_to.as_mut().filter(|q| q.id == id) {
+                change(quote);
+                let new_size = size_of(message);
+                bytes = bytes - *size + new_size;
+                *size = new_size;
+            }
+        }
+        self.bytes = bytes;
+        self.fit();
+    }
+
+    /// Forgets the oldest messages until both bounds hold.
+    fn fit(&mut self) {
         while self.messages.len() > self.max_len || self.bytes > self.max_bytes {
             let Some((_, dropped)) = self.messages.pop_front() else {
                 break;
@@ -50,9 +142,7 @@ impl History {
             self.bytes -= dropped;
         }
     }
-}
 
-impl History {
     /// Forgets every message.
     pub fn clear(&mut self) {
         self.messages.clear();
@@ -83,18 +173,50 @@ impl Serialize for History {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::User;
+
+    fn ann() -> User {
+        User {
+            id: 1,
+            uid: "ann".into(),
+            name: "Ann".into(),
+        }
+    }
 
     fn message(id: u64, text: &str) -> ChatMessage {
-        ChatMessage {
-            id,
-            from: User {
-                id: 1,
-                name: "Ann".into(),
-            },
-            text: text.into(),
-            ts: 0,
-        }
+        ChatMessage::plain(id, ann(), text.into(), 0)
+    }
+
+    #[test]
+    fn edits_deletions_and_reactions_reach_kept_messages_and_quotes() {
+        let mut history = History::new(10, 10_000);
+        history.push(message(1, "first"), 10);
+        let mut reply = message(2, "answer");
+        reply.reply_to = Some(Quote {
+            id: 1,
+            from: ann(),
+            excerpt: "first".into(),
+            deleted: false,
+        });
+        history.push(reply, 10);
+        history.edit(1, "first, edited", 5);
+        history.react(1, "👍", &ann(), true);
+        let json = serde_json::to_value(&history).expect("serializes");
+        assert_eq!(json[0]["text"], "first, edited");
+        assert_eq!(json[0]["edited_ts"], 5);
+        assert_eq!(json[0]["reactions"][0]["users"][0]["uid"], "ann");
+        assert_eq!(json[1]["reply_to"]["excerpt"], "first, edited");
+        history.react(1, "👍", &ann(), false);
+        history.delete(1);
+        let json = serde_json::to_value(&history).expect("serializes");
+        assert_eq!(json[0]["text"], "");
+        assert_eq!(json[0]["deleted"], true);
+        assert!(json[0].get("reactions").is_none());
+        assert_eq!(json[1]["reply_to"]["deleted"], true);
+        assert_eq!(json[1]["reply_to"]["excerpt"], "");
+        assert_eq!(
+            history.bytes,
+            history.messages.iter().map(|(_, s)| s).sum::<usize>()
+        );
     }
 
     fn ids(history: &History) -> Vec<u64> {

@@ -19,17 +19,25 @@ use tokio::sync::{oneshot, watch, OwnedSemaphorePermit, Semaphore};
 use warp::ws::Message;
 
 use crate::config::Config;
-use crate::protocol::{clean_text, AnnouncedLimits, ChatMessage, PeerId, ServerMessage, User};
-use crate::store::{Observer, Opened, Storage, StorageError, Store, PAGE_LIMIT, SEARCH_LIMIT};
+use crate::protocol::{
+    clean_text, AnnouncedLimits, ChatMessage, FileInfo, PeerId, ServerMessage, User,
+};
+use crate::store::{
+    Applied, Change, Observer, Opened, Rejected, Storage, StorageError, Store, PAGE_LIMIT,
+    SEARCH_LIMIT,
+};
 
 mod history;
+mod identity;
 mod names;
 mod outbox;
+mod reactions;
 mod refused;
 
 pub use history::History;
 pub use names::{name_key, validate_name, MAX_NAME_CHARS};
 pub use outbox::{Closing, Drained, Eviction, Outbox, Push};
+pub use reactions::validate_emoji;
 pub use refused::Refused;
 
 /// A live snapshot of the room, for the desktop shell and `/healthz`.
@@ -83,6 +91,55 @@ type Ticket = oneshot::Sender<Result<Laggards, Refused>>;
 /// JSON around it, generously.
 const FRAME_OVERHEAD: usize = 160;
 
+/// Most files one message may carry.
+pub const MAX_FILES: usize = 10;
+
+/// A change someone asks for, queued through the store like a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// A new message.
+    Say {
+        /// Its text (may be empty when it carries files).
+        text: String,
+        /// The message it answers.
+        reply_to: Option<u64>,
+        /// Upload ids.
+        files: Vec<String>,
+    },
+    /// New text for one's own message.
+    Edit {
+        /// Which message.
+        id: u64,
+        /// The new text.
+        text: String,
+    },
+    /// Deleting one's own message.
+    Delete {
+        /// Which message.
+        id: u64,
+    },
+    /// Toggling one's reaction.
+    React {
+        /// Which message.
+        id: u64,
+        /// The emoji.
+        emoji: String,
+    },
+}
+
+impl Action {
+    /// What it weighs in the room's in-flight budget (see [`Room::reserve`]).
+    pub fn weight(&self) -> usize {
+        let text = match self {
+            Action::Say { text, files, .. } => text.len() + files.len() * 2 * FRAME_OVERHEAD,
+            Action::Edit { text, .. } => text.len(),
+            Action::Delete { .. } => 0,
+            Action::React { emoji, .. } => emoji.len(),
+        };
+        text + FRAME_OVERHEAD
+    }
+}
+
 /// A message on its way through the store. It completes once the message
 /// is stored and fanned out (with the peers its sender should give a moment
 /// to catch up), or refused (`storage_unavailable`). It holds the message's
@@ -92,7 +149,7 @@ const FRAME_OVERHEAD: usize = 160;
 #[derive(Debug)]
 pub struct Pending {
     answer: oneshot::Receiver<Result<Laggards, Refused>>,
-    _share: Share,
+    _share: Option<Share>,
 }
 
 /// A message's share of the room's in-flight budget (see [`Room::reserve`]).
@@ -153,7 +210,7 @@ pub struct Room {
     next_peer_id: AtomicUsize,
     limits: AnnouncedLimits,
     /// The room's identity: kept with its messages, so the same data
-    /// directory is the same room after a restart.
+    /// directory is the same room after a restart. It also salts the uids.
     instance: String,
     store: Store<Ticket>,
     /// Most bytes of JSON in one history page or search answer.
@@ -185,7 +242,7 @@ impl Room {
         } = Store::open(&config.storage, config.retention, config.history)?;
         let mut history = History::new(config.history, config.history_bytes());
         for message in recent {
-            let size = ServerMessage::Message(&message).to_frame().as_bytes().len();
+            let size = history::size_of(&message);
             history.push(message, size);
         }
         let state = State {
@@ -207,6 +264,8 @@ impl Room {
                 limits: AnnouncedLimits {
                     max_message_bytes: config.max_message_bytes,
                     max_name_chars: MAX_NAME_CHARS,
+                    max_upload_bytes: config.max_upload_bytes,
+                    max_files: MAX_FILES,
                 },
                 stats: watch::Sender::new(RoomStats::default()),
                 instance: room_id,
@@ -312,9 +371,15 @@ impl Room {
     }
 
     /// Joins a connected peer under `name`: it gets `welcome`, the others `joined`.
-    /// A second `hello` from a joined peer acts as a rename.
-    pub fn join(&self, id: PeerId, name: &str) -> Result<Laggards, Refused> {
+    /// `key`, the client's secret, makes it the same person (`uid`) as
+    /// every connection with that key; without one it gets an identity of
+    /// its own. A second `hello` from a joined peer acts as a rename.
+    pub fn join(&self, id: PeerId, name: &str, key: Option<&str>) -> Result<Laggards, Refused> {
         let name = validate_name(name)?;
+        let uid = match key {
+            Some(key) => identity::uid_for(&self.instance, key)?,
+            None => identity::fresh_uid(),
+        };
         let mut state = self.lock();
         if state.members.get(&id).is_some_and(|m| m.user.is_some()) {
             drop(state);
@@ -323,13 +388,13 @@ impl Room {
         if name_taken(&state, &name, id) {
             return Err(Refused::NameTaken(name));
         }
-        Ok(self.admit(&mut state, id, name))
+        Ok(self.admit(&mut state, id, name, uid))
     }
 
-    fn admit(&self, state: &mut State, id: PeerId, name: String) -> Laggards {
+    fn admit(&self, state: &mut State, id: PeerId, name: String, uid: String) -> Laggards {
         let seq = state.next_join_seq;
         state.next_join_seq += 1;
-        let user = User { id, name };
+        let user = User { id, uid, name };
         let Some(member) = state.members.get_mut(&id) else {
             return Vec::new();
         };
@@ -360,21 +425,34 @@ impl Room {
     /// text is cleaned (see [`clean_text`]) and it is stored. A peer that has
     /// not said `hello` joins first under a default name.
     pub async fn say(&self, id: PeerId, text: &str) -> Result<Laggards, Refused> {
-        let share = self.reserve(text).await?;
-        let (mut laggards, pending) = self.say_queued(id, text, share)?;
+        self.act(
+            id,
+            Action::Say {
+                text: text.to_owned(),
+                reply_to: None,
+                files: Vec::new(),
+            },
+        )
+        .await
+    }
+
+    /// Does `action` for the peer and waits until everyone has it.
+    pub async fn act(&self, id: PeerId, action: Action) -> Result<Laggards, Refused> {
+        let share = self.reserve(action.weight()).await?;
+        let (mut laggards, pending) = self.queue(id, action, share)?;
         if let Some(pending) = pending {
             laggards.extend(pending.await?);
         }
         Ok(laggards)
     }
 
-    /// The share of the in-flight budget a message of `text` needs, waiting
-    /// until the room has it. A peer should hold no share of its own while
-    /// it waits, or it could wait on itself.
-    pub async fn reserve(&self, text: &str) -> Result<Share, Refused> {
+    /// The share of the in-flight budget `weight` bytes need, waiting until
+    /// the room has it. A peer should hold no share of its own while it
+    /// waits, or it could wait on itself.
+    pub async fn reserve(&self, weight: usize) -> Result<Share, Refused> {
         self.in_flight
             .clone()
-            .acquire_many_owned(self.share_of(text))
+            .acquire_many_owned(self.share_of(weight))
             .await
             .map(|permit| Share { _permit: permit })
             // The budget is never closed.
@@ -382,63 +460,113 @@ impl Room {
     }
 
     /// [`Room::reserve`] if the budget has room now.
-    pub fn try_reserve(&self, text: &str) -> Option<Share> {
+    pub fn try_reserve(&self, weight: usize) -> Option<Share> {
         self.in_flight
             .clone()
-            .try_acquire_many_owned(self.share_of(text))
+            .try_acquire_many_owned(self.share_of(weight))
             .ok()
             .map(|permit| Share { _permit: permit })
     }
 
-    fn share_of(&self, text: &str) -> u32 {
-        let bytes = (text.len() + FRAME_OVERHEAD).min(self.in_flight_bytes);
-        u32::try_from(bytes).unwrap_or(u32::MAX)
+    fn share_of(&self, weight: usize) -> u32 {
+        u32::try_from(weight.min(self.in_flight_bytes)).unwrap_or(u32::MAX)
     }
 
-    /// [`Room::say`] without waiting for the store, given the message's
-    /// `share` of the in-flight budget: numbers the message and queues it,
-    /// under the lock, so the store receives messages in id order. Returns
-    /// the peers a default-name join made lag, and the message's progress
-    /// (`None` if the peer is gone).
-    pub fn say_queued(
+    /// [`Room::act`] without waiting for the store, given the action's
+    /// `share` of the in-flight budget: checks it, numbers a new message,
+    /// and queues the change, under the lock, so the store receives
+    /// messages in id order. Returns the peers a default-name join made
+    /// lag, and the change's progress (`None` if the peer is gone).
+    pub fn queue(
         &self,
         id: PeerId,
-        text: &str,
+        action: Action,
         share: Share,
     ) -> Result<(Laggards, Option<Pending>), Refused> {
-        let text = clean_text(text).ok_or(Refused::EmptyMessage)?;
+        let action = checked(action)?;
         let mut state = self.lock();
         let mut laggards = Vec::new();
         let Some(member) = state.members.get(&id) else {
             return Ok((laggards, None));
         };
-        let from = match &member.user {
-            Some(user) => user.clone(),
-            None => {
+        let user = match (&member.user, &action) {
+            (Some(user), _) => user.clone(),
+            (None, Action::Say { .. }) => {
                 let name = default_name(&state, id);
-                laggards = self.admit(&mut state, id, name);
+                laggards = self.admit(&mut state, id, name, identity::fresh_uid());
                 match state.members.get(&id).and_then(|m| m.user.clone()) {
                     Some(user) => user,
                     None => return Ok((laggards, None)),
                 }
             }
+            (None, _) => return Err(Refused::NotJoined),
         };
-        let message = ChatMessage {
-            id: state.next_message_id,
-            from,
-            text,
-            ts: now_millis(),
+        let change = match action {
+            Action::Say {
+                text,
+                reply_to,
+                files,
+            } => {
+                let message = ChatMessage::plain(state.next_message_id, user, text, now_millis());
+                state.next_message_id += 1;
+                Change::Say {
+                    message: Box::new(message),
+                    reply_to,
+                    files,
+                }
+            }
+            Action::Edit { id, text } => Change::Edit {
+                id,
+                by: user.uid,
+                text,
+                ts: now_millis(),
+            },
+            Action::Delete { id } => Change::Delete {
+                id,
+                by: Some(user.uid),
+            },
+            Action::React { id, emoji } => Change::React { id, emoji, user },
         };
-        state.next_message_id += 1;
         let (ticket, answer) = oneshot::channel();
-        self.store.append(message, ticket);
+        self.store.append(change, ticket);
         Ok((
             laggards,
             Some(Pending {
                 answer,
-                _share: share,
+                _share: Some(share),
             }),
         ))
+    }
+
+    /// Deletes any message, as the host: only the desktop window (a Tauri
+    /// command) or the machine's own owner can ask, never a peer.
+    pub async fn delete_as_host(&self, id: u64) -> Result<(), Refused> {
+        let (ticket, answer) = oneshot::channel();
+        self.store.append(Change::Delete { id, by: None }, ticket);
+        let pending = Pending {
+            answer,
+            _share: None,
+        };
+        pending.await.map(drop)
+    }
+
+    /// Keeps an uploaded file (see [`Store::add_upload`]).
+    pub async fn add_upload(
+        &self,
+        bytes: bytes::Bytes,
+        name: &str,
+    ) -> Result<FileInfo, StorageError> {
+        let name = crate::store::clean_file_name(name);
+        self.store.add_upload(bytes, name, now_millis()).await
+    }
+
+    /// An uploaded file and its bytes.
+    pub async fn upload(&self, id: &str) -> Result<Option<(FileInfo, bytes::Bytes)>, StorageError> {
+        // Ids are hex: anything else cannot name an upload.
+        if id.is_empty() || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Ok(None);
+        }
+        self.store.upload(id.to_owned()).await
     }
 
     /// Sends the peer up to `limit` stored messages just before `before` (or
@@ -622,6 +750,63 @@ impl Room {
         self.lock().closing = true;
     }
 
+    /// Tells everyone about a stored change and keeps `welcome`'s history
+    /// in step; returns the peers now lagging.
+    fn deliver(&self, state: &mut State, applied: Applied) -> Laggards {
+        match applied {
+            Applied::Said(message) => {
+                log::debug!(
+                    "message {} from peer {} ({} bytes)",
+                    message.id,
+                    message.from.id,
+                    message.text.len()
+                );
+                let frame = ServerMessage::Message(&message).to_frame();
+                let laggards = fan_out(state, &frame, None);
+                // The frame wraps the message in a few bytes more than
+                // `welcome` needs for it: a safe bound for the history.
+                state.history.push(message, frame.as_bytes().len());
+                laggards
+            }
+            Applied::Edited {
+                id,
+                text,
+                edited_ts,
+            } => {
+                log::debug!("message {id} edited");
+                state.history.edit(id, &text, edited_ts);
+                let frame = ServerMessage::Edited {
+                    id,
+                    text: &text,
+                    edited_ts,
+                }
+                .to_frame();
+                fan_out(state, &frame, None)
+            }
+            Applied::Deleted { id, .. } => {
+                log::debug!("message {id} deleted");
+                state.history.delete(id);
+                fan_out(state, &ServerMessage::Deleted { id }.to_frame(), None)
+            }
+            Applied::Reacted {
+                id,
+                emoji,
+                user,
+                added,
+            } => {
+                state.history.react(id, &emoji, &user, added);
+                let frame = ServerMessage::Reaction {
+                    id,
+                    emoji: &emoji,
+                    user: &user,
+                    added,
+                }
+                .to_frame();
+                fan_out(state, &frame, None)
+            }
+        }
+    }
+
     fn publish_stats(&self, state: &State) {
         let stats = RoomStats {
             connections: state.members.len(),
@@ -639,40 +824,37 @@ impl Room {
 }
 
 impl Observer<Ticket> for Room {
-    fn committed(&self, batch: Vec<(ChatMessage, Ticket)>, outcome: Result<(), StorageError>) {
-        if outcome.is_err() {
-            self.counters
-                .storage_failures
-                .fetch_add(batch.len() as u64, Ordering::Relaxed);
-            for (_, ticket) in batch {
-                let _ = ticket.send(Err(Refused::StorageUnavailable));
-            }
-            return;
-        }
+    fn committed(&self, batch: Vec<(Result<Applied, Rejected>, Ticket)>) {
         // Counted before anyone can see them, so a client that has a
         // message never reads a count without it.
+        let said = batch
+            .iter()
+            .filter(|(outcome, _)| matches!(outcome, Ok(Applied::Said(_))))
+            .count();
         self.counters
             .messages
-            .fetch_add(batch.len() as u64, Ordering::Relaxed);
+            .fetch_add(said as u64, Ordering::Relaxed);
         let mut state = self.lock();
-        let mut sent = Vec::with_capacity(batch.len());
-        for (message, ticket) in batch {
-            log::debug!(
-                "message {} from peer {} ({} bytes)",
-                message.id,
-                message.from.id,
-                message.text.len()
-            );
-            let frame = ServerMessage::Message(&message).to_frame();
-            let laggards = fan_out(&state, &frame, None);
-            // The frame wraps the message in a few bytes more than `welcome`
-            // needs for it: a safe upper bound for the history's byte budget.
-            state.history.push(message, frame.as_bytes().len());
-            sent.push((ticket, laggards));
+        let mut answers = Vec::with_capacity(batch.len());
+        for (outcome, ticket) in batch {
+            let answer = match outcome {
+                Ok(applied) => Ok(self.deliver(&mut state, applied)),
+                Err(rejected) => Err(Refused::from(rejected)),
+            };
+            answers.push((ticket, answer));
         }
         drop(state);
-        for (ticket, laggards) in sent {
-            let _ = ticket.send(Ok(laggards));
+        for (ticket, answer) in answers {
+            let _ = ticket.send(answer);
+        }
+    }
+
+    fn failed(&self, batch: Vec<Ticket>, _err: StorageError) {
+        self.counters
+            .storage_failures
+            .fetch_add(batch.len() as u64, Ordering::Relaxed);
+        for ticket in batch {
+            let _ = ticket.send(Err(Refused::StorageUnavailable));
         }
     }
 
@@ -681,6 +863,43 @@ impl Observer<Ticket> for Room {
         state.history.forget_before(first_kept);
         state.first_id = state.first_id.max(first_kept);
     }
+}
+
+/// `action` with its text cleaned and its emoji checked, before it takes
+/// the lock.
+fn checked(action: Action) -> Result<Action, Refused> {
+    Ok(match action {
+        Action::Say {
+            text,
+            reply_to,
+            mut files,
+        } => {
+            if files.len() > MAX_FILES {
+                return Err(Refused::TooManyFiles(MAX_FILES));
+            }
+            files.dedup();
+            let text = match clean_text(&text) {
+                Some(text) => text,
+                // A picture needs no words.
+                None if !files.is_empty() => String::new(),
+                None => return Err(Refused::EmptyMessage),
+            };
+            Action::Say {
+                text,
+                reply_to,
+                files,
+            }
+        }
+        Action::Edit { id, text } => Action::Edit {
+            id,
+            text: clean_text(&text).ok_or(Refused::EmptyMessage)?,
+        },
+        Action::React { id, emoji } => Action::React {
+            id,
+            emoji: validate_emoji(&emoji)?,
+        },
+        delete @ Action::Delete { .. } => delete,
+    })
 }
 
 /// Pushes one shared frame to every joined member (except `except`); never waits.
@@ -757,13 +976,13 @@ mod tests {
         let room = room(10);
         let a = room.connect(Arc::new(Outbox::new(1 << 20)));
         let b = room.connect(Arc::new(Outbox::new(1 << 20)));
-        assert!(room.join(a, "Ann").is_ok());
+        assert!(room.join(a, "Ann", None).is_ok());
         assert_eq!(
-            room.join(b, " ann ").map(|_| ()),
+            room.join(b, " ann ", None).map(|_| ()),
             Err(Refused::NameTaken("ann".into()))
         );
         assert_eq!(
-            room.join(b, "\u{410}nn").map(|_| ()),
+            room.join(b, "\u{410}nn", None).map(|_| ()),
             Err(Refused::NameTaken("\u{410}nn".into()))
         );
         assert_eq!(room.stats().users, vec!["Ann".to_owned()]);
@@ -791,7 +1010,7 @@ mod tests {
         }
         let late = Arc::new(Outbox::new(1 << 20));
         let late_id = room.connect(late.clone());
-        assert!(room.join(late_id, "Late").is_ok());
+        assert!(room.join(late_id, "Late", None).is_ok());
         let welcome = &texts(&late)[0];
         let history: Vec<_> = welcome["history"]
             .as_array()

@@ -2,6 +2,7 @@
 //! protocol code its `error` frame carries.
 
 use crate::protocol::ErrorCode;
+use crate::store::Rejected;
 
 use super::names::NameError;
 
@@ -34,6 +35,21 @@ pub enum Refused {
     /// A history page or search could not be read.
     #[error("the host cannot read the conversation right now; try again soon")]
     ReadFailed,
+    /// The message (or a file) does not exist, or was deleted.
+    #[error("that message does not exist or was deleted")]
+    NotFound,
+    /// Someone else's message.
+    #[error("only its author can change that message")]
+    Forbidden,
+    /// A reaction that is not one emoji.
+    #[error("a reaction is one emoji")]
+    InvalidEmoji,
+    /// A `hello` key that cannot be a client secret.
+    #[error("the key must be 16 to 256 printable ASCII characters")]
+    InvalidKey,
+    /// More files than one message may carry.
+    #[error("too many files for one message (at most {0})")]
+    TooManyFiles(usize),
 }
 
 impl Refused {
@@ -46,6 +62,19 @@ impl Refused {
             Refused::EmptyMessage => ErrorCode::EmptyMessage,
             Refused::RateLimited | Refused::RoomBusy => ErrorCode::RateLimited,
             Refused::StorageUnavailable | Refused::ReadFailed => ErrorCode::StorageUnavailable,
+            Refused::NotFound => ErrorCode::NotFound,
+            Refused::Forbidden => ErrorCode::Forbidden,
+            Refused::InvalidEmoji => ErrorCode::InvalidEmoji,
+            Refused::InvalidKey | Refused::TooManyFiles(_) => ErrorCode::Malformed,
+        }
+    }
+}
+
+impl From<Rejected> for Refused {
+    fn from(rejected: Rejected) -> Self {
+        match rejected {
+            Rejected::NotFound => Refused::NotFound,
+            Rejected::Forbidden => Refused::Forbidden,
         }
     }
 }

@@ -88,9 +88,17 @@ fn write_snapshot(
     let exported_at = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-    let mut rows =
-        conn.prepare("SELECT id, ts, user_id, user_name, text FROM messages ORDER BY id")?;
-    let messages = rows.query_map([], super::queries::message)?;
+    let mut rows = conn.prepare(&format!(
+        "{} ORDER BY m.id",
+        super::queries::SELECT_MESSAGES
+    ))?;
+    // Each with its files and reactions, one at a time: the export streams.
+    let messages = rows.query_map([], super::queries::message)?.map(|message| {
+        let mut one = [message?];
+        super::queries::decorate(conn, &mut one)?;
+        let [message] = one;
+        Ok::<_, rusqlite::Error>(message)
+    });
     let mut count = 0;
     match format {
         ExportFormat::Json => {
@@ -126,7 +134,29 @@ fn write_snapshot(
                     escape_markdown(&message.from.name),
                     rfc3339(message.ts)
                 )?;
-                writeln!(out, "{}\n", message.text)?;
+                if let Some(quote) = &message.reply_to {
+                    writeln!(
+                        out,
+                        "> {}: {}\n",
+                        escape_markdown(&quote.from.name),
+                        quote.excerpt.replace('\n', " ")
+                    )?;
+                }
+                if message.deleted {
+                    writeln!(out, "_message deleted_\n")?;
+                } else if message.edited_ts.is_some() {
+                    writeln!(out, "{} _(edited)_\n", message.text)?;
+                } else if !message.text.is_empty() {
+                    writeln!(out, "{}\n", message.text)?;
+                }
+                for file in &message.files {
+                    writeln!(
+                        out,
+                        "- file: {} ({} bytes)\n",
+                        escape_markdown(&file.name),
+                        file.size
+                    )?;
+                }
                 count += 1;
             }
         }

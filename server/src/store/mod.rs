@@ -8,7 +8,9 @@
 //! and searches, so a long search never delays a message. An ephemeral room
 //! keeps the same tables in memory, on the one thread.
 
+mod changes;
 mod export;
+mod files;
 mod open;
 mod queries;
 mod schema;
@@ -22,9 +24,11 @@ use std::time::Duration;
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
-use crate::protocol::ChatMessage;
+use crate::protocol::{ChatMessage, FileInfo};
 
+pub use changes::{Applied, Change, Rejected, Upload};
 pub use export::{export, write_conversation, ExportError, ExportFormat, Exported};
+pub use files::{clean_file_name, sniff, Blobs, FILES_DIR};
 pub use open::StorageError;
 pub use queries::{Page, PAGE_LIMIT, SEARCH_LIMIT};
 
@@ -72,9 +76,11 @@ impl Retention {
 /// What the writer thread tells the room. Called on that thread, in commit
 /// order.
 pub trait Observer<T>: Send + Sync {
-    /// A batch was committed (`Ok`) or rolled back (`Err`): deliver it, or
-    /// tell its senders it was not sent.
-    fn committed(&self, batch: Vec<(ChatMessage, T)>, outcome: Result<(), StorageError>);
+    /// A batch was committed: each change applied (deliver it) or rejected
+    /// on its merits (tell its sender why).
+    fn committed(&self, batch: Vec<(Result<Applied, Rejected>, T)>);
+    /// A batch was rolled back: nothing in it happened.
+    fn failed(&self, batch: Vec<T>, err: StorageError);
     /// Retention removed every message older than `first_kept`.
     fn pruned(&self, first_kept: u64);
 }
@@ -101,6 +107,7 @@ pub struct Store<T> {
     writer: Sender<Job<T>>,
     reader: Sender<Job<T>>,
     location: Storage,
+    blobs: Blobs,
 }
 
 impl<T: Send + 'static> Store<T> {
@@ -125,10 +132,67 @@ impl<T: Send + 'static> Store<T> {
         &self.location
     }
 
-    /// Queues `message` for the next group commit. Call in id order: batches
-    /// commit, and come back to the observer, in the order queued.
-    pub fn append(&self, message: ChatMessage, ticket: T) {
-        self.send_write(Job::Append(message, ticket));
+    /// Queues `change` for the next group commit. Queue new messages in id
+    /// order: batches commit, and come back to the observer, in the order
+    /// queued.
+    pub fn append(&self, change: Change, ticket: T) {
+        self.send_write(Job::Append(change, ticket));
+    }
+
+    /// Keeps an uploaded file: its bytes under their hash (once), and an
+    /// upload of them under a new random id. On the writer thread, so a
+    /// message deleted meanwhile cannot remove the bytes under it.
+    pub async fn add_upload(
+        &self,
+        bytes: bytes::Bytes,
+        name: String,
+        ts: u64,
+    ) -> Result<FileInfo, StorageError> {
+        let blobs = self.blobs.clone();
+        let id = random_id().map_err(|err| StorageError::Unavailable(err.to_string()))?;
+        let upload = Upload {
+            hash: Blobs::hash(&bytes),
+            info: FileInfo {
+                url: changes::file_url(&id),
+                id,
+                name,
+                size: bytes.len() as u64,
+                kind: sniff(&bytes).to_owned(),
+            },
+        };
+        self.write(move |conn| {
+            if let Err(err) = blobs.put(&upload.hash, &bytes) {
+                return Ok(Err(err));
+            }
+            let tx = conn.transaction()?;
+            changes::insert_upload(&tx, &upload, ts)?;
+            tx.commit()?;
+            Ok(Ok(upload.info))
+        })
+        .await?
+        .map_err(|err| StorageError::Unavailable(format!("cannot keep the file: {err}")))
+    }
+
+    /// The upload `id` and its bytes, if it exists.
+    pub async fn upload(
+        &self,
+        id: String,
+    ) -> Result<Option<(FileInfo, bytes::Bytes)>, StorageError> {
+        let Some(upload) = self.read(move |conn| changes::upload(conn, &id)).await? else {
+            return Ok(None);
+        };
+        let blobs = self.blobs.clone();
+        let bytes = tokio::task::spawn_blocking(move || blobs.get(&upload.hash))
+            .await
+            .map_err(|err| StorageError::Unavailable(err.to_string()))?;
+        match bytes {
+            Ok(bytes) => Ok(Some((upload.info, bytes))),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                log::warn!("the bytes of upload {} are missing", upload.info.id);
+                Ok(None)
+            }
+            Err(err) => Err(StorageError::Unavailable(err.to_string())),
+        }
     }
 
     fn send_write(&self, job: Job<T>) {
@@ -161,8 +225,10 @@ impl<T: Send + 'static> Store<T> {
     /// any message stored later is handed back), calls `then` with the
     /// lowest id a message stored later can have.
     pub async fn clear(&self, then: impl FnOnce(u64) + Send + 'static) -> Result<(), StorageError> {
+        let blobs = self.blobs.clone();
         self.write(move |conn| {
             let first_id = queries::clear_all(conn)?;
+            blobs.remove_all();
             then(first_id);
             Ok(())
         })
@@ -209,6 +275,14 @@ impl<T: Send + 'static> Store<T> {
         self.read(move |conn| queries::search(conn, &query, limit, max_bytes))
             .await
     }
+}
+
+/// A new random id (128 bits, hex): unguessable, so knowing one file's
+/// address tells nothing of another's.
+pub fn random_id() -> Result<String, getrandom::Error> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes)?;
+    Ok(hex::encode(bytes))
 }
 
 async fn run_on<T, R: Send + 'static>(

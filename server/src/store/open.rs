@@ -11,7 +11,7 @@ use rusqlite::{Connection, OpenFlags};
 
 use super::schema::{migrate, SchemaError, SCHEMA_VERSION};
 use super::worker::{spawn, Threads};
-use super::{queries, Opened, Retention, Storage, Store, DATABASE_FILE};
+use super::{queries, Blobs, Opened, Retention, Storage, Store, DATABASE_FILE, FILES_DIR};
 
 /// Held for as long as a server uses the data directory.
 const LOCK_FILE: &str = "hearth.lock";
@@ -146,8 +146,12 @@ pub fn open<T: Send + 'static>(
     } else {
         log::info!("messages are kept in memory only (ephemeral room)");
     }
-    let Threads { writer, reader } =
-        spawn(writer, reader, lock, retention).map_err(|source| StorageError::NotWritable {
+    let blobs = match storage {
+        Storage::Ephemeral => Blobs::memory(),
+        Storage::Dir(dir) => Blobs::Dir(dir.join(FILES_DIR)),
+    };
+    let Threads { writer, reader } = spawn(writer, reader, lock, retention, blobs.clone())
+        .map_err(|source| StorageError::NotWritable {
             path: path.clone(),
             source,
         })?;
@@ -156,6 +160,7 @@ pub fn open<T: Send + 'static>(
             writer,
             reader,
             location: storage.clone(),
+            blobs,
         },
         room_id: loaded.room,
         next_id: loaded.next_id,

@@ -2,9 +2,11 @@
 
 use std::time::Duration;
 
+use std::collections::HashMap;
+
 use rusqlite::{params, Connection, OptionalExtension as _, Row};
 
-use crate::protocol::{ChatMessage, User};
+use crate::protocol::{excerpt, ChatMessage, FileInfo, Quote, Reaction, User};
 
 /// The most messages one history page carries.
 pub const PAGE_LIMIT: usize = 200;
@@ -19,7 +21,13 @@ const MAX_SEARCH_WORDS: usize = 16;
 /// from new messages for long.
 const PRUNE_CHUNK: i64 = 5000;
 
-const COLUMNS: &str = "id, ts, user_id, user_name, text";
+/// Every message with the state of the one it answers (which may have
+/// been edited or deleted since).
+pub(super) const SELECT_MESSAGES: &str =
+    "SELECT m.id, m.ts, m.user_id, m.user_uid, m.user_name, m.text,
+        m.edited_ts, m.deleted, m.reply_to, m.reply_user_id, m.reply_user_uid,
+        m.reply_user_name, o.text, o.deleted
+    FROM messages m LEFT JOIN messages o ON o.id = m.reply_to";
 
 /// A run of consecutive messages, oldest first.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -30,16 +38,99 @@ pub struct Page {
     pub more: bool,
 }
 
+/// A message from a row of [`SELECT_MESSAGES`], without its files and
+/// reactions (see [`decorate`]).
 pub(super) fn message(row: &Row<'_>) -> rusqlite::Result<ChatMessage> {
-    Ok(ChatMessage {
-        id: row.get(0)?,
-        ts: row.get(1)?,
-        from: User {
+    let mut message = ChatMessage::plain(
+        row.get(0)?,
+        User {
             id: row.get(2)?,
-            name: row.get(3)?,
+            uid: row.get(3)?,
+            name: row.get(4)?,
         },
-        text: row.get(4)?,
-    })
+        row.get(5)?,
+        row.get(1)?,
+    );
+    message.edited_ts = row.get(6)?;
+    message.deleted = row.get(7)?;
+    if let Some(original) = row.get::<_, Option<u64>>(8)? {
+        let text: Option<String> = row.get(12)?;
+        // Gone (cleared, pruned) or deleted: the quote keeps only its author.
+        let deleted = row.get::<_, Option<bool>>(13)?.unwrap_or(true);
+        message.reply_to = Some(Quote {
+            id: original,
+            from: User {
+                id: row.get::<_, Option<usize>>(9)?.unwrap_or_default(),
+                uid: row.get::<_, Option<String>>(10)?.unwrap_or_default(),
+                name: row.get::<_, Option<String>>(11)?.unwrap_or_default(),
+            },
+            excerpt: match (&text, deleted) {
+                (Some(text), false) => excerpt(text),
+                _ => String::new(),
+            },
+            deleted,
+        });
+    }
+    Ok(message)
+}
+
+/// Adds their files and reactions to `messages`.
+pub(super) fn decorate(conn: &Connection, messages: &mut [ChatMessage]) -> rusqlite::Result<()> {
+    if messages.is_empty() {
+        return Ok(());
+    }
+    let ids = serde_json::to_string(&messages.iter().map(|m| m.id).collect::<Vec<_>>())
+        .map_err(|err| rusqlite::Error::ToSqlConversionFailure(Box::new(err)))?;
+    let index: HashMap<u64, usize> = messages
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (m.id, i))
+        .collect();
+    let mut files = conn.prepare_cached(
+        "SELECT f.message_id, u.id, u.name, u.size, u.type
+         FROM message_files f JOIN uploads u ON u.id = f.upload_id
+         WHERE f.message_id IN (SELECT value FROM json_each(?1))
+         ORDER BY f.message_id, f.position",
+    )?;
+    let mut rows = files.query([&ids])?;
+    while let Some(row) = rows.next()? {
+        let id: String = row.get(1)?;
+        if let Some(&at) = index.get(&row.get(0)?) {
+            messages[at].files.push(FileInfo {
+                url: super::changes::file_url(&id),
+                id,
+                name: row.get(2)?,
+                size: row.get(3)?,
+                kind: row.get(4)?,
+            });
+        }
+    }
+    let mut reactions = conn.prepare_cached(
+        "SELECT message_id, emoji, user_id, user_uid, user_name FROM reactions
+         WHERE message_id IN (SELECT value FROM json_each(?1))
+         ORDER BY rowid",
+    )?;
+    let mut rows = reactions.query([&ids])?;
+    while let Some(row) = rows.next()? {
+        let Some(&at) = index.get(&row.get(0)?) else {
+            continue;
+        };
+        let emoji: String = row.get(1)?;
+        let user = User {
+            id: row.get(2)?,
+            uid: row.get(3)?,
+            name: row.get(4)?,
+        };
+        let reactions = &mut messages[at].reactions;
+        match reactions.iter_mut().find(|r| r.emoji == emoji) {
+            Some(reaction) => reaction.users.push(user),
+            None => reactions.push(Reaction {
+                emoji,
+                users: vec![user],
+            }),
+        }
+    }
+    Ok(())
 }
 
 /// What the room starts from: its id, the next message id, the oldest id
@@ -57,7 +148,7 @@ pub fn load(conn: &Connection, recent: usize) -> rusqlite::Result<Loaded> {
         r.get(0)
     })?;
     let last = last_id(conn)?;
-    let mut messages = messages_where(conn, "ORDER BY id DESC LIMIT ?1", params![recent])?;
+    let mut messages = messages_where(conn, "ORDER BY m.id DESC LIMIT ?1", params![recent])?;
     messages.reverse();
     let first_id: Option<u64> = conn.query_row("SELECT min(id) FROM messages", [], |r| r.get(0))?;
     Ok(Loaded {
@@ -89,23 +180,6 @@ pub fn clear_all(conn: &mut Connection) -> rusqlite::Result<u64> {
     Ok(last.map_or(1, |id| id + 1))
 }
 
-/// Stores `messages` in one transaction: all of them or none.
-pub fn insert<'a>(
-    conn: &mut Connection,
-    messages: impl Iterator<Item = &'a ChatMessage>,
-) -> rusqlite::Result<()> {
-    let tx = conn.transaction()?;
-    {
-        let mut insert = tx.prepare_cached(
-            "INSERT INTO messages (id, ts, user_id, user_name, text) VALUES (?1, ?2, ?3, ?4, ?5)",
-        )?;
-        for m in messages {
-            insert.execute(params![m.id, m.ts, m.from.id, m.from.name, m.text])?;
-        }
-    }
-    tx.commit()
-}
-
 /// Up to `limit` messages before `before`, oldest first, within `max_bytes`
 /// of JSON (the newest of them are kept).
 pub fn before(
@@ -116,7 +190,7 @@ pub fn before(
 ) -> rusqlite::Result<Page> {
     let newest_first = messages_where(
         conn,
-        "WHERE id < ?1 ORDER BY id DESC LIMIT ?2",
+        "WHERE m.id < ?1 ORDER BY m.id DESC LIMIT ?2",
         params![before, limit + 1],
     )?;
     let (mut messages, more) = within(newest_first, limit, max_bytes);
@@ -134,7 +208,7 @@ pub fn after(
 ) -> rusqlite::Result<Page> {
     let oldest_first = messages_where(
         conn,
-        "WHERE id > ?1 ORDER BY id ASC LIMIT ?2",
+        "WHERE m.id > ?1 ORDER BY m.id ASC LIMIT ?2",
         params![after, limit + 1],
     )?;
     let (messages, more) = within(oldest_first, limit, max_bytes);
@@ -189,23 +263,26 @@ pub fn search(
 fn matching(conn: &Connection, pattern: &str, limit: usize) -> rusqlite::Result<Vec<ChatMessage>> {
     messages_where(
         conn,
-        "WHERE id IN (
+        "WHERE m.id IN (
              SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?1
              ORDER BY rowid DESC LIMIT ?2
-         ) ORDER BY id DESC",
+         ) ORDER BY m.id DESC",
         params![pattern, limit],
     )
 }
 
-/// The messages `SELECT … FROM messages {clause}` finds, in its order.
+/// The messages (`m`) that `{SELECT_MESSAGES} {clause}` finds, in its
+/// order, with their files and reactions.
 fn messages_where(
     conn: &Connection,
     clause: &str,
     params: &[&dyn rusqlite::ToSql],
 ) -> rusqlite::Result<Vec<ChatMessage>> {
-    let mut query = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM messages {clause}"))?;
+    let mut query = conn.prepare_cached(&format!("{SELECT_MESSAGES} {clause}"))?;
     let rows = query.query_map(params, message)?;
-    rows.collect()
+    let mut messages = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+    decorate(conn, &mut messages)?;
+    Ok(messages)
 }
 
 /// Turns what a person typed into an FTS5 expression that treats all of it
@@ -275,6 +352,12 @@ pub fn prune(
                  (SELECT id FROM messages WHERE id < ?1 ORDER BY id LIMIT ?2)",
             params![cutoff, PRUNE_CHUNK],
         )?;
+        if i64::try_from(n).unwrap_or(i64::MAX) < PRUNE_CHUNK {
+            // Their reactions and file links go with the last chunk; the
+            // files themselves once no message uses them (`collect_orphans`).
+            tx.execute("DELETE FROM reactions WHERE message_id < ?1", [cutoff])?;
+            tx.execute("DELETE FROM message_files WHERE message_id < ?1", [cutoff])?;
+        }
         tx.commit()?;
         removed += n;
         if i64::try_from(n).unwrap_or(i64::MAX) < PRUNE_CHUNK {

@@ -18,7 +18,7 @@ macro_rules! unindexed_trigger {
 
 /// Each migration takes the schema from version `index` to `index + 1`.
 /// Append only: a released migration never changes.
-const MIGRATIONS: &[&str] = &[
+pub(super) const MIGRATIONS: &[&str] = &[
     // 1: messages, their full-text index, and the room's own facts.
     concat!(
         r#"
@@ -60,6 +60,44 @@ const MIGRATIONS: &[&str] = &[
     INSERT INTO meta (key, value) VALUES ('room', lower(hex(randomblob(16))));
     "#
     ),
+    // 2: who wrote a message (stable uid), replies, edits and deletions,
+    // reactions, and files.
+    r#"
+    ALTER TABLE messages ADD COLUMN user_uid TEXT NOT NULL DEFAULT '';
+    ALTER TABLE messages ADD COLUMN reply_to INTEGER;
+    ALTER TABLE messages ADD COLUMN reply_user_id INTEGER;
+    ALTER TABLE messages ADD COLUMN reply_user_uid TEXT;
+    ALTER TABLE messages ADD COLUMN reply_user_name TEXT;
+    ALTER TABLE messages ADD COLUMN edited_ts INTEGER;
+    ALTER TABLE messages ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;
+
+    CREATE TABLE reactions (
+        message_id INTEGER NOT NULL,
+        emoji      TEXT NOT NULL,
+        user_uid   TEXT NOT NULL,
+        user_id    INTEGER NOT NULL,
+        user_name  TEXT NOT NULL,
+        UNIQUE (message_id, emoji, user_uid)
+    ) STRICT;
+
+    CREATE TABLE uploads (
+        id   TEXT PRIMARY KEY,
+        hash TEXT NOT NULL,
+        name TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        type TEXT NOT NULL,
+        ts   INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX uploads_by_hash ON uploads (hash);
+
+    CREATE TABLE message_files (
+        message_id INTEGER NOT NULL,
+        position   INTEGER NOT NULL,
+        upload_id  TEXT NOT NULL,
+        PRIMARY KEY (message_id, position)
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX message_files_by_upload ON message_files (upload_id);
+    "#,
 ];
 
 /// The schema version this build writes.
@@ -107,6 +145,9 @@ pub const CLEAR_ALL: &str = concat!(
     DROP TRIGGER messages_unindexed;
     DELETE FROM messages;
     INSERT INTO messages_fts (messages_fts) VALUES ('delete-all');
+    DELETE FROM reactions;
+    DELETE FROM message_files;
+    DELETE FROM uploads;
     "#,
     unindexed_trigger!()
 );

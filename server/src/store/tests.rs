@@ -3,7 +3,8 @@
 use proptest::prelude::*;
 use rusqlite::Connection;
 
-use super::queries::{before, insert, match_expression, prune, search};
+use super::changes::{apply, Change};
+use super::queries::{before, match_expression, prune, search};
 use super::schema::migrate;
 use super::Retention;
 use crate::protocol::{ChatMessage, User};
@@ -13,17 +14,25 @@ fn database(texts: &[&str]) -> Connection {
     migrate(&mut conn).expect("migrates");
     let messages: Vec<ChatMessage> = (1..)
         .zip(texts)
-        .map(|(id, text)| ChatMessage {
-            id,
-            from: User {
+        .map(|(id, text)| {
+            let ann = User {
                 id: 1,
+                uid: "ann".into(),
                 name: "Ann".into(),
-            },
-            text: (*text).into(),
-            ts: id * 1000,
+            };
+            ChatMessage::plain(id, ann, (*text).into(), id * 1000)
         })
         .collect();
-    insert(&mut conn, messages.iter()).expect("inserts");
+    let tx = conn.transaction().expect("transaction");
+    for message in messages {
+        let change = Change::Say {
+            message: Box::new(message),
+            reply_to: None,
+            files: Vec::new(),
+        };
+        apply(&tx, change).expect("inserts").expect("accepted");
+    }
+    tx.commit().expect("commits");
     conn
 }
 
@@ -70,4 +79,34 @@ proptest! {
         let conn = database(&["hello world", "(quoted) \"text\" * NEAR"]);
         prop_assert!(search(&conn, &typed, 10, 1 << 20).is_ok());
     }
+}
+
+#[test]
+fn a_version_1_conversation_migrates_and_keeps_its_messages() {
+    let mut conn = Connection::open_in_memory().expect("in memory");
+    conn.execute_batch(super::schema::MIGRATIONS[0])
+        .expect("version 1");
+    conn.pragma_update(None, "user_version", 1)
+        .expect("version");
+    conn.execute(
+        "INSERT INTO messages (id, ts, user_id, user_name, text) VALUES (7, 1, 3, 'Ann', 'old words')",
+        [],
+    )
+    .expect("an old message");
+    migrate(&mut conn).expect("migrates to the current version");
+    let page = before(&conn, i64::MAX as u64, 10, 1 << 20).expect("reads");
+    let old = &page.messages[0];
+    assert_eq!(
+        (old.id, old.text.as_str(), old.from.name.as_str()),
+        (7, "old words", "Ann")
+    );
+    assert_eq!(
+        old.from.uid, "",
+        "nobody owns a message from before identities"
+    );
+    assert!(old.reply_to.is_none() && !old.deleted && old.edited_ts.is_none());
+    assert_eq!(
+        search(&conn, "old", 10, 1 << 20).expect("searches").len(),
+        1
+    );
 }

@@ -11,19 +11,23 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
-use super::{queries, Observer, Retention, StorageError};
-use crate::protocol::ChatMessage;
+use super::changes::{self, Applied, Change, Rejected};
+use super::{queries, Blobs, Observer, Retention, StorageError};
 
 /// The most messages one transaction takes; more wait for the next.
 const MAX_BATCH: usize = 1024;
 
-/// How often retention runs.
+/// How often retention runs, and forgotten uploads are collected.
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
+
+/// How long an upload may wait for a message to use it before it is
+/// collected.
+const UNSENT_UPLOAD_LIFETIME: Duration = Duration::from_secs(60 * 60);
 
 /// What a storage thread is asked to do.
 pub enum Job<T> {
-    /// Store a message in the next group commit.
-    Append(ChatMessage, T),
+    /// Apply a change in the next group commit.
+    Append(Change, T),
     /// Run a query (or a write of its own) in turn.
     Run(Box<dyn FnOnce(&mut Connection) + Send>),
     /// From now on, committed batches go to this observer.
@@ -58,12 +62,13 @@ pub fn spawn<T: Send + 'static>(
     reader: Option<Connection>,
     lock: Option<File>,
     retention: Retention,
+    blobs: Blobs,
 ) -> io::Result<Threads<T>> {
     let (write_queue, writes) = mpsc::channel();
     thread::Builder::new()
         .name("hearth-store-writer".into())
         .spawn(move || {
-            let closed = Writer::new(writer, retention).run(writes);
+            let closed = Writer::new(writer, retention, blobs).run(writes);
             drop(lock);
             if let Some(closed) = closed {
                 let _ = closed.send(());
@@ -98,20 +103,22 @@ fn read_loop<T>(mut conn: Connection, jobs: Receiver<Job<T>>) {
 struct Writer<T> {
     conn: Connection,
     observer: Option<Weak<dyn Observer<T>>>,
-    pending: Vec<(ChatMessage, T)>,
+    pending: Vec<(Change, T)>,
     retention: Retention,
+    blobs: Blobs,
     next_prune: Instant,
     /// Set while commits fail, so an outage is logged once, not per batch.
     failing: bool,
 }
 
 impl<T: Send + 'static> Writer<T> {
-    fn new(conn: Connection, retention: Retention) -> Self {
+    fn new(conn: Connection, retention: Retention, blobs: Blobs) -> Self {
         Self {
             conn,
             observer: None,
             pending: Vec::new(),
             retention,
+            blobs,
             // `open` has just pruned.
             next_prune: Instant::now() + PRUNE_EVERY,
             failing: false,
@@ -122,11 +129,7 @@ impl<T: Send + 'static> Writer<T> {
     /// database is closed) or until every handle is gone.
     fn run(mut self, jobs: Receiver<Job<T>>) -> Option<oneshot::Sender<()>> {
         loop {
-            let wait = if self.retention.prunes() {
-                self.next_prune.saturating_duration_since(Instant::now())
-            } else {
-                Duration::MAX
-            };
+            let wait = self.next_prune.saturating_duration_since(Instant::now());
             match jobs.recv_timeout(wait) {
                 Ok(first) => {
                     let mut closing = self.take(first);
@@ -145,7 +148,7 @@ impl<T: Send + 'static> Writer<T> {
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => break,
             }
-            if self.retention.prunes() && Instant::now() >= self.next_prune {
+            if Instant::now() >= self.next_prune {
                 self.prune();
                 self.next_prune = Instant::now() + PRUNE_EVERY;
             }
@@ -157,7 +160,7 @@ impl<T: Send + 'static> Writer<T> {
     /// Takes one job; a `Close` is handed back for the caller to finish.
     fn take(&mut self, job: Job<T>) -> Option<oneshot::Sender<()>> {
         match job {
-            Job::Append(message, ticket) => self.pending.push((message, ticket)),
+            Job::Append(change, ticket) => self.pending.push((change, ticket)),
             Job::Run(work) => {
                 // In queue order: what was appended before runs first.
                 self.commit();
@@ -169,16 +172,18 @@ impl<T: Send + 'static> Writer<T> {
         None
     }
 
-    /// Commits the pending messages in one transaction, then hands them to
-    /// the observer: to deliver, or to refuse if the commit failed.
+    /// Applies the pending changes in one transaction, then hands their
+    /// outcomes to the observer: to deliver, or to refuse if the commit
+    /// failed. Files no message uses any more go once it has committed.
     fn commit(&mut self) {
         if self.pending.is_empty() {
             return;
         }
         let batch = std::mem::take(&mut self.pending);
-        let outcome = queries::insert(&mut self.conn, batch.iter().map(|(message, _)| message));
+        let (changes, tickets): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
+        let outcome = apply_all(&mut self.conn, changes);
         match &outcome {
-            Ok(()) if self.failing => {
+            Ok(_) if self.failing => {
                 self.failing = false;
                 log::info!("storage works again; messages are being kept");
             }
@@ -188,24 +193,74 @@ impl<T: Send + 'static> Writer<T> {
             }
             _ => {}
         }
-        if let Some(observer) = self.observer.as_ref().and_then(Weak::upgrade) {
-            observer.committed(batch, outcome.map_err(StorageError::from_running));
+        let observer = self.observer.as_ref().and_then(Weak::upgrade);
+        match outcome {
+            Ok(applied) => {
+                for outcome in &applied {
+                    if let Ok(Applied::Deleted { gone, .. }) = outcome {
+                        gone.iter().for_each(|hash| self.blobs.remove(hash));
+                    }
+                }
+                if let Some(observer) = observer {
+                    observer.committed(applied.into_iter().zip(tickets).collect());
+                }
+            }
+            Err(err) => {
+                if let Some(observer) = observer {
+                    observer.failed(tickets, StorageError::from_running(err));
+                }
+            }
         }
     }
 
+    /// Applies retention, then collects the uploads nothing uses.
     fn prune(&mut self) {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default();
         self.commit();
-        match queries::prune(&mut self.conn, self.retention, now) {
-            Ok(Some(first_kept)) => {
-                if let Some(observer) = self.observer.as_ref().and_then(Weak::upgrade) {
-                    observer.pruned(first_kept);
+        if self.retention.prunes() {
+            match queries::prune(&mut self.conn, self.retention, now) {
+                Ok(Some(first_kept)) => {
+                    if let Some(observer) = self.observer.as_ref().and_then(Weak::upgrade) {
+                        observer.pruned(first_kept);
+                    }
                 }
+                Ok(None) => {}
+                Err(err) => log::warn!("could not prune old messages: {err}"),
             }
-            Ok(None) => {}
-            Err(err) => log::warn!("could not prune old messages: {err}"),
+        }
+        self.collect_orphans(now);
+    }
+}
+
+impl<T> Writer<T> {
+    /// Forgets uploads no message has used for [`UNSENT_UPLOAD_LIFETIME`].
+    fn collect_orphans(&mut self, now: Duration) {
+        let before = now.saturating_sub(UNSENT_UPLOAD_LIFETIME).as_millis();
+        let collected = self.conn.transaction().and_then(|tx| {
+            let gone = changes::collect_orphans(&tx, u64::try_from(before).unwrap_or(0))?;
+            tx.commit()?;
+            Ok(gone)
+        });
+        match collected {
+            Ok(gone) => gone.iter().for_each(|hash| self.blobs.remove(hash)),
+            Err(err) => log::warn!("could not collect unsent uploads: {err}"),
         }
     }
+}
+
+/// Applies every change in one transaction; a change rejected on its merits
+/// writes nothing and does not stop the others.
+fn apply_all(
+    conn: &mut Connection,
+    changes: Vec<Change>,
+) -> rusqlite::Result<Vec<Result<Applied, Rejected>>> {
+    let tx = conn.transaction()?;
+    let outcomes = changes
+        .into_iter()
+        .map(|change| changes::apply(&tx, change))
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    tx.commit()?;
+    Ok(outcomes)
 }

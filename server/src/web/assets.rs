@@ -20,7 +20,7 @@ struct Ui;
 
 /// Content-Security-Policy for the pages we serve, whose only connections
 /// are WebSockets back to this server.
-static PAGE_CSP: LazyLock<String> = LazyLock::new(|| content_security_policy(&["'self'"]));
+static PAGE_CSP: LazyLock<String> = LazyLock::new(|| content_security_policy(&["'self'"], &[]));
 
 /// Resolves a request path (percent-encoded, without the leading slash) to an
 /// embedded file. Directory-like paths serve their `index.html`.

@@ -1,6 +1,7 @@
 //! The HTTP surface, as small warp filters composed into one boxed filter:
-//! `GET /ws` (the room), `GET /healthz`, and the embedded UI for every other
-//! `GET`. Every route first passes the Host allowlist.
+//! `GET /ws` (the room), `GET /healthz`, `POST /files` and `GET /files/{id}`
+//! (files people send), and the embedded UI for every other `GET`. Every
+//! route first passes the Host allowlist.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -18,9 +19,11 @@ use crate::peer::{self, PeerContext, Remote, SessionGuards};
 mod access;
 mod assets;
 mod csp;
+mod files;
 
 pub use access::{AccessPolicy, Loopback, DESKTOP_WEBVIEW_ORIGIN};
 pub use csp::content_security_policy;
+pub use files::Uploads;
 
 /// This crate's version, reported by `/healthz`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -41,6 +44,8 @@ pub struct RouteState {
     pub slots: ClientSlots,
     /// Sessions register here so shutdown can wait for them.
     pub tracker: TaskTracker,
+    /// What uploads share: their concurrency and rate.
+    pub uploads: Uploads,
 }
 
 /// Why a request was refused before reaching a handler.
@@ -62,6 +67,10 @@ pub fn routes(state: RouteState) -> BoxedFilter<(Response,)> {
     let host_check = host_check(state.access.clone());
     let api = websocket(state.clone())
         .or(health(state.clone()))
+        .unify()
+        .or(files::upload(state.clone(), state.uploads.clone()))
+        .unify()
+        .or(files::download(state.clone()))
         .unify()
         .or(static_files())
         .unify();

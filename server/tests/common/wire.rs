@@ -86,12 +86,18 @@ pub struct HttpResponse {
 /// Sends `request` as is over a fresh connection to `addr` and reads the
 /// response until the server closes, all within `limit`.
 pub async fn raw_request(addr: SocketAddr, request: &str, limit: Duration) -> Result<HttpResponse> {
+    raw_request_bytes(addr, request.as_bytes(), limit).await
+}
+
+/// [`raw_request`] for a request that is not all text (a file upload).
+pub async fn raw_request_bytes(
+    addr: SocketAddr,
+    request: &[u8],
+    limit: Duration,
+) -> Result<HttpResponse> {
     let exchange = async {
         let mut stream = TcpStream::connect(addr).await.context("connect")?;
-        stream
-            .write_all(request.as_bytes())
-            .await
-            .context("write")?;
+        stream.write_all(request).await.context("write")?;
         let mut response = Vec::new();
         stream.read_to_end(&mut response).await.context("read")?;
         anyhow::Ok(response)

@@ -77,8 +77,13 @@ async fn joined_renamed_and_left_reach_the_others() {
     let (mut ann, _) = Client::join(&server, "Ann").await;
     let (mut bob, welcome) = Client::join(&server, "Bob").await;
     let bob_id = welcome["you"]["id"].clone();
+    let bob_uid = welcome["you"]["uid"].clone();
+    assert!(bob_uid.as_str().is_some_and(|uid| uid.len() == 32));
     let joined = ann.expect("joined").await;
-    assert_eq!(joined["user"], json!({"id": bob_id, "name": "Bob"}));
+    assert_eq!(
+        joined["user"],
+        json!({"id": bob_id, "uid": bob_uid, "name": "Bob"})
+    );
 
     bob.send(json!({"type": "rename", "name": "Robert"})).await;
     let renamed = ann.expect("renamed").await;

@@ -4,6 +4,7 @@
 mod access;
 mod adversarial;
 mod chat;
+mod conversation;
 mod flow;
 mod hardening;
 mod lifecycle;

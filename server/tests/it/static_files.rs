@@ -27,7 +27,7 @@ async fn the_page_and_its_files_are_served_with_the_right_types() {
             "default-src 'self'",
             "form-action 'none'",
             "frame-ancestors 'none'",
-            "img-src 'self' data:",
+            "img-src 'self' data: blob:",
             "object-src 'none'",
             "script-src 'self'",
             "style-src 'self'",

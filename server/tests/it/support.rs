@@ -225,3 +225,48 @@ pub async fn non_reader(server: &TestServer, name: &str) -> Client {
     client.send(json!({"type": "hello", "name": name})).await;
     client
 }
+
+/// What `POST /files` answered: status, headers text, and the JSON body.
+pub struct Uploaded {
+    pub status: u16,
+    pub head: String,
+    pub json: Value,
+}
+
+/// Uploads `bytes` as the multipart field `file` named `name`, as a
+/// browser's `FormData` does, from `origin` (none: a non-browser client).
+pub async fn post_file(
+    addr: SocketAddr,
+    name: &str,
+    claimed_type: &str,
+    bytes: &[u8],
+    origin: Option<&str>,
+) -> Uploaded {
+    let boundary = "----hearthtestboundary7MA4YWxkTrZu0gW";
+    let mut body = Vec::new();
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
+             Content-Type: {claimed_type}\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let origin = origin.map_or(String::new(), |o| format!("Origin: {o}\r\n"));
+    let mut request = format!(
+        "POST /files HTTP/1.1\r\nHost: {addr}\r\n{origin}Connection: close\r\n\
+         Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    request.extend_from_slice(&body);
+    let response = wire::raw_request_bytes(addr, &request, PATIENCE)
+        .await
+        .expect("HTTP response");
+    Uploaded {
+        status: response.status,
+        json: serde_json::from_slice(&response.body).unwrap_or(Value::Null),
+        head: response.head,
+    }
+}

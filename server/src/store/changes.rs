@@ -1,0 +1,353 @@
+//! What people do to the conversation, applied on the writer thread inside
+//! its group-commit transaction: each change is checked against what is
+//! stored (does the message exist, is it theirs) and applied, or rejected
+//! without touching anything.
+
+use rusqlite::{params, OptionalExtension as _, Transaction};
+
+use crate::protocol::{excerpt, ChatMessage, FileInfo, Quote, User};
+
+/// One change to the conversation, queued for the next group commit.
+#[derive(Debug, Clone)]
+pub enum Change {
+    /// A new message; `reply_to` and `files` are resolved against what is
+    /// stored.
+    Say {
+        /// The message, numbered, without its quote and files yet.
+        message: Box<ChatMessage>,
+        /// The id of the message it answers.
+        reply_to: Option<u64>,
+        /// Upload ids of its files.
+        files: Vec<String>,
+    },
+    /// New text for a message, by its author.
+    Edit {
+        /// Which message.
+        id: u64,
+        /// The uid of who asks; only the author may.
+        by: String,
+        /// The new text.
+        text: String,
+        /// When.
+        ts: u64,
+    },
+    /// Deleting a message: by its author, or by the host (`by: None`).
+    Delete {
+        /// Which message.
+        id: u64,
+        /// The uid of who asks, `None` for the host.
+        by: Option<String>,
+    },
+    /// Toggling `user`'s reaction `emoji` on a message.
+    React {
+        /// Which message.
+        id: u64,
+        /// The emoji (already checked to be one).
+        emoji: String,
+        /// Who reacts.
+        user: User,
+    },
+}
+
+/// A change that was applied: what everyone is told.
+#[derive(Debug, Clone)]
+pub enum Applied {
+    /// A message, with its quote and files.
+    Said(ChatMessage),
+    /// A message's new text.
+    Edited {
+        /// Which message.
+        id: u64,
+        /// Its text now.
+        text: String,
+        /// When.
+        edited_ts: u64,
+    },
+    /// A deleted message.
+    Deleted {
+        /// Which message.
+        id: u64,
+        /// Content hashes no upload uses any more: their bytes go once the
+        /// transaction commits.
+        gone: Vec<String>,
+    },
+    /// A reaction added or taken back.
+    Reacted {
+        /// Which message.
+        id: u64,
+        /// The emoji.
+        emoji: String,
+        /// Who.
+        user: User,
+        /// Added, or taken back.
+        added: bool,
+    },
+}
+
+/// Why a change was not applied. Nothing was written for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Rejected {
+    /// No such message or file (or the message was deleted).
+    #[error("no such message")]
+    NotFound,
+    /// The message is someone else's.
+    #[error("only its author may change that message")]
+    Forbidden,
+}
+
+/// Applies `change` within `tx`. The outer error is SQLite failing (the
+/// whole batch rolls back); the inner one, a change refused on its merits.
+pub fn apply(tx: &Transaction<'_>, change: Change) -> rusqlite::Result<Result<Applied, Rejected>> {
+    match change {
+        Change::Say {
+            message,
+            reply_to,
+            files,
+        } => say(tx, *message, reply_to, &files),
+        Change::Edit { id, by, text, ts } => {
+            if let Err(rejected) = authorize(tx, id, Some(&by))? {
+                return Ok(Err(rejected));
+            }
+            tx.prepare_cached("UPDATE messages SET text = ?2, edited_ts = ?3 WHERE id = ?1")?
+                .execute(params![id, text, ts])?;
+            Ok(Ok(Applied::Edited {
+                id,
+                text,
+                edited_ts: ts,
+            }))
+        }
+        Change::Delete { id, by } => {
+            if let Err(rejected) = authorize(tx, id, by.as_deref())? {
+                return Ok(Err(rejected));
+            }
+            let gone = delete(tx, id)?;
+            Ok(Ok(Applied::Deleted { id, gone }))
+        }
+        Change::React { id, emoji, user } => {
+            if let Err(rejected) = authorize(tx, id, None)? {
+                return Ok(Err(rejected));
+            }
+            let removed = tx
+                .prepare_cached(
+                    "DELETE FROM reactions WHERE message_id = ?1 AND emoji = ?2 AND user_uid = ?3",
+                )?
+                .execute(params![id, emoji, user.uid])?;
+            if removed == 0 {
+                tx.prepare_cached(
+                    "INSERT INTO reactions (message_id, emoji, user_uid, user_id, user_name)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                )?
+                .execute(params![id, emoji, user.uid, user.id, user.name])?;
+            }
+            Ok(Ok(Applied::Reacted {
+                id,
+                emoji,
+                user,
+                added: removed == 0,
+            }))
+        }
+    }
+}
+
+fn say(
+    tx: &Transaction<'_>,
+    mut message: ChatMessage,
+    reply_to: Option<u64>,
+    files: &[String],
+) -> rusqlite::Result<Result<Applied, Rejected>> {
+    if let Some(original) = reply_to {
+        let quoted = tx
+            .prepare_cached(
+                "SELECT user_id, user_uid, user_name, text FROM messages
+                 WHERE id = ?1 AND deleted = 0",
+            )?
+            .query_row([original], |row| {
+                Ok(Quote {
+                    id: original,
+                    from: User {
+                        id: row.get(0)?,
+                        uid: row.get(1)?,
+                        name: row.get(2)?,
+                    },
+                    excerpt: excerpt(&row.get::<_, String>(3)?),
+                    deleted: false,
+                })
+            })
+            .optional()?;
+        match quoted {
+            Some(quote) => message.reply_to = Some(quote),
+            None => return Ok(Err(Rejected::NotFound)),
+        }
+    }
+    for id in files {
+        let file = tx
+            .prepare_cached("SELECT name, size, type FROM uploads WHERE id = ?1")?
+            .query_row([id], |row| {
+                Ok(FileInfo {
+                    id: id.clone(),
+                    name: row.get(0)?,
+                    size: row.get(1)?,
+                    kind: row.get(2)?,
+                    url: file_url(id),
+                })
+            })
+            .optional()?;
+        match file {
+            Some(file) => message.files.push(file),
+            None => return Ok(Err(Rejected::NotFound)),
+        }
+    }
+    let quote = message.reply_to.as_ref();
+    tx.prepare_cached(
+        "INSERT INTO messages (id, ts, user_id, user_uid, user_name, text,
+                               reply_to, reply_user_id, reply_user_uid, reply_user_name)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?
+    .execute(params![
+        message.id,
+        message.ts,
+        message.from.id,
+        message.from.uid,
+        message.from.name,
+        message.text,
+        quote.map(|q| q.id),
+        quote.map(|q| q.from.id),
+        quote.map(|q| &q.from.uid),
+        quote.map(|q| &q.from.name),
+    ])?;
+    for (position, file) in message.files.iter().enumerate() {
+        tx.prepare_cached(
+            "INSERT INTO message_files (message_id, position, upload_id) VALUES (?1, ?2, ?3)",
+        )?
+        .execute(params![message.id, position, file.id])?;
+    }
+    Ok(Ok(Applied::Said(message)))
+}
+
+/// Where a file is fetched from.
+pub fn file_url(id: &str) -> String {
+    format!("/files/{id}")
+}
+
+/// Whether message `id` exists, is not deleted, and (when `by` is given)
+/// was written by `by`.
+fn authorize(
+    tx: &Transaction<'_>,
+    id: u64,
+    by: Option<&str>,
+) -> rusqlite::Result<Result<(), Rejected>> {
+    let author: Option<String> = tx
+        .prepare_cached("SELECT user_uid FROM messages WHERE id = ?1 AND deleted = 0")?
+        .query_row([id], |row| row.get(0))
+        .optional()?;
+    Ok(match (author, by) {
+        (None, _) => Err(Rejected::NotFound),
+        (Some(author), Some(by)) if author != by => Err(Rejected::Forbidden),
+        _ => Ok(()),
+    })
+}
+
+/// Removes a message's text, quote, reactions and files for good, keeping
+/// the row (a "message deleted" line, and ids never reused). Returns the
+/// content hashes nothing uses any more.
+fn delete(tx: &Transaction<'_>, id: u64) -> rusqlite::Result<Vec<String>> {
+    tx.prepare_cached(
+        "UPDATE messages SET text = '', deleted = 1, edited_ts = NULL, reply_to = NULL,
+                reply_user_id = NULL, reply_user_uid = NULL, reply_user_name = NULL
+         WHERE id = ?1",
+    )?
+    .execute([id])?;
+    tx.prepare_cached("DELETE FROM reactions WHERE message_id = ?1")?
+        .execute([id])?;
+    let uploads: Vec<String> = tx
+        .prepare_cached("DELETE FROM message_files WHERE message_id = ?1 RETURNING upload_id")?
+        .query_map([id], |row| row.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut hashes = Vec::new();
+    for upload in uploads {
+        let hash: Option<String> = tx
+            .prepare_cached(
+                "DELETE FROM uploads WHERE id = ?1
+                 AND NOT EXISTS (SELECT 1 FROM message_files WHERE upload_id = ?1)
+                 RETURNING hash",
+            )?
+            .query_row([&upload], |row| row.get(0))
+            .optional()?;
+        hashes.extend(hash);
+    }
+    unused(tx, hashes)
+}
+
+/// The `hashes` no upload points at any more.
+fn unused(tx: &Transaction<'_>, mut hashes: Vec<String>) -> rusqlite::Result<Vec<String>> {
+    hashes.sort();
+    hashes.dedup();
+    let mut gone = Vec::new();
+    for hash in hashes {
+        let used: bool = tx
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM uploads WHERE hash = ?1)")?
+            .query_row([&hash], |row| row.get(0))?;
+        if !used {
+            gone.push(hash);
+        }
+    }
+    Ok(gone)
+}
+
+/// Forgets uploads older than `before_ts` that no message uses (uploaded,
+/// then never sent, or their messages pruned). Returns the content hashes
+/// nothing uses any more.
+pub fn collect_orphans(tx: &Transaction<'_>, before_ts: u64) -> rusqlite::Result<Vec<String>> {
+    let hashes: Vec<String> = tx
+        .prepare_cached(
+            "DELETE FROM uploads WHERE ts < ?1
+             AND NOT EXISTS (SELECT 1 FROM message_files WHERE upload_id = uploads.id)
+             RETURNING hash",
+        )?
+        .query_map([before_ts], |row| row.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    unused(tx, hashes)
+}
+
+/// A stored upload: its hash, and what a message shows of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upload {
+    /// Where its bytes are kept.
+    pub hash: String,
+    /// What messages show.
+    pub info: FileInfo,
+}
+
+/// Records an upload.
+pub fn insert_upload(tx: &Transaction<'_>, upload: &Upload, ts: u64) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO uploads (id, hash, name, size, type, ts) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        upload.info.id,
+        upload.hash,
+        upload.info.name,
+        upload.info.size,
+        upload.info.kind,
+        ts
+    ])?;
+    Ok(())
+}
+
+/// The upload `id`, if it exists.
+pub fn upload(conn: &rusqlite::Connection, id: &str) -> rusqlite::Result<Option<Upload>> {
+    conn.prepare_cached("SELECT hash, name, size, type FROM uploads WHERE id = ?1")?
+        .query_row([id], |row| {
+            Ok(Upload {
+                hash: row.get(0)?,
+                info: FileInfo {
+                    id: id.to_owned(),
+                    name: row.get(1)?,
+                    size: row.get(2)?,
+                    kind: row.get(3)?,
+                    url: file_url(id),
+                },
+            })
+        })
+        .optional()
+}
