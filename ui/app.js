@@ -3,14 +3,18 @@
  * Hearth's chat page: joins the room, and routes what the room says to the
  * module that owns it. Speaks protocol v1 (docs/protocol.md).
  *
- *   session.js      requests sent and not answered yet
- *   identity.js     my name and user
- *   timeline.js     what the log shows (conversation.js: the messages in it)
- *   composer.js     the message box
- *   people.js       who is here and who is typing
- *   name-dialog.js  picking or changing a name
- *   search.js       the search panel
- *   attention.js    title count, notifications, screen-reader announcements
+ *   session.js          requests sent and not answered yet
+ *   identity.js         my name, my secret, my user
+ *   timeline.js         what the log shows (conversation.js: the messages in it)
+ *   message-view.js     one message on screen (format.js: its text, files.js: its files)
+ *   message-actions.js  reply, react, edit, delete; moving between messages
+ *   reactions.js        the reaction palette, reactions kept current
+ *   unread.js           the "new since you were here" divider
+ *   composer.js         the message box and what it replies to (uploads.js: its files)
+ *   people.js           who is here and who is typing
+ *   name-dialog.js      picking or changing a name
+ *   search.js           the search panel
+ *   attention.js        title count, notifications, screen-reader announcements
  * @module app
  */
 
@@ -19,12 +23,17 @@ import * as composer from './composer.js';
 import { JOIN_TIMEOUT_REASON, RoomConnection } from './connection.js';
 import * as desktop from './desktop.js';
 import { byId } from './dom.js';
+import * as files from './files.js';
 import * as identity from './identity.js';
+import * as messageActions from './message-actions.js';
+import { fillQuote, summary } from './message-view.js';
 import * as nameDialog from './name-dialog.js';
 import * as people from './people.js';
+import * as reactions from './reactions.js';
 import { SEARCH_LIMIT, SearchPanel } from './search.js';
 import * as session from './session.js';
 import * as timeline from './timeline.js';
+import * as unread from './unread.js';
 
 /** @typedef {import('./identity.js').User} User */
 /** @typedef {import('./conversation.js').ChatMessage} ChatMessage */
@@ -39,7 +48,7 @@ const ui = {
 const search = new SearchPanel({
   send: (query) => session.request({ kind: 'search', query }, { type: 'search', query, limit: SEARCH_LIMIT }),
   choose: (id) => timeline.jumpTo(id),
-  canOpen: () => !nameDialog.isOpen() && !ui.clearDialog.open,
+  canOpen: () => !nameDialog.isOpen() && !ui.clearDialog.open && !messageActions.dialogOpen() && !files.lightboxOpen(),
 });
 
 // ---------------------------------------------------------------- start-up
@@ -52,6 +61,7 @@ async function start() {
     if (info) {
       address = info.url;
       url = `${info.url.replace(/^http/, 'ws')}/ws`;
+      files.setRoomAddress(info.url);
       desktop.setupHostPanel(info, attention.announce).catch((error) => console.error('host panel', error));
     }
   } else {
@@ -68,9 +78,19 @@ async function start() {
   connection.connect();
 
   people.init({ changed: timeline.updateEmptyState });
-  composer.wire();
+  composer.wire({ editLast: messageActions.editLast });
   nameDialog.wire({ afterClose: composer.focus, maxChars: () => composer.currentLimits().max_name_chars });
   timeline.init({ focusComposer: composer.focus });
+  messageActions.wire({
+    conversation: timeline.conversation,
+    reply: composer.reply,
+    jumpTo: timeline.jumpTo,
+    focusComposer: composer.focus,
+    showError: composer.showError,
+    maxMessageBytes: () => composer.currentLimits().max_message_bytes,
+  });
+  unread.wire({ conversation: timeline.conversation, jumpTo: timeline.jumpTo });
+  files.wire();
   attention.wire();
   if (!identity.wanted()) nameDialog.open('join');
 }
@@ -79,7 +99,7 @@ async function start() {
 
 function onOpen() {
   const name = identity.wanted();
-  if (name) session.request({ kind: 'hello' }, { type: 'hello', name });
+  if (name) session.request({ kind: 'hello' }, { type: 'hello', name, key: identity.key() });
 }
 
 /** @param {CloseEvent} event */
@@ -156,7 +176,18 @@ function onMessage(message) {
       session.answered('search');
       search.showResults(message);
       break;
+    case 'edited':
+      onEdited(message);
+      break;
+    case 'deleted':
+      onDeleted(message);
+      break;
+    case 'reaction':
+      onReaction(message);
+      break;
     case 'cleared':
+      messageActions.cancelEdit(false);
+      reactions.close(false);
       timeline.cleared();
       search.refresh();
       break;
@@ -192,6 +223,7 @@ function onWelcome(welcome) {
   composer.setLimits(welcome.limits);
   people.reset(welcome.users);
   timeline.welcomed(welcome);
+  unread.welcomed();
   if (nameDialog.openFor() === 'join') nameDialog.close();
   people.showMe();
   composer.update();
@@ -242,7 +274,7 @@ function onServerError(code, text) {
       break;
     case 'say': {
       // Messages typed after it and not sent yet come back with it, in order.
-      const texts = [pending.text, ...session.takeQueuedSays()];
+      const says = [pending, ...session.takeQueuedSays()];
       session.sendQueued();
       if (code === 'rate_limited') {
         composer.showError('You are sending messages too quickly. Wait a moment, then send again.');
@@ -251,9 +283,22 @@ function onServerError(code, text) {
       } else {
         composer.showError(text);
       }
-      composer.restoreDraft(texts.join('\n'));
+      composer.restoreDraft(says.map((say) => say.text).filter((said) => said !== '').join('\n'));
+      composer.restoreExtras(pending.replyTo, says.flatMap((say) => say.files ?? []));
       break;
     }
+    case 'edit': {
+      session.sendQueued();
+      composer.showError(code === 'rate_limited' ? 'Too many changes at once: your edit was not saved. Try again in a moment.' : text);
+      // The edit is not lost: the editor opens again with it, if the message can still be edited.
+      if (code !== 'not_found' && code !== 'forbidden') messageActions.startEdit(pending.id, pending.text);
+      break;
+    }
+    case 'delete':
+    case 'react':
+      session.sendQueued();
+      composer.showError(code === 'rate_limited' ? 'Too many changes at once. Wait a moment, then try again.' : text);
+      break;
     default:
       composer.showError(text);
   }
@@ -261,14 +306,83 @@ function onServerError(code, text) {
 
 /** @param {ChatMessage} message */
 function onLiveMessage(message) {
-  const mine = identity.isMe(message.from);
-  if (mine && session.answered('say')) session.sendQueued();
+  // The echo of what this page (this connection) sent.
+  const echo = identity.isMe(message.from);
+  if (echo && session.answered('say')) session.sendQueued();
   people.stopTyping(message.from.id);
-  timeline.live(message, mine);
-  if (!mine) {
-    attention.announce(`${message.from.name}: ${message.text.slice(0, 200)}`);
-    attention.drawAttention(message);
+  timeline.live(message, echo);
+  if (!identity.isSelf(message.from)) {
+    const what = summary(message, 200);
+    attention.announce(`${message.from.name}: ${what}`);
+    attention.drawAttention(message.from.name, what);
   }
+}
+
+/**
+ * The start of a message's text, as a reply quotes it.
+ * @param {string} text
+ */
+function excerptOf(text) {
+  const chars = Array.from(text);
+  return chars.length > 100 ? `${chars.slice(0, 100).join('')}…` : text;
+}
+
+/**
+ * Replies to message `id` on screen show `change`d quotes.
+ * @param {number} id
+ * @param {(quote: import('./conversation.js').Quote) => void} change
+ */
+function updateQuotes(id, change) {
+  timeline.eachMessage((message) => {
+    if (message.reply_to?.id === id) change(message.reply_to);
+  });
+  for (const button of document.querySelectorAll(`#messages button.quote[data-ref="${id}"]`)) {
+    const item = button.closest('li.msg');
+    const quoted = timeline.conversation.message(Number(/** @type {HTMLElement | null} */ (item)?.dataset.id))?.reply_to;
+    if (quoted) fillQuote(/** @type {HTMLElement} */ (button), quoted);
+  }
+}
+
+/** @param {{id: number, text: string, edited_ts: number}} frame */
+function onEdited(frame) {
+  if (session.answeredWhere('edit', (pending) => pending.id === frame.id)) session.sendQueued();
+  timeline.updateMessage(frame.id, (message) => {
+    message.text = frame.text;
+    message.edited_ts = frame.edited_ts;
+  });
+  timeline.refresh(frame.id);
+  updateQuotes(frame.id, (quote) => {
+    quote.excerpt = excerptOf(frame.text);
+  });
+  const reply = composer.replyingTo();
+  if (reply?.id === frame.id) composer.setReply({ ...reply, excerpt: excerptOf(frame.text) });
+}
+
+/** @param {{id: number}} frame */
+function onDeleted(frame) {
+  if (session.answeredWhere('delete', (pending) => pending.id === frame.id)) session.sendQueued();
+  if (messageActions.editingId() === frame.id) messageActions.cancelEdit(false);
+  if (reactions.paletteFor() === frame.id) reactions.close(false);
+  timeline.updateMessage(frame.id, (message) => {
+    message.deleted = true;
+    message.text = '';
+    delete message.files;
+    delete message.edited_ts;
+    delete message.reactions;
+  });
+  timeline.refresh(frame.id);
+  updateQuotes(frame.id, (quote) => {
+    quote.deleted = true;
+    quote.excerpt = '';
+  });
+  if (composer.replyingTo()?.id === frame.id) composer.setReply(null);
+}
+
+/** @param {{id: number, emoji: string, user: User, added: boolean}} frame */
+function onReaction(frame) {
+  if (identity.isMe(frame.user) && session.answeredWhere('react', (pending) => pending.id === frame.id)) session.sendQueued();
+  const shown = timeline.updateMessage(frame.id, (message) => reactions.apply(message, frame.emoji, frame.user, frame.added));
+  if (shown) timeline.refresh(frame.id);
 }
 
 start().catch((error) => {

@@ -9,8 +9,6 @@
 import * as desktop from './desktop.js';
 import { byId, el } from './dom.js';
 
-/** @typedef {import('./conversation.js').ChatMessage} ChatMessage */
-
 const APP_TITLE = 'Hearth';
 
 /** Messages that came while the page was in the background. */
@@ -39,18 +37,19 @@ export function offerNotifications() {
 
 /**
  * A message from someone else arrived: counted and notified while the page is not looked at.
- * @param {ChatMessage} message
+ * @param {string} from who sent it
+ * @param {string} text what it says, on one line
  */
-export function drawAttention(message) {
+export function drawAttention(from, text) {
   if (!document.hidden && document.hasFocus()) return;
   unread += 1;
   setTitle(`(${unread}) ${APP_TITLE}`);
-  const body = message.text.length > 140 ? `${message.text.slice(0, 140)}…` : message.text;
+  const body = text.length > 140 ? `${text.slice(0, 140)}…` : text;
   desktop
-    .notify(message.from.name, body)
+    .notify(from, body)
     .then((handled) => {
       if (!handled && 'Notification' in window && Notification.permission === 'granted') {
-        new Notification(message.from.name, { body, tag: 'hearth' });
+        new Notification(from, { body, tag: 'hearth' });
       }
     })
     .catch((error) => console.error('notification failed', error));

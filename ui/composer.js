@@ -1,17 +1,26 @@
 // @ts-check
 /**
  * The message box: typing, sending, the size limit and its counter, the
- * errors about what was sent, and drafts that come back when a message
- * could not be sent. The one owner of the draft.
+ * message being replied to, the errors about what was sent, and drafts
+ * that come back when a message could not be sent. The one owner of the
+ * draft and of what it replies to (its files are uploads.js's).
  * @module composer
  */
 
 import { byId } from './dom.js';
 import * as identity from './identity.js';
+import { summary } from './message-view.js';
 import * as session from './session.js';
 import * as timeline from './timeline.js';
+import * as uploads from './uploads.js';
 
-/** @typedef {{max_message_bytes: number, max_name_chars: number}} Limits */
+/**
+ * @typedef {{max_message_bytes: number, max_name_chars: number, max_upload_bytes?: number,
+ *   max_files?: number}} Limits
+ */
+/** @typedef {import('./conversation.js').ChatMessage} ChatMessage */
+/** @typedef {import('./conversation.js').Quote} Quote */
+/** @typedef {import('./conversation.js').FileInfo} FileInfo */
 
 const TYPING_SEND_EVERY_MS = 3000;
 
@@ -21,11 +30,20 @@ const ui = {
   send: /** @type {HTMLButtonElement} */ (byId('send-button')),
   counter: byId('counter'),
   error: byId('composer-error'),
+  replyBar: byId('reply-bar'),
+  replyWho: byId('reply-who'),
+  replyText: byId('reply-text'),
+  replyCancel: /** @type {HTMLButtonElement} */ (byId('reply-cancel')),
+  waiting: byId('composer-waiting'),
 };
 
 /** @type {Limits} */
 let limits = { max_message_bytes: 16384, max_name_chars: 32 };
 let lastTypingSent = 0;
+/** @type {Quote | null} the message the draft answers */
+let replyTo = null;
+/** @type {() => boolean} */
+let editLast = () => false;
 
 /** The limits the room announced. */
 export function currentLimits() {
@@ -35,10 +53,18 @@ export function currentLimits() {
 /** @param {Limits} announced */
 export function setLimits(announced) {
   limits = announced;
+  uploads.setLimits(announced.max_upload_bytes, announced.max_files);
   update();
 }
 
-export function wire() {
+/** @param {{editLast: () => boolean}} hooks `editLast`: edits my last message (ArrowUp in an empty box) */
+export function wire(hooks) {
+  editLast = hooks.editLast;
+  uploads.wire({ showError, changed: update });
+  ui.replyCancel.addEventListener('click', () => {
+    setReply(null);
+    ui.input.focus();
+  });
   ui.form.addEventListener('submit', (event) => {
     event.preventDefault();
     sendDraft();
@@ -47,6 +73,12 @@ export function wire() {
     if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
       event.preventDefault();
       sendDraft();
+    } else if (event.key === 'Escape' && replyTo) {
+      event.preventDefault();
+      setReply(null);
+    } else if (event.key === 'ArrowUp' && !event.shiftKey && !event.altKey && !event.ctrlKey && !event.metaKey
+      && ui.input.value === '' && !replyTo && !uploads.any()) {
+      if (editLast()) event.preventDefault();
     }
   });
   ui.input.addEventListener('input', () => {
@@ -64,24 +96,86 @@ export function focus() {
   ui.input.focus();
 }
 
+/** Whether the box has nothing in it. */
+export function isEmpty() {
+  return ui.input.value === '' && !replyTo && !uploads.any();
+}
+
 function sendDraft() {
   const text = ui.input.value;
-  if (!text.trim() || !canSend()) return;
-  if (frameBytes(text) > limits.max_message_bytes) {
+  if ((!text.trim() && !uploads.any()) || !canSend()) return;
+  if (frameBytes() > limits.max_message_bytes) {
     update();
     return;
   }
+  if (uploads.busy()) {
+    // Sent once the files are up; the text stays editable meanwhile.
+    uploads.whenReady(() => {
+      update();
+      sendDraft();
+    });
+    update();
+    return;
+  }
+  const files = uploads.ready();
+  const reply = replyTo;
+  /** @type {{type: 'say', text: string, reply_to?: number, files?: string[]}} */
+  const frame = { type: 'say', text };
+  if (reply) frame.reply_to = reply.id;
+  if (files.length > 0) frame.files = files.map((file) => file.id);
   // Viewing older messages: go back to the latest, where this one will show.
   if (timeline.isAway()) timeline.jumpToLatest();
-  if (!session.request({ kind: 'say', text }, { type: 'say', text })) {
+  if (!session.request({ kind: 'say', text, replyTo: reply, files }, frame)) {
     showError('Not connected. Your message is kept; send it once the room is back.');
     return;
   }
   lastTypingSent = 0;
   ui.input.value = '';
+  uploads.clear();
+  setReply(null);
   autosize();
   showError('');
   update();
+}
+
+/**
+ * Starts a reply to `message` (or stops replying, with null).
+ * @param {ChatMessage | Quote | null} message
+ */
+export function setReply(message) {
+  replyTo = message
+    ? { id: message.id, from: message.from, excerpt: 'excerpt' in message ? message.excerpt : summary(message, 100) }
+    : null;
+  ui.replyBar.hidden = !replyTo;
+  ui.input.setAttribute('aria-describedby', replyTo ? 'reply-bar composer-hint composer-error' : 'composer-hint composer-error');
+  ui.replyWho.textContent = replyTo ? replyTo.from.name : '';
+  ui.replyText.textContent = replyTo ? replyTo.excerpt || '(files)' : '';
+  update();
+}
+
+/**
+ * Replies to `message`: the bar above the box says so, and the box has focus.
+ * @param {ChatMessage} message
+ */
+export function reply(message) {
+  setReply(message);
+  ui.input.focus();
+}
+
+/** The message the draft replies to, if any. */
+export function replyingTo() {
+  return replyTo;
+}
+
+/**
+ * What a refused message replied to and carried, back in the composer
+ * (unless the draft has its own by now).
+ * @param {Quote | null | undefined} reply
+ * @param {FileInfo[] | undefined} files
+ */
+export function restoreExtras(reply, files) {
+  if (reply && !replyTo) setReply(reply);
+  if (files?.length) uploads.restore(files);
 }
 
 /**
@@ -104,11 +198,11 @@ function canSend() {
 
 /**
  * Size of the frame `say` would send, which is what the server limits.
- * @param {string} text
  * @returns {number}
  */
-function frameBytes(text) {
-  return new TextEncoder().encode(JSON.stringify({ type: 'say', text })).length;
+function frameBytes() {
+  const frame = { type: 'say', text: ui.input.value, reply_to: replyTo?.id, files: uploads.ready().map((file) => file.id) };
+  return new TextEncoder().encode(JSON.stringify(frame)).length;
 }
 
 /** @param {number} bytes */
@@ -119,7 +213,7 @@ export function formatBytes(bytes) {
 /** Shows what can be sent now: the counter near the limit, the Send button, the placeholder. */
 export function update() {
   const limit = limits.max_message_bytes;
-  const used = ui.input.value ? frameBytes(ui.input.value) : 0;
+  const used = ui.input.value ? frameBytes() : 0;
   const over = used > limit;
   ui.counter.hidden = used < limit * 0.8;
   ui.counter.textContent = over
@@ -132,7 +226,8 @@ export function update() {
     showError('');
   }
   if (over) ui.error.dataset.kind = 'limit';
-  ui.send.disabled = !canSend() || over || !ui.input.value.trim();
+  ui.send.disabled = !canSend() || over || (!ui.input.value.trim() && !uploads.any());
+  ui.waiting.textContent = uploads.waiting() ? 'Sending once the files are uploaded…' : '';
   ui.input.placeholder = canSend() ? 'Write a message…' : 'Not connected: you can keep typing';
 }
 

@@ -3,14 +3,32 @@
  * The conversation as shown: chat messages in id order, whichever way they
  * arrive (live, a page of older ones, a gap filled after a reconnect), and
  * system lines where they happened. A message joins the group of the one
- * just above it when the same person sent it within a few minutes, so a
- * page added above groups exactly like messages that arrived live.
+ * just above it when the same person (the same `uid`) sent it within a few
+ * minutes, so a page added above groups exactly like messages that arrived
+ * live. The one owner of the shown messages' data, kept current as they
+ * are edited, deleted and reacted to.
  * @module conversation
  */
 
 import { systemLine } from './render.js';
 
-/** @typedef {{id: number, from: {id: number, name: string}, text: string, ts: number}} ChatMessage */
+/** @typedef {import('./identity.js').User} User */
+/** @typedef {{id: string, name: string, size: number, type: string, url: string}} FileInfo */
+/** @typedef {{id: number, from: User, excerpt: string, deleted?: boolean}} Quote */
+/** @typedef {{emoji: string, users: User[]}} Reaction */
+/**
+ * A chat message as the room sends it (docs/protocol.md).
+ * @typedef {object} ChatMessage
+ * @property {number} id
+ * @property {User} from
+ * @property {string} text "" once deleted, and may be "" when files are attached
+ * @property {number} ts
+ * @property {Quote} [reply_to]
+ * @property {FileInfo[]} [files]
+ * @property {Reaction[]} [reactions]
+ * @property {number} [edited_ts]
+ * @property {boolean} [deleted]
+ */
 
 /** Messages from one person this close together share one header. */
 export const GROUP_WITHIN_MS = 5 * 60 * 1000;
@@ -25,6 +43,10 @@ export class Conversation {
     this.render = render;
     /** @type {Map<number, HTMLLIElement>} */
     this.items = new Map();
+    /** @type {Map<number, ChatMessage>} what each shown message is now (edits and reactions applied) */
+    this.messages = new Map();
+    /** @type {((added: HTMLLIElement[]) => void) | null} called after messages are added */
+    this.afterInsert = null;
     /** @type {number | null} */
     this.oldest = null;
     /** @type {number | null} */
@@ -47,6 +69,70 @@ export class Conversation {
    */
   element(id) {
     return this.items.get(id);
+  }
+
+  /**
+   * The message shown as `id`, as it is now.
+   * @param {number} id
+   * @returns {ChatMessage | undefined}
+   */
+  message(id) {
+    return this.messages.get(id);
+  }
+
+  /**
+   * Builds message `id`'s item again from its (changed) message, in place:
+   * its place in its group stays. Returns the new item.
+   * @param {number} id
+   * @returns {HTMLLIElement | undefined}
+   */
+  rerender(id) {
+    const old = this.items.get(id);
+    const message = this.messages.get(id);
+    if (!old || !message) return undefined;
+    const item = this.render(message);
+    item.dataset.id = String(message.id);
+    item.dataset.user = message.from.uid ?? String(message.from.id);
+    item.dataset.ts = String(message.ts);
+    item.classList.toggle('first', old.classList.contains('first'));
+    if (old.classList.contains('found')) item.classList.add('found');
+    old.replaceWith(item);
+    this.items.set(id, item);
+    return item;
+  }
+
+  /**
+   * Puts `node` (not a message: the unread divider) just before message
+   * `id`, which then starts a group of its own.
+   * @param {Element} node
+   * @param {number} id
+   */
+  placeBefore(node, id) {
+    const item = this.items.get(id);
+    if (!item) return;
+    const after = node.isConnected ? node.nextElementSibling : null;
+    this.list.insertBefore(node, item);
+    regroup(item);
+    if (after instanceof HTMLElement) regroup(after);
+  }
+
+  /**
+   * Takes `node` (see placeBefore) out; the message after it may join the group above.
+   * @param {Element} node
+   */
+  removeNode(node) {
+    if (!node.isConnected) return;
+    const after = node.nextElementSibling;
+    node.remove();
+    if (after instanceof HTMLElement) regroup(after);
+  }
+
+  /**
+   * The shown message ids, oldest first.
+   * @returns {number[]}
+   */
+  ids() {
+    return [...this.items.keys()].sort((a, b) => a - b);
   }
 
   /**
@@ -74,7 +160,7 @@ export class Conversation {
     for (const message of fresh) {
       const item = this.render(message);
       item.dataset.id = String(message.id);
-      item.dataset.user = String(message.from.id);
+      item.dataset.user = message.from.uid ?? String(message.from.id);
       item.dataset.ts = String(message.ts);
       if (oldest === null || newest === null || message.id > newest) {
         this.list.append(item);
@@ -93,6 +179,7 @@ export class Conversation {
         this.list.insertBefore(item, next);
       }
       this.items.set(message.id, item);
+      this.messages.set(message.id, message);
       added.push(item);
     }
     this.oldest = Math.min(oldest ?? Infinity, fresh[0].id);
@@ -102,6 +189,7 @@ export class Conversation {
       const after = item.nextElementSibling;
       if (after instanceof HTMLElement) regroup(after);
     }
+    this.afterInsert?.(added);
     return added;
   }
 
@@ -128,7 +216,10 @@ export class Conversation {
     const start = first[1];
     while (this.list.firstElementChild && this.list.firstElementChild !== start) {
       const item = /** @type {HTMLElement} */ (this.list.firstElementChild);
-      if (item.dataset.id) this.items.delete(Number(item.dataset.id));
+      if (item.dataset.id) {
+        this.items.delete(Number(item.dataset.id));
+        this.messages.delete(Number(item.dataset.id));
+      }
       item.remove();
     }
     this.oldest = first[0];
@@ -139,6 +230,7 @@ export class Conversation {
   clear() {
     this.list.replaceChildren();
     this.items.clear();
+    this.messages.clear();
     this.oldest = null;
     this.newest = null;
   }

@@ -1,8 +1,9 @@
 // @ts-check
 /**
  * Extras that exist only inside the desktop app (where `window.__TAURI__`
- * is defined): the host panel, native notifications and the window title.
- * In a browser every function here is a no-op, and the host panel stays hidden.
+ * is defined): the host panel, deleting anyone's message as the host,
+ * native notifications and the window title. In a browser every function
+ * here is a no-op, and the host panel stays hidden.
  * @module desktop
  */
 
@@ -55,6 +56,18 @@ export async function roomInfo() {
   const api = tauri();
   if (!api) return null;
   return /** @type {RoomInfo} */ (await api.core.invoke('room_info'));
+}
+
+/**
+ * Deletes any message, as the host (only the desktop window may): the
+ * room tells everyone with `deleted`. Rejects with the app's reason.
+ * @param {number} id
+ * @returns {Promise<void>}
+ */
+export async function deleteMessage(id) {
+  const api = tauri();
+  if (!api) throw new Error('only the desktop window can delete as the host');
+  await api.core.invoke('delete_message', { id });
 }
 
 /**

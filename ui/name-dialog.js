@@ -61,7 +61,7 @@ export function wire(hooks) {
     }
     identity.want(name);
     // If the socket is not open yet, the app says hello with this name once it is.
-    if (!session.request({ kind: 'hello' }, { type: 'hello', name })) session.ensureOpen();
+    if (!session.request({ kind: 'hello' }, { type: 'hello', name, key: identity.key() })) session.ensureOpen();
   });
 }
 

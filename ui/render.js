@@ -23,15 +23,29 @@ export function colorFor(id) {
 }
 
 /**
- * A round avatar with the name's initial.
- * @param {{id: number, name: string}} user
+ * A round avatar with the name's initial, in the person's colour (by their
+ * `uid` when the room gives one, so it stays across reconnects).
+ * @param {{id: number, uid?: string, name: string}} user
  * @returns {HTMLSpanElement}
  */
 export function avatar(user) {
   const node = el('span', 'avatar', initial(user.name));
-  node.style.background = colorFor(user.id);
+  node.style.background = colorFor(user.uid ? hash(user.uid) : user.id);
   node.setAttribute('aria-hidden', 'true');
   return node;
+}
+
+/**
+ * A small number from a string (FNV-1a), to pick a colour.
+ * @param {string} text
+ */
+function hash(text) {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i += 1) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h % 100003;
 }
 
 /**

@@ -2,17 +2,25 @@
 /**
  * The requests this page has sent on its connection and not had answered.
  * The server answers a connection's frames in the order they came, except
- * that a `say` is answered once stored (its echo, or `storage_unavailable`),
- * which may be after later frames are answered. So nothing is sent while a
- * `say` is unanswered, and an `error` answers the oldest request.
+ * that a change to the conversation (`say`, `edit`, `delete`, `react`) is
+ * answered once stored (its broadcast, or an `error`), which may be after
+ * later frames are answered. So nothing is sent while a change is
+ * unanswered, and an `error` answers the oldest request.
  * @module session
  */
 
 /** @typedef {import('./conversation.js').ChatMessage} ChatMessage */
+/** @typedef {import('./conversation.js').Quote} Quote */
+/** @typedef {import('./conversation.js').FileInfo} FileInfo */
 /** @typedef {{messages: ChatMessage[], more: boolean, before?: number, after?: number}} HistoryPage */
 /**
- * A request sent on this connection and not answered yet.
- * @typedef {{kind: 'hello' | 'rename'} | {kind: 'say', text: string} | {kind: 'search', query: string}
+ * A request sent on this connection and not answered yet. A `say` keeps
+ * what it replied to and the files it carried, to put them back in the
+ * composer if it is refused.
+ * @typedef {{kind: 'hello' | 'rename'} | {kind: 'search', query: string}
+ *   | {kind: 'say', text: string, replyTo?: Quote | null, files?: FileInfo[]}
+ *   | {kind: 'edit', id: number, text: string} | {kind: 'delete', id: number}
+ *   | {kind: 'react', id: number, emoji: string}
  *   | {kind: 'history', generation: number, done: (page: HistoryPage) => void,
  *      failed: (code: string, text: string) => void}} Pending
  */
@@ -22,7 +30,7 @@
 let connection = null;
 /** @type {Pending[]} sent, not answered yet, oldest first */
 let requests = [];
-/** @type {Queued[]} waiting for a `say` to be answered */
+/** @type {Queued[]} waiting for a change to be answered */
 let queued = [];
 
 /** @param {import('./connection.js').RoomConnection} room */
@@ -49,17 +57,20 @@ export function send(frame) {
   return connection?.send(frame) ?? false;
 }
 
+/** Requests answered once stored: nothing is sent while one is unanswered. */
+const CHANGES = new Set(['say', 'edit', 'delete', 'react']);
+
 /**
- * Sends a request and remembers it until it is answered. While a `say` of
- * this page is unanswered it waits its turn, so each answer, an `error`
- * especially, can be told apart (the protocol carries no request ids).
+ * Sends a request and remembers it until it is answered. While a change
+ * this page made is unanswered it waits its turn, so each answer, an
+ * `error` especially, can be told apart (the protocol carries no request ids).
  * @param {Pending} pending
  * @param {object} frame
  * @returns {boolean} false when not connected (nothing was sent)
  */
 export function request(pending, frame) {
   if (!connection || connection.state !== 'connected') return false;
-  if (sayUnanswered()) {
+  if (changeUnanswered()) {
     queued.push({ pending, frame });
     return true;
   }
@@ -69,13 +80,13 @@ export function request(pending, frame) {
 }
 
 /** @returns {boolean} */
-function sayUnanswered() {
-  return requests.some((pending) => pending.kind === 'say');
+function changeUnanswered() {
+  return requests.some((pending) => CHANGES.has(pending.kind));
 }
 
-/** Sends what waited for a `say` to be answered, up to the next `say`. */
+/** Sends what waited for a change to be answered, up to the next change. */
 export function sendQueued() {
-  while (queued.length > 0 && !sayUnanswered()) {
+  while (queued.length > 0 && !changeUnanswered()) {
     const { pending, frame } = /** @type {Queued} */ (queued.shift());
     if (!connection?.send(frame)) return;
     requests.push(pending);
@@ -96,6 +107,21 @@ export function answered(kind) {
 }
 
 /**
+ * Takes the oldest unanswered request of `kind` that `matches`: the one a
+ * broadcast (`edited`, `deleted`, `reaction`) answers when it is about what
+ * this page asked for.
+ * @template {Pending['kind']} K
+ * @param {K} kind
+ * @param {(pending: Extract<Pending, {kind: K}>) => boolean} matches
+ * @returns {Extract<Pending, {kind: K}> | undefined}
+ */
+export function answeredWhere(kind, matches) {
+  const index = requests.findIndex((pending) => pending.kind === kind && matches(/** @type {any} */ (pending)));
+  if (index === -1) return undefined;
+  return /** @type {any} */ (requests.splice(index, 1)[0]);
+}
+
+/**
  * Takes the oldest unanswered request: the one an `error` answers.
  * @returns {Pending | undefined}
  */
@@ -106,17 +132,17 @@ export function refused() {
 /**
  * Takes the queued (not yet sent) `say`s back out, in order: they follow
  * a refused one back into the composer.
- * @returns {string[]}
+ * @returns {Extract<Pending, {kind: 'say'}>[]}
  */
 export function takeQueuedSays() {
-  /** @type {string[]} */
-  const texts = [];
+  /** @type {Extract<Pending, {kind: 'say'}>[]} */
+  const says = [];
   queued = queued.filter(({ pending }) => {
     if (pending.kind !== 'say') return true;
-    texts.push(pending.text);
+    says.push(pending);
     return false;
   });
-  return texts;
+  return says;
 }
 
 /**

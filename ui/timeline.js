@@ -16,6 +16,7 @@ import { renderMessage } from './message-view.js';
 import * as people from './people.js';
 import * as scroll from './scroll.js';
 import * as session from './session.js';
+import * as unread from './unread.js';
 
 /** @typedef {import('./conversation.js').ChatMessage} ChatMessage */
 /** @typedef {import('./session.js').HistoryPage} HistoryPage */
@@ -137,6 +138,8 @@ export function welcomed(welcome) {
   const sameRoom = room === welcome.room;
   const rejoined = room !== null;
   room = welcome.room;
+  if (!sameRoom) unread.reset();
+  unread.joining(welcome.room);
   const history = welcome.history;
   const lastShown = conversation.newest;
   if (!sameRoom || view.mode === 'window' || lastShown === null) {
@@ -257,11 +260,69 @@ export function updateEmptyState() {
 
 /** The host cleared the history: everyone's view empties. */
 export function cleared() {
+  unread.reset();
   resetView('live');
   view.older = 'start';
   system('The host cleared the history');
   attention.announce('The host cleared the history');
   renderOlder();
+}
+
+/**
+ * Calls `change` on message `id` wherever it is: shown, or held while the
+ * reader views older messages. Returns whether it is shown.
+ * @param {number} id
+ * @param {(message: ChatMessage) => void} change
+ */
+export function updateMessage(id, change) {
+  const shown = conversation.message(id);
+  if (shown) change(shown);
+  const held = view.held.find((message) => message.id === id);
+  if (held && held !== shown) change(held);
+  return !!shown;
+}
+
+/**
+ * Calls `visit` on every message the page has: shown or held.
+ * @param {(message: ChatMessage, shown: boolean) => void} visit
+ */
+export function eachMessage(visit) {
+  for (const message of conversation.messages.values()) visit(message, true);
+  for (const message of view.held) visit(message, false);
+}
+
+/**
+ * Builds message `id`'s item again after a change. Focus stays where it
+ * was: on the same control, the editor or palette, or the message.
+ * @param {number} id
+ */
+export function refresh(id) {
+  const old = conversation.element(id);
+  if (!old) return;
+  const active = /** @type {HTMLElement | null} */ (document.activeElement);
+  const hadFocus = !!active && old.contains(active);
+  const key = hadFocus && active !== old ? active?.dataset.focusKey : undefined;
+  const field = active instanceof HTMLTextAreaElement || active instanceof HTMLInputElement ? active : null;
+  const selection = field ? [field.selectionStart, field.selectionEnd] : null;
+  /** @type {HTMLLIElement | undefined} */
+  let item;
+  scroll.keepAnchor(() => {
+    item = conversation.rerender(id);
+  });
+  if (!item || !hadFocus || !active) return;
+  if (active.isConnected && item.contains(active)) {
+    // The editor or the palette, moved into the new item.
+    active.focus({ preventScroll: true });
+    if (field && selection) field.setSelectionRange(selection[0], selection[1]);
+    return;
+  }
+  const same = key ? /** @type {HTMLElement | null} */ (item.querySelector(`[data-focus-key="${CSS.escape(key)}"]`)) : null;
+  if (same) {
+    same.focus({ preventScroll: true });
+  } else {
+    item.tabIndex = -1;
+    item.focus({ preventScroll: true });
+  }
 }
 
 /** The connection closed: what was being fetched will not come. */
