@@ -81,6 +81,10 @@ export function wire(hooks) {
       if (editLast()) event.preventDefault();
     }
   });
+  // A narrower or wider window wraps the draft differently.
+  window.addEventListener('resize', () => {
+    if (ui.input.value) autosize();
+  });
   ui.input.addEventListener('input', () => {
     autosize();
     update();

@@ -59,6 +59,20 @@ export async function roomInfo() {
 }
 
 /**
+ * Opens an address with the system (a file people sent: the browser then
+ * downloads or shows it), so the window itself never navigates away from
+ * the room. False in a browser, where the link does it.
+ * @param {string} url
+ * @returns {boolean}
+ */
+export function openExternal(url) {
+  const opener = tauri()?.opener;
+  if (!opener) return false;
+  opener.openUrl(url).catch((error) => console.error('open failed', error));
+  return true;
+}
+
+/**
  * Deletes any message, as the host (only the desktop window may): the
  * room tells everyone with `deleted`. Rejects with the app's reason.
  * @param {number} id

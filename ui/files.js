@@ -12,6 +12,7 @@
  * @module files
  */
 
+import * as desktop from './desktop.js';
 import { byId, el } from './dom.js';
 import * as scroll from './scroll.js';
 
@@ -114,7 +115,11 @@ function picture(file, url) {
   image.src = url;
   link.append(image);
   link.addEventListener('click', (event) => {
-    if (event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) return;
+    if (event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) {
+      // "Open in a new tab": in the desktop window, the system's browser.
+      if (desktop.openExternal(url)) event.preventDefault();
+      return;
+    }
     event.preventDefault();
     openLightbox(file, url, link);
   });
@@ -154,6 +159,10 @@ function download(file, url) {
     node.href = url;
     node.download = file.name;
     node.rel = 'noopener noreferrer';
+    node.addEventListener('click', (event) => {
+      // In the desktop window the system's browser fetches it, not the window.
+      if (desktop.openExternal(url)) event.preventDefault();
+    });
   }
   const icon = el('span', 'download-icon', '⤓');
   icon.setAttribute('aria-hidden', 'true');
@@ -170,6 +179,9 @@ let returnTo = null;
 export function wire() {
   const dialog = /** @type {HTMLDialogElement} */ (byId('image-dialog'));
   byId('image-close').addEventListener('click', () => dialog.close());
+  byId('image-open').addEventListener('click', (event) => {
+    if (desktop.openExternal(/** @type {HTMLAnchorElement} */ (byId('image-open')).href)) event.preventDefault();
+  });
   // A click on the backdrop (the dialog itself, outside its content) closes it.
   dialog.addEventListener('click', (event) => {
     if (event.target === dialog) dialog.close();

@@ -492,6 +492,26 @@ export function isJumboEmoji(text) {
 }
 
 /**
+ * What message text says, without its formatting markers (`**`, `_`,
+ * backticks, fences): for quotes and the composer's reply bar, which show
+ * it on one line.
+ * @param {string} text
+ * @returns {string}
+ */
+export function plainText(text) {
+  /** @type {Budget} */
+  const budget = { links: MAX_MARKED, mentions: 0, styled: MAX_STYLED };
+  return splitBlocks(text)
+    .map((block) => {
+      if (block.code) return block.text;
+      const holder = el('span');
+      holder.append(...inline(block.text, null, budget));
+      return holder.textContent ?? '';
+    })
+    .join('\n');
+}
+
+/**
  * Message text on one line, for quotes and notifications: line breaks and
  * runs of spaces become one space.
  * @param {string} text

@@ -248,7 +248,11 @@ export function startEdit(id, text) {
   editing = { id, form, input, error };
   const shown = item.querySelector('.text');
   if (shown) shown.replaceWith(form);
-  else item.querySelector('.files, .reactions, .actions')?.before(form);
+  else {
+    const next = item.querySelector('.files, .reactions');
+    if (next) next.before(form);
+    else item.append(form);
+  }
   item.classList.add('editing');
   input.focus();
   input.setSelectionRange(input.value.length, input.value.length);

@@ -14,7 +14,7 @@
 import * as desktop from './desktop.js';
 import { el } from './dom.js';
 import { renderFiles } from './files.js';
-import { mentions, messageText, oneLine } from './format.js';
+import { mentions, messageText, oneLine, plainText } from './format.js';
 import * as identity from './identity.js';
 import { avatar, formatTime, formatWhen } from './render.js';
 
@@ -73,6 +73,9 @@ export function renderMessage(message) {
   time.dateTime = new Date(message.ts).toISOString();
   meta.append(time);
   item.append(avatar(message.from), meta);
+  // First after the header, so Tab from a message with focus reaches its
+  // actions before the links and chips inside it (they show at its top).
+  if (!message.deleted) item.append(toolbar(message));
 
   if (message.reply_to) item.append(quote(message.reply_to));
   if (message.deleted) {
@@ -91,7 +94,6 @@ export function renderMessage(message) {
   }
   const reactions = renderReactions(message);
   if (reactions) item.append(reactions);
-  if (!message.deleted) item.append(toolbar(message));
   for (const hook of hooks) hook(item, message);
   return item;
 }
@@ -118,7 +120,7 @@ export function quote(quoted) {
 export function fillQuote(button, quoted) {
   const icon = el('span', 'quote-icon', '↩');
   icon.setAttribute('aria-hidden', 'true');
-  const excerpt = quoted.deleted ? el('span', 'quote-text deleted-text', 'message deleted') : el('span', 'quote-text', oneLine(quoted.excerpt) || '(files)');
+  const excerpt = quoted.deleted ? el('span', 'quote-text deleted-text', 'message deleted') : el('span', 'quote-text', oneLine(plainText(quoted.excerpt)) || '(files)');
   button.replaceChildren(icon, el('span', 'visually-hidden', 'In reply to '), el('span', 'quote-who', quoted.from.name), ' ', excerpt);
   button.title = 'Show the message this replies to';
 }
@@ -227,7 +229,7 @@ function icon(path) {
  */
 export function summary(message, max = 140) {
   if (message.deleted) return 'message deleted';
-  const text = oneLine(message.text, max);
+  const text = oneLine(plainText(message.text), max);
   if (text) return text;
   const files = message.files ?? [];
   if (files.length === 1) return files[0].type.startsWith('image/') ? `picture: ${files[0].name}` : `file: ${files[0].name}`;
