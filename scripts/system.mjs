@@ -22,10 +22,12 @@ export const BUILD_PACKAGES = {
 /** Extra packages the test suite needs. */
 export const TEST_PACKAGES = {
   chromium: 'the browser the UI tests drive (no browser is downloaded)',
+  'fonts-noto-color-emoji': 'emoji glyphs, so reactions and emoji in the UI tests\' screenshots show',
   xvfb: 'a virtual display for the desktop app test',
   xauth: 'lets xvfb-run authorize the test app on the virtual display',
   'webkit2gtk-driver': 'WebKitWebDriver, which drives the desktop window in tests',
   'dbus-daemon': 'a session bus for the desktop test (Hearth finds its running instance over D-Bus)',
+  'python3-xlib': 'sends the desktop window the close request a window manager would (no window manager runs under Xvfb)',
   rpm: 'lists the files in the .rpm installer, to check it matches the .deb',
 };
 
