@@ -330,6 +330,52 @@ describe('a conversation people expect', () => {
     await ann.page.locator('#attachments button.remove-attachment').click();
     assert.equal(await ann.page.locator('#attachments .attachment').count(), 0);
     assert.equal(await ann.page.evaluate(() => document.activeElement?.id), 'composer-input');
+
+    // Dropped on the conversation.
+    await ann.page.evaluate((bytes) => {
+      const data = new DataTransfer();
+      data.items.add(new File([new Uint8Array(bytes)], 'dropped.png', { type: 'image/png' }));
+      const log = /** @type {HTMLElement} */ (document.getElementById('log'));
+      for (const type of ['dragenter', 'dragover', 'drop']) log.dispatchEvent(new DragEvent(type, { dataTransfer: data, bubbles: true, cancelable: true }));
+    }, [...png(8, 8)]);
+    await uploaded(ann.page, 1);
+    await ann.page.locator('#attachments', { hasText: 'dropped.png' }).waitFor();
+    assert.equal(await ann.page.locator('#chat.dropping').count(), 0);
+    await ann.page.locator('#attachments button.remove-attachment').click();
+
+    // Sent while a file is still uploading: it goes once the file is up.
+    /** @type {() => void} */
+    let release = () => {};
+    const held = new Promise((resolve) => { release = () => resolve(undefined); });
+    await ann.page.route('**/files', async (route) => {
+      await held;
+      await route.continue().catch(() => {});
+    });
+    await ann.page.locator('#attach-input').setInputFiles([{ name: 'slow.txt', mimeType: 'text/plain', buffer: Buffer.alloc(50000, 65) }]);
+    await ann.page.locator('#attachments .attachment.uploading progress').waitFor();
+    await ann.page.locator('#composer-input').fill('sent once the file is up');
+    await ann.page.locator('#composer-input').press('Enter');
+    await ann.page.locator('#composer-waiting', { hasText: 'Sending once the files are uploaded' }).waitFor();
+    assert.equal(await message(bob.page, 'sent once the file is up').count(), 0);
+    release();
+    await message(bob.page, 'sent once the file is up').locator('a.download', { hasText: 'slow.txt' }).waitFor();
+    assert.equal(await ann.page.locator('#composer-input').inputValue(), '');
+    assert.equal(await ann.page.locator('#composer-waiting').textContent(), '');
+
+    // Cancelled while uploading: gone, and nothing is sent.
+    /** @type {() => void} */
+    let release2 = () => {};
+    const held2 = new Promise((resolve) => { release2 = () => resolve(undefined); });
+    await ann.page.unroute('**/files');
+    await ann.page.route('**/files', async (route) => {
+      await held2;
+      await route.continue().catch(() => {});
+    });
+    await ann.page.locator('#attach-input').setInputFiles([{ name: 'never.txt', mimeType: 'text/plain', buffer: Buffer.alloc(50000, 66) }]);
+    await ann.page.locator('#attachments button.remove-attachment[aria-label="Cancel uploading never.txt"]').click();
+    assert.equal(await ann.page.locator('#attachments .attachment').count(), 0);
+    release2();
+    await ann.page.unroute('**/files');
     assert.deepEqual(ann.errors, []);
     assert.deepEqual(bob.errors, []);
     await ann.context.close();
