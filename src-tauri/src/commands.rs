@@ -9,7 +9,9 @@ use tauri::{AppHandle, Manager, State};
 use tauri_plugin_dialog::DialogExt;
 use tauri_plugin_opener::OpenerExt;
 
+use crate::closing::{self, Quitting, WhenClosed};
 use crate::host::HostedRoom;
+use crate::tray::Tray;
 
 /// Where the room is, for the host panel.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -132,4 +134,46 @@ pub fn open_logs_folder(app: AppHandle) -> Result<(), String> {
     app.opener()
         .open_path(dir.to_string_lossy(), None::<&str>)
         .map_err(|err| format!("cannot open {}: {err}", dir.display()))
+}
+
+/// What closing the window does while others are in the room.
+#[tauri::command]
+pub fn when_closed(app: AppHandle) -> WhenClosed {
+    closing::when_closed(&app)
+}
+
+/// Changes what closing the window does (the host panel's setting).
+#[tauri::command]
+pub fn set_when_closed(app: AppHandle, when_closed: WhenClosed) -> Result<(), String> {
+    closing::remember(&app, when_closed)
+}
+
+/// The host's answer to "close the room for N people?": keep hosting with
+/// the window hidden, or close the room; remembered if asked to.
+#[tauri::command]
+pub fn close_choice(app: AppHandle, choice: WhenClosed, remember: bool) -> Result<(), String> {
+    if remember && choice != WhenClosed::Ask {
+        closing::remember(&app, choice)?;
+    }
+    match choice {
+        WhenClosed::Ask => {}
+        WhenClosed::KeepHosting => {
+            log::info!("the window is hidden; the room stays open");
+            if let Some(window) = app.get_webview_window("main") {
+                window.hide().map_err(|err| err.to_string())?;
+            }
+        }
+        WhenClosed::CloseRoom => {
+            log::info!("the host closes the room");
+            app.state::<Quitting>().set();
+            app.exit(0);
+        }
+    }
+    Ok(())
+}
+
+/// The tray menu's items as the host sees them (separators as `---`).
+#[tauri::command]
+pub fn tray_menu(tray: State<'_, Tray>) -> Vec<String> {
+    tray.items()
 }

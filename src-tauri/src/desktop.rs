@@ -5,11 +5,14 @@ use std::process::ExitCode;
 
 use hearth_server::{bind_with_fallback, BindError, Config, StorageError};
 use tauri::utils::config::Csp;
-use tauri::{Emitter, Manager, RunEvent};
+use tauri::{Emitter, Manager, RunEvent, WindowEvent};
 use tauri_plugin_log::{RotationStrategy, Target, TargetKind};
+use tauri_plugin_window_state::StateFlags;
 
+use crate::closing::{self, CloseAction, Quitting};
 use crate::commands;
 use crate::host::{HostedRoom, StopError};
+use crate::tray::{self, Tray};
 
 /// The app's identifier in `tauri.conf.json`, which names its data folder.
 const APP_IDENTIFIER: &str = "app.hearth.desktop";
@@ -64,17 +67,49 @@ pub fn run(mut config: Config, print_address: bool) -> ExitCode {
         // First, so a second launch is caught before it does anything else.
         .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
             log::info!("Hearth was launched again; showing the existing window");
-            if let Some(window) = app.get_webview_window("main") {
-                let _ = window.unminimize();
-                let _ = window.show();
-                let _ = window.set_focus();
-            }
+            tray::show_window(app);
         }))
         .plugin(logging().build())
         .plugin(tauri_plugin_opener::init())
         .plugin(tauri_plugin_notification::init())
         .plugin(tauri_plugin_dialog::init())
+        .plugin(tauri_plugin_clipboard_manager::init())
+        .plugin(tauri_plugin_store::Builder::new().build())
+        // Size and place, not visibility: a window hidden to the tray when
+        // Hearth quit still opens on the next launch.
+        .plugin(
+            tauri_plugin_window_state::Builder::new()
+                .with_state_flags(StateFlags::all() - StateFlags::VISIBLE)
+                .build(),
+        )
         .manage(hosted)
+        .manage(Quitting::default())
+        .on_window_event(|window, event| {
+            if let WindowEvent::CloseRequested { api, .. } = event {
+                let app = window.app_handle();
+                let others = app
+                    .state::<HostedRoom>()
+                    .room
+                    .stats()
+                    .connections
+                    .saturating_sub(1);
+                let quitting = app.state::<Quitting>().is_set();
+                match closing::decide(quitting, others, closing::when_closed(app)) {
+                    CloseAction::Quit => {}
+                    CloseAction::Hide => {
+                        api.prevent_close();
+                        log::info!("window hidden; still hosting {others} connections");
+                        let _ = window.hide();
+                    }
+                    CloseAction::Ask { others } => {
+                        api.prevent_close();
+                        if let Err(err) = window.emit("close-requested", others) {
+                            log::warn!("cannot ask the host what to do: {err}");
+                        }
+                    }
+                }
+            }
+        })
         .invoke_handler(tauri::generate_handler![
             commands::room_info,
             commands::room_stats,
@@ -82,7 +117,11 @@ pub fn run(mut config: Config, print_address: bool) -> ExitCode {
             commands::open_data_folder,
             commands::export_conversation,
             commands::clear_history,
-            commands::delete_message
+            commands::delete_message,
+            commands::when_closed,
+            commands::set_when_closed,
+            commands::close_choice,
+            commands::tray_menu
         ])
         .setup(|app| {
             let hosted = app.state::<HostedRoom>();
@@ -94,7 +133,8 @@ pub fn run(mut config: Config, print_address: bool) -> ExitCode {
             if let Some(note) = &hosted.info.note {
                 log::warn!("{note}");
             }
-            forward_stats(app.handle().clone(), &hosted);
+            let tray = Tray::install(app.handle(), &hosted.info.url)?;
+            forward_stats(app.handle().clone(), &hosted, tray);
             quit_on_signal(app.handle().clone());
             Ok(())
         })
@@ -161,12 +201,16 @@ fn logging() -> tauri_plugin_log::Builder {
         .rotation_strategy(RotationStrategy::KeepSome(5))
 }
 
-/// Pushes every change of the room's stats to the window as `room-stats`.
-fn forward_stats(app: tauri::AppHandle, hosted: &HostedRoom) {
+/// Pushes every change of the room's stats to the window as `room-stats`,
+/// and to the tray.
+fn forward_stats(app: tauri::AppHandle, hosted: &HostedRoom, tray: Tray) {
     let mut stats = hosted.room.subscribe();
+    tray.show(&stats.borrow());
+    app.manage(tray.clone());
     tauri::async_runtime::spawn(async move {
         while stats.changed().await.is_ok() {
             let snapshot = stats.borrow_and_update().clone();
+            tray.show(&snapshot);
             if let Err(err) = app.emit("room-stats", snapshot) {
                 log::debug!("cannot send room stats to the window: {err}");
             }
@@ -174,10 +218,12 @@ fn forward_stats(app: tauri::AppHandle, hosted: &HostedRoom) {
     });
 }
 
-/// Ctrl-C or SIGTERM (logout, `kill`) quits like closing the window does.
+/// Ctrl-C or SIGTERM (logout, `kill`) quits like quitting from the tray:
+/// without asking.
 fn quit_on_signal(app: tauri::AppHandle) {
     tauri::async_runtime::spawn(async move {
         hearth_server::stop_signal().await;
+        app.state::<Quitting>().set();
         app.exit(0);
     });
 }

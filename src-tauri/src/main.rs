@@ -3,10 +3,12 @@
 //! `--headless`) it hosts the room alone.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
+mod closing;
 mod commands;
 mod desktop;
 mod host;
 mod mode;
+mod tray;
 
 use std::process::ExitCode;
 
