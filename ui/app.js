@@ -165,6 +165,7 @@ function onMessage(message) {
   switch (message.type) {
     case 'welcome':
       onWelcome(message);
+      desktop.refreshHostCount();
       break;
     case 'message':
       onLiveMessage(message);

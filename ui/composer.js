@@ -195,6 +195,16 @@ export function restoreDraft(text) {
   update();
 }
 
+/**
+ * What the message box says: what is really missing before a message can go.
+ * @returns {string}
+ */
+function placeholder() {
+  if (canSend()) return 'Write a message…';
+  if (identity.currentUser() === null) return 'Pick a name to join the room';
+  return 'Not connected: you can keep typing';
+}
+
 /** @returns {boolean} */
 function canSend() {
   return session.isOpen() && identity.currentUser() !== null;
@@ -232,7 +242,7 @@ export function update() {
   if (over) ui.error.dataset.kind = 'limit';
   ui.send.disabled = !canSend() || over || (!ui.input.value.trim() && !uploads.any());
   ui.waiting.textContent = uploads.waiting() ? 'Sending once the files are uploaded…' : '';
-  ui.input.placeholder = canSend() ? 'Write a message…' : 'Not connected: you can keep typing';
+  ui.input.placeholder = placeholder();
 }
 
 /** @param {string} text why the last message was not sent, or '' */

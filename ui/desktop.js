@@ -7,7 +7,9 @@
  * @module desktop
  */
 
+import { setupClosing } from './closing.js';
 import { byId } from './dom.js';
+import * as identity from './identity.js';
 
 /**
  * @typedef {object} RoomInfo
@@ -94,8 +96,8 @@ export async function setupHostPanel(info, announce) {
   if (!api) return;
   const panel = byId('host-panel');
   const note = byId('host-note');
-  const count = byId('host-count');
-  byId('host-address').textContent = info.url;
+  const connected = byId('host-connected');
+  showAddress(byId('host-address'), info.url);
   if (info.note) {
     note.textContent = info.note;
     note.hidden = false;
@@ -116,11 +118,47 @@ export async function setupHostPanel(info, announce) {
   wireConversationActions(api);
 
   /** @param {RoomStats} stats */
-  const show = (stats) => {
+  showHostCount = (stats) => {
+    lastStats = stats;
+    // Who counts: the people who joined, the host among them once named.
+    const count = document.createElement('span');
+    count.id = 'host-count';
     count.textContent = String(stats.users.length);
+    const me = identity.currentUser();
+    const included = me !== null && stats.users.includes(me.name);
+    if (stats.users.length === 0) {
+      connected.replaceChildren('Nobody has joined yet');
+    } else {
+      const people = stats.users.length === 1 ? ' person' : ' people';
+      connected.replaceChildren(count, `${people} in the room${included ? ', you included' : ''}`);
+    }
   };
-  show(await api.core.invoke('room_stats'));
-  await api.event.listen('room-stats', (event) => show(event.payload));
+  showHostCount(await api.core.invoke('room_stats'));
+  await api.event.listen('room-stats', (event) => showHostCount(event.payload));
+  await setupClosing(api, (message) => {
+    byId('host-error').textContent = message;
+  });
+}
+
+/** @type {RoomStats | null} */
+let lastStats = null;
+/** @type {(stats: RoomStats) => void} */
+let showHostCount = () => {};
+
+/** Says again who is in the room: the host has just joined (or rejoined). */
+export function refreshHostCount() {
+  if (lastStats) showHostCount(lastStats);
+}
+
+/**
+ * Shows the room's address so that it never breaks inside the host or the
+ * port: if it must wrap, it wraps after the scheme.
+ * @param {HTMLElement} element
+ * @param {string} url
+ */
+function showAddress(element, url) {
+  const scheme = url.match(/^[a-z]+:\/\//)?.[0] ?? '';
+  element.replaceChildren(scheme, document.createElement('wbr'), url.slice(scheme.length));
 }
 
 /**

@@ -13,6 +13,9 @@ import { WebDriver } from './webdriver.mjs';
 
 const APP = path.join(ROOT, 'target', 'debug', 'hearth');
 const ARTIFACTS = path.join(ROOT, 'artifacts', 'desktop');
+const X11_WINDOW = path.join(ROOT, 'tests', 'desktop', 'x11-window.py');
+/** A one-pixel PNG, base64. */
+const ONE_PIXEL_PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGMAAQAABQABDQottAAAAABJRU5ErkJggg==';
 const TAURI_DRIVER = process.env.TAURI_DRIVER ?? path.join(homedir(), '.cargo', 'bin', 'tauri-driver');
 
 /** @returns {Promise<number>} a free loopback port */
@@ -37,6 +40,20 @@ describe('the desktop app', () => {
   // The app's data and logs go to a throwaway HOME.
   const appEnv = { ...process.env, HOME: home, XDG_DATA_HOME: path.join(home, '.local', 'share'), RUST_LOG: 'info' };
   let driverLog = '';
+
+  /**
+   * Waits for the window to connect and join as `name` (typing it if the
+   * window does not remember it).
+   * @param {string} name
+   */
+  async function joinWindow(name) {
+    await driver.until(async () => (await driver.execute('return document.getElementById("host-panel").hidden === false')), 'the host panel');
+    if (await driver.execute("return document.getElementById('name-dialog').open")) {
+      await driver.type('#name-input', name);
+      await driver.click('#name-submit');
+    }
+    await driver.until(async () => (await driver.text('#status-text')) === 'Connected' && (await driver.text('#my-name')) === name, 'the window to join');
+  }
 
   before(async () => {
     execFileSync('cargo', ['build', '--quiet', '-p', 'hearth'], { cwd: ROOT, stdio: 'inherit' });
@@ -102,7 +119,8 @@ describe('the desktop app', () => {
     assert.ok(violation, 'a WebSocket to another port is refused by the CSP');
     assert.equal(violation.directive, 'connect-src');
     const directives = Object.fromEntries(String(violation.policy).split(';').map((d) => d.trim().split(/\s+/)).filter((d) => d[0]).map(([name, ...values]) => [name, values]));
-    assert.deepEqual(directives['connect-src'], ["'self'", 'ipc:', 'http://ipc.localhost', `ws://127.0.0.1:${port}`], violation.policy);
+    assert.deepEqual(directives['connect-src'], ["'self'", 'ipc:', 'http://ipc.localhost', `ws://127.0.0.1:${port}`, `http://127.0.0.1:${port}`], violation.policy);
+    assert.deepEqual(directives['img-src'], ["'self'", 'data:', 'blob:', `http://127.0.0.1:${port}`], violation.policy);
     assert.deepEqual(directives['default-src'], ["'self'"], violation.policy);
     assert.deepEqual(directives['object-src'], ["'none'"], violation.policy);
 
@@ -118,6 +136,40 @@ describe('the desktop app', () => {
     await guest.page.locator('.msg', { hasText: 'Hello from the window' }).waitFor();
     await say(guest.page, 'Hello from the browser');
     await driver.until(async () => (await driver.text('#messages')).includes('Hello from the browser'), 'the reply in the window');
+
+    // The window sends pictures too: its page is another origin
+    // (tauri://localhost), so the upload needs the room's CORS answer, and
+    // its policy must let the picture load from the room.
+    const picture = await driver.execute(`
+      const [base64, room] = arguments;
+      return (async () => {
+        const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+        const form = new FormData();
+        form.append('file', new Blob([bytes], { type: 'image/png' }), 'dot.png');
+        const answer = await fetch(room + '/files', { method: 'POST', body: form }).then((r) => r.json());
+        const width = await new Promise((resolve) => {
+          const img = new Image();
+          img.onload = () => resolve(img.naturalWidth);
+          img.onerror = () => resolve(-1);
+          img.src = room + answer.file.url;
+        });
+        return { type: answer.file.type, width };
+      })();`, [ONE_PIXEL_PNG, address]);
+    assert.deepEqual(picture, { type: 'image/png', width: 1 });
+
+    // The host may delete anyone's message, through the window's own
+    // command (no WebSocket frame can ask for that).
+    const guestMessage = await driver.execute(`
+      const item = [...document.querySelectorAll('.msg[data-id]')].find((m) => m.textContent.includes('Hello from the browser'));
+      return item ? Number(item.dataset.id) : null;`);
+    assert.ok(guestMessage, 'the guest\'s message is on screen with its id');
+    const deleted = await driver.execute(
+      "return window.__TAURI__.core.invoke('delete_message', { id: arguments[0] }).then(() => 'deleted', (error) => String(error));",
+      [guestMessage],
+    );
+    assert.equal(deleted, 'deleted');
+    await guest.page.locator('.msg', { hasText: 'Hello from the browser' }).waitFor({ state: 'detached' });
+    await driver.until(async () => !(await driver.text('#messages')).includes('Hello from the browser'), 'the window to show it deleted');
     await driver.until(async () => (await driver.text('#host-count')) === '2', 'the host panel to count 2 people');
     // Someone else comes and goes: the count follows, both ways.
     const passerby = await openPerson(chrome.browser, address, 'Passerby');
@@ -165,7 +217,12 @@ describe('the desktop app', () => {
     const pid = Number(execFileSync('pgrep', ['-n', '-f', `^${APP}`], { encoding: 'utf8' }).trim());
     assert.ok(pid > 0, 'the app process');
     process.kill(pid, 'SIGTERM');
-    await guest.page.locator('#status[data-state="closed"]', { hasText: 'The host closed the room' }).waitFor({ timeout: 10000 });
+    await guest.page
+      .locator('#status[data-state="closed"]', { hasText: 'The host closed the room' })
+      .waitFor({ timeout: 10000 })
+      .catch((error) => {
+        throw new Error(`${error.message}; signalled pid ${pid}; app log:\n${driverLog.slice(-3000)}`);
+      });
     const codes = await guest.page.evaluate(() => /** @type {any} */ (window).__closeCodes);
     assert.equal(codes[0], 1001, `close codes seen by the browser: ${codes}`);
     // And the app exits.
@@ -180,7 +237,100 @@ describe('the desktop app', () => {
     const status = await driver.until(async () => existsSync(exitFile) && readFileSync(exitFile, 'utf8').trim(), 'the exit status', 5000);
     // 0 only if the room closed in time (a late close exits with 1).
     assert.equal(status, '0', 'the app exits with status 0 after SIGTERM');
-    driver.session = null;
+    await driver.end();
     await guest.context.close();
   });
+
+  it('keeps the room when its window closes with people in it, comes back on a second launch, and remembers where it was', async () => {
+    const exitFile = path.join(home, 'hearth-exit-status-tray');
+    const wrapper = path.join(home, 'hearth-wrapper-tray.sh');
+    writeFileSync(wrapper, `#!/bin/sh\n"${APP}" "$@"\necho $? > "${exitFile}"\n`, { mode: 0o755 });
+    const appArgs = ['--addr', `127.0.0.1:${await freePort()}`];
+    await driver.start(wrapper, appArgs);
+    await joinWindow('Host');
+    const address = await driver.text('#host-address');
+
+    // The tray is there, with its menu, and counts who is in the room.
+    const trayMenu = () => driver.execute("return window.__TAURI__.core.invoke('tray_menu');");
+    await driver.until(async () => (await trayMenu()).includes('1 person in the room'), 'the tray to count the host');
+    assert.deepEqual(await trayMenu(), ['Open Hearth', `Copy room address (${address})`, '1 person in the room', '---', 'Quit Hearth (closes the room)']);
+
+    // The host puts the window somewhere of their own.
+    assert.ok(x11Window('place', '40', '50', '1000', '700'), 'the window');
+    const guest = await openPerson(chrome.browser, address, null);
+    await guest.page.addInitScript(recordSockets);
+    await guest.page.reload();
+    await guest.page.locator('#name-input').fill('Guest');
+    await guest.page.locator('#name-submit').click();
+    await driver.until(async () => (await trayMenu()).includes('2 people in the room'), 'the tray to count the guest');
+
+    // Closing the window with the guest connected asks; "keep hosting" hides it.
+    const closeAndAnswer = async (/** @type {string} */ answer, remember = false) => {
+      x11Window('close');
+      await driver.until(async () => driver.execute("return document.getElementById('close-dialog').open"), 'the question');
+      assert.equal(await driver.text('#close-room'), 'Close the room for 1 person');
+      if (remember) await driver.click('#close-remember');
+      await driver.click(answer);
+    };
+    await closeAndAnswer('#close-keep');
+    await driver.until(async () => x11Window('state')?.shown === false, 'the window to hide');
+    // The guest stays: no close, and the room still answers.
+    await say(guest.page, 'Still here');
+    await guest.page.locator('.msg', { hasText: 'Still here' }).waitFor();
+    assert.deepEqual(await guest.page.evaluate(() => /** @type {any} */ (window).__closeCodes), []);
+
+    // Launching Hearth again brings the hidden window back.
+    const launchAgain = async () => {
+      const second = spawn(APP, [], { env: appEnv, stdio: 'ignore' });
+      const code = await new Promise((resolve) => second.once('exit', resolve));
+      assert.equal(code, 0, 'the second launch hands over and exits');
+      await driver.until(async () => x11Window('state')?.shown === true, 'the window to come back');
+    };
+    await launchAgain();
+
+    // "Don't ask again": the next close hides at once.
+    await closeAndAnswer('#close-keep', true);
+    await driver.until(async () => x11Window('state')?.shown === false, 'the window to hide');
+    await launchAgain();
+    x11Window('close');
+    await driver.until(async () => x11Window('state')?.shown === false, 'the window to hide without asking');
+    assert.equal(await driver.execute("return document.getElementById('close-dialog').open"), false);
+    await launchAgain();
+    assert.equal(await driver.execute("return document.getElementById('when-closed').value"), 'keep_hosting');
+
+    // The host panel changes it back; then "close the room" closes it for the guest (1001).
+    await driver.execute("const s = document.getElementById('when-closed'); s.value = 'ask'; s.dispatchEvent(new Event('change'));");
+    await driver.until(async () => (await driver.execute("return window.__TAURI__.core.invoke('when_closed')")) === 'ask', 'the setting to be saved');
+    await closeAndAnswer('#close-room');
+    await guest.page.locator('#status[data-state="closed"]', { hasText: 'The host closed the room' }).waitFor({ timeout: 10000 });
+    assert.equal((await guest.page.evaluate(() => /** @type {any} */ (window).__closeCodes))[0], 1001);
+    const status = await driver.until(async () => existsSync(exitFile) && readFileSync(exitFile, 'utf8').trim(), 'the app to exit', 10000);
+    assert.equal(status, '0');
+    await driver.end();
+    await guest.context.close();
+
+    // The next launch opens the window where and as large as the host left it.
+    rmSync(exitFile);
+    await driver.start(wrapper, appArgs);
+    await joinWindow('Host');
+    const placed = x11Window('state');
+    assert.deepEqual(placed && { x: placed.x, y: placed.y, width: placed.width, height: placed.height }, { x: 40, y: 50, width: 1000, height: 700 });
+    const pid = Number(execFileSync('pgrep', ['-n', '-f', `^${APP}`], { encoding: 'utf8' }).trim());
+    process.kill(pid, 'SIGTERM');
+    await driver.until(async () => existsSync(exitFile), 'the app to exit', 10000);
+    await driver.end();
+  });
 });
+
+/**
+ * Does to the app's window what a window manager would (see x11-window.py).
+ * @param {...string} command close, state, or place X Y WIDTH HEIGHT
+ * @returns {{shown: boolean, x: number, y: number, width: number, height: number} | null}
+ */
+function x11Window(...command) {
+  try {
+    return JSON.parse(execFileSync('/usr/bin/python3', [X11_WINDOW, ...command], { encoding: 'utf8' }));
+  } catch {
+    return null;
+  }
+}

@@ -27,6 +27,17 @@ describe('chatting in the browser', () => {
     }
   });
 
+  it('before a name is picked, the status and the message box say that is what is missing', async () => {
+    const newcomer = await openPerson(suite.chrome.browser, suite.server.url, null);
+    await newcomer.page.locator('#name-dialog[open]').waitFor();
+    await newcomer.page.keyboard.press('Escape');
+    await newcomer.page.locator('#status-text', { hasText: 'Pick a name to join' }).waitFor();
+    assert.equal(await newcomer.page.locator('#composer-input').getAttribute('placeholder'), 'Pick a name to join the room');
+    await join(newcomer.page, 'Newcomer');
+    assert.equal(await newcomer.page.locator('#composer-input').getAttribute('placeholder'), 'Write a message…');
+    await newcomer.context.close();
+  });
+
   it('the people list, its count and the typing indicator stay live', async () => {
     // A room of its own, so the empty-room hint is not hidden by earlier history.
     const fresh = await startServer();

@@ -286,7 +286,8 @@ export async function expectAccessible(page, state) {
  * Pass the room's URL, or `{url, dataDir, answers}`: `dataDir` is what
  * `room_info` says keeps the conversation (null: ephemeral); `answers` maps
  * a command to what it resolves to, or to `{error: "..."}` to reject with
- * that string as Tauri does. A test may change `window.__answers` later.
+ * that string as Tauri does. A test may change `window.__answers` later,
+ * and send the page an event from the app with `window.__emit(name, payload)`.
  * @param {string | {url: string, dataDir?: string | null, answers?: Record<string, unknown>}} options
  */
 export function fakeDesktopBridge(options) {
@@ -301,7 +302,15 @@ export function fakeDesktopBridge(options) {
     open_data_folder: null,
     export_conversation: { path: '/home/host/hearth-conversation.md', count: 3 },
     clear_history: null,
+    when_closed: 'ask',
+    set_when_closed: null,
+    close_choice: null,
     ...answers,
+  };
+  /** @type {Record<string, ((event: {payload: unknown}) => void)[]>} */
+  const listeners = {};
+  w.__emit = (/** @type {string} */ name, /** @type {unknown} */ payload) => {
+    for (const handler of listeners[name] ?? []) handler({ payload });
   };
   w.__TAURI__ = {
     core: {
@@ -312,7 +321,12 @@ export function fakeDesktopBridge(options) {
         return answer ?? null;
       },
     },
-    event: { listen: async () => () => {} },
+    event: {
+      listen: async (/** @type {string} */ name, /** @type {(event: {payload: unknown}) => void} */ handler) => {
+        (listeners[name] ??= []).push(handler);
+        return () => {};
+      },
+    },
     window: { getCurrentWindow: () => ({ setTitle: async () => {} }) },
     opener: { openUrl: async () => {} },
     notification: {

@@ -2,7 +2,7 @@
 // bridge that records what the page invokes and answers as the app would.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { fakeDesktopBridge, join, screenshot, serverAndBrowser } from './harness.mjs';
+import { expectAccessible, fakeDesktopBridge, join, screenshot, serverAndBrowser } from './harness.mjs';
 
 const DATA_DIR = '/home/host/.local/share/app.hearth.desktop';
 
@@ -40,6 +40,54 @@ describe('the host panel', () => {
     await host.page.locator('#open-data-folder').click();
     await host.page.locator('#host-error[role="alert"]', { hasText: 'cannot open /nowhere: no file manager' }).waitFor();
     assert.deepEqual(host.errors, []);
+    await host.context.close();
+  });
+
+  it('asks before closing the room on the others, and remembers the answer when told to', async () => {
+    const host = await openHost({ dataDir: DATA_DIR });
+    const page = host.page;
+    const setting = page.locator('#when-closed');
+    assert.equal(await setting.inputValue(), 'ask');
+    // The app asks when its window is closed while 2 others are connected.
+    await page.evaluate(() => /** @type {any} */ (window).__emit('close-requested', 2));
+    const dialog = page.locator('#close-dialog[open]');
+    await dialog.waitFor();
+    assert.equal(await page.locator('#close-room').textContent(), 'Close the room for 2 people');
+    assert.match(await page.locator('#close-text').textContent() ?? '', /2 other people are still connected/);
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'close-keep', 'the safe choice has the focus');
+    await expectAccessible(page, 'close prompt');
+    await screenshot(page, 'host-close-prompt.png');
+    // Escape keeps everything as it was: the window stays, nothing is invoked.
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+    assert.equal((await host.invoked()).some((i) => i.cmd === 'close_choice'), false);
+
+    await page.evaluate(() => /** @type {any} */ (window).__emit('close-requested', 1));
+    await dialog.waitFor();
+    assert.equal(await page.locator('#close-room').textContent(), 'Close the room for 1 person');
+    await page.locator('#close-remember').check();
+    await page.locator('#close-keep').click();
+    await page.waitForFunction(() => /** @type {any} */ (window).__invoked.some((/** @type {any} */ i) => i.cmd === 'close_choice'));
+    const choice = (await host.invoked()).find((i) => i.cmd === 'close_choice');
+    assert.deepEqual(choice?.args, { choice: 'keep_hosting', remember: true });
+    assert.equal(await setting.inputValue(), 'keep_hosting', 'the panel shows the remembered choice');
+
+    // The panel changes it back.
+    await setting.selectOption('ask');
+    await page.waitForFunction(() => /** @type {any} */ (window).__invoked.some((/** @type {any} */ i) => i.cmd === 'set_when_closed'));
+    assert.deepEqual((await host.invoked()).find((i) => i.cmd === 'set_when_closed')?.args, { whenClosed: 'ask' });
+    assert.deepEqual(host.errors, []);
+    await host.context.close();
+  });
+
+  it('says who counts, and keeps the address whole', async () => {
+    const host = await openHost({ dataDir: DATA_DIR, answers: { room_stats: { connections: 2, users: ['Host', 'Ann'] } } });
+    const page = host.page;
+    await page.reload();
+    await page.locator('#host-connected', { hasText: '2 people in the room, you included' }).waitFor();
+    // The address stays on one line at the default window size.
+    const tops = await page.locator('#host-address').evaluate((element) => [...element.getClientRects()].map((r) => [r.top, r.width, element.parentElement?.clientWidth]));
+    assert.equal(new Set(tops.map((t) => t[0])).size, 1, `the room address is on one line: ${JSON.stringify(tops)}`);
     await host.context.close();
   });
 
