@@ -58,6 +58,12 @@ const steps = [
     },
   },
   { name: 'package', what: 'build the .deb and .rpm, install, run headless', run: packageCheck },
+  {
+    name: 'footprint',
+    what: 'the desktop app\'s memory and launch time (release build, under Xvfb)',
+    run: () => run(['dbus-run-session', '--', 'xvfb-run', '-a', '--server-args=-screen 0 1280x800x24', 'node', 'scripts/footprint.mjs',
+      '--app', path.join(RELEASE, 'hearth')]),
+  },
 ];
 
 /** Files every installer must put in place. */

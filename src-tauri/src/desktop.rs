@@ -133,6 +133,9 @@ pub fn run(mut config: Config, print_address: bool) -> ExitCode {
             if let Some(note) = &hosted.info.note {
                 log::warn!("{note}");
             }
+            if let Some(window) = app.get_webview_window("main") {
+                crate::webview::lighten(&window);
+            }
             let tray = Tray::install(app.handle(), &hosted.info.url)?;
             forward_stats(app.handle().clone(), &hosted, tray);
             quit_on_signal(app.handle().clone());

@@ -9,6 +9,7 @@ mod desktop;
 mod host;
 mod mode;
 mod tray;
+mod webview;
 
 use std::process::ExitCode;
 
