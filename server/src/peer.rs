@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::task_tracker::TaskTrackerToken;
 use warp::ws::{Message, WebSocket};
 
-use crate::config::Config;
+use crate::config::{Config, RateLimit};
 use crate::limits::{ClientSlot, MessageRate};
 use crate::protocol::{
     decode_text, ClientMessage, ErrorCode, PeerId, ProtocolError, ServerMessage,
@@ -39,6 +39,13 @@ impl std::fmt::Display for Remote {
 /// batches; bounded, so a peer cannot queue without limit.
 const MAX_IN_FLIGHT: usize = 64;
 
+/// Each connection's budget of typing hints: clients send one every few
+/// seconds while someone types.
+const TYPING_RATE: RateLimit = RateLimit {
+    per_second: 1,
+    burst: 3,
+};
+
 /// How long a closing peer gets to take its last frames and the close frame.
 const CLOSE_GRACE: Duration = Duration::from_secs(1);
 
@@ -51,6 +58,9 @@ pub struct PeerContext {
     pub config: Arc<Config>,
     /// The room-wide message budget, shared by every peer.
     pub room_rate: Arc<MessageRate>,
+    /// The room-wide budget of typing hints: separate, so hints never cost
+    /// anyone a message.
+    pub room_typing_rate: Arc<MessageRate>,
     /// Cancelled when the server shuts down.
     pub shutdown: CancellationToken,
 }
@@ -186,6 +196,9 @@ async fn read_frames(
     outbox: &Outbox,
 ) -> SessionEnd {
     let rate = MessageRate::new(ctx.config.rate_limit);
+    // Typing hints have a small budget of their own: a page that says it is
+    // typing before each message must not use up the budget of the message.
+    let typing_rate = MessageRate::new(ctx.config.rate_limit.map(|_| TYPING_RATE));
     let silence = ctx.config.ping_interval.saturating_mul(3);
     // A connection holds a slot under the client cap: one that never joins
     // (answering pings is enough to stay open) must not hold it for good.
@@ -236,7 +249,13 @@ async fn read_frames(
             }
         };
         let typing = matches!(request, ClientMessage::Typing {});
-        let outcome = if !rate.allow() {
+        let outcome = if typing {
+            if typing_rate.allow() && ctx.room_typing_rate.allow() {
+                apply(request, id, ctx, outbox, &mut in_flight).await
+            } else {
+                Err(Refused::RateLimited)
+            }
+        } else if !rate.allow() {
             Err(Refused::RateLimited)
         } else if !ctx.room_rate.allow() {
             ctx.room.record_room_rate_limited();

@@ -230,6 +230,7 @@ impl Server {
                 room: room.clone(),
                 config: config.clone(),
                 room_rate: Arc::new(MessageRate::new(config.room_rate_limit)),
+                room_typing_rate: Arc::new(MessageRate::new(config.room_rate_limit)),
                 shutdown: shutdown.clone(),
             },
             access,

@@ -97,3 +97,29 @@ async fn the_connection_cap_answers_503_before_the_upgrade() {
     server.wait_for_connections(1).await;
     assert_eq!(handshake_status(&server, &[]).await, 101);
 }
+
+#[tokio::test]
+async fn typing_hints_never_use_up_the_budget_of_messages() {
+    let server = TestServer::start(Config {
+        rate_limit: Some(RateLimit {
+            per_second: 1,
+            burst: 2,
+        }),
+        ..test_config()
+    })
+    .await;
+    // `hello` takes one of the two messages the bucket holds.
+    let (mut ann, _) = Client::join(&server, "Ann").await;
+    for _ in 0..5 {
+        ann.send(json!({"type": "typing"})).await;
+    }
+    ann.send(json!({"type": "say", "text": "after typing"}))
+        .await;
+    let answer = loop {
+        let frame = ann.next().await;
+        if frame["type"] == "message" || frame["type"] == "error" {
+            break frame;
+        }
+    };
+    assert_eq!(answer["text"], "after typing", "refused: {answer}");
+}
