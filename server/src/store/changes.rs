@@ -181,16 +181,8 @@ fn say(
     }
     for id in files {
         let file = tx
-            .prepare_cached("SELECT name, size, type FROM uploads WHERE id = ?1")?
-            .query_row([id], |row| {
-                Ok(FileInfo {
-                    id: id.clone(),
-                    name: row.get(0)?,
-                    size: row.get(1)?,
-                    kind: row.get(2)?,
-                    url: file_url(id),
-                })
-            })
+            .prepare_cached("SELECT id, name, size, type FROM uploads WHERE id = ?1")?
+            .query_row([id], |row| file_info(row, 0))
             .optional()?;
         match file {
             Some(file) => message.files.push(file),
@@ -227,6 +219,19 @@ fn say(
 /// Where a file is fetched from.
 pub fn file_url(id: &str) -> String {
     format!("/files/{id}")
+}
+
+/// An upload as messages show it, from the columns `id, name, size, type`
+/// of `row`, starting at `first`.
+pub(super) fn file_info(row: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<FileInfo> {
+    let id: String = row.get(first)?;
+    Ok(FileInfo {
+        url: file_url(&id),
+        id,
+        name: row.get(first + 1)?,
+        size: row.get(first + 2)?,
+        kind: row.get(first + 3)?,
+    })
 }
 
 /// Whether message `id` exists, is not deleted, and (when `by` is given)
@@ -336,17 +341,11 @@ pub fn insert_upload(tx: &Transaction<'_>, upload: &Upload, ts: u64) -> rusqlite
 
 /// The upload `id`, if it exists.
 pub fn upload(conn: &rusqlite::Connection, id: &str) -> rusqlite::Result<Option<Upload>> {
-    conn.prepare_cached("SELECT hash, name, size, type FROM uploads WHERE id = ?1")?
+    conn.prepare_cached("SELECT hash, id, name, size, type FROM uploads WHERE id = ?1")?
         .query_row([id], |row| {
             Ok(Upload {
                 hash: row.get(0)?,
-                info: FileInfo {
-                    id: id.to_owned(),
-                    name: row.get(1)?,
-                    size: row.get(2)?,
-                    kind: row.get(3)?,
-                    url: file_url(id),
-                },
+                info: file_info(row, 1)?,
             })
         })
         .optional()

@@ -92,13 +92,7 @@ fn write_snapshot(
         "{} ORDER BY m.id",
         super::queries::SELECT_MESSAGES
     ))?;
-    // Each with its files and reactions, one at a time: the export streams.
-    let messages = rows.query_map([], super::queries::message)?.map(|message| {
-        let mut one = [message?];
-        super::queries::decorate(conn, &mut one)?;
-        let [message] = one;
-        Ok::<_, rusqlite::Error>(message)
-    });
+    let messages = decorated(conn, rows.query_map([], super::queries::message)?);
     let mut count = 0;
     match format {
         ExportFormat::Json => {
@@ -163,6 +157,31 @@ fn write_snapshot(
     }
     out.flush()?;
     Ok(count)
+}
+
+/// Messages read per batch of [`decorated`].
+const EXPORT_CHUNK: usize = 256;
+
+/// `rows` with their files and reactions, decorated a chunk at a time: the
+/// export streams, at two queries per chunk rather than per message. The
+/// first error ends it.
+fn decorated<'a>(
+    conn: &'a Connection,
+    mut rows: impl Iterator<Item = rusqlite::Result<ChatMessage>> + 'a,
+) -> impl Iterator<Item = rusqlite::Result<ChatMessage>> + 'a {
+    std::iter::from_fn(move || {
+        let chunk: rusqlite::Result<Vec<ChatMessage>> = rows.by_ref().take(EXPORT_CHUNK).collect();
+        let mut chunk = match chunk {
+            Ok(chunk) if chunk.is_empty() => return None,
+            Ok(chunk) => chunk,
+            Err(err) => return Some(vec![Err(err)]),
+        };
+        Some(match super::queries::decorate(conn, &mut chunk) {
+            Ok(()) => chunk.into_iter().map(Ok).collect(),
+            Err(err) => vec![Err(err)],
+        })
+    })
+    .flatten()
 }
 
 fn rfc3339(millis: u64) -> String {

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use rusqlite::{params, Connection, OptionalExtension as _, Row};
 
-use crate::protocol::{excerpt, ChatMessage, FileInfo, Quote, Reaction, User};
+use crate::protocol::{excerpt, ChatMessage, Quote, Reaction, User};
 
 /// The most messages one history page carries.
 pub const PAGE_LIMIT: usize = 200;
@@ -94,15 +94,8 @@ pub(super) fn decorate(conn: &Connection, messages: &mut [ChatMessage]) -> rusql
     )?;
     let mut rows = files.query([&ids])?;
     while let Some(row) = rows.next()? {
-        let id: String = row.get(1)?;
         if let Some(&at) = index.get(&row.get(0)?) {
-            messages[at].files.push(FileInfo {
-                url: super::changes::file_url(&id),
-                id,
-                name: row.get(2)?,
-                size: row.get(3)?,
-                kind: row.get(4)?,
-            });
+            messages[at].files.push(super::changes::file_info(row, 1)?);
         }
     }
     let mut reactions = conn.prepare_cached(

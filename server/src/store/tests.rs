@@ -110,3 +110,34 @@ fn a_version_1_conversation_migrates_and_keeps_its_messages() {
         1
     );
 }
+
+#[test]
+fn an_export_across_several_chunks_keeps_every_message_and_its_reactions() {
+    let texts: Vec<String> = (1..=600).map(|i| format!("message {i}")).collect();
+    let mut conn = database(&texts.iter().map(String::as_str).collect::<Vec<_>>());
+    let tx = conn.transaction().expect("transaction");
+    for id in [1, 256, 257, 600] {
+        let user = User {
+            id: 2,
+            uid: "bob".into(),
+            name: "Bob".into(),
+        };
+        let emoji = "👍".to_owned();
+        apply(&tx, Change::React { id, emoji, user })
+            .expect("reacts")
+            .expect("accepted");
+    }
+    tx.commit().expect("commits");
+    let mut out = Vec::new();
+    let count =
+        super::write_conversation(&conn, super::ExportFormat::Json, &mut out).expect("exports");
+    assert_eq!(count, 600);
+    let exported: super::Exported = serde_json::from_slice(&out).expect("JSON");
+    let reacted: Vec<u64> = exported
+        .messages
+        .iter()
+        .filter(|m| !m.reactions.is_empty())
+        .map(|m| m.id)
+        .collect();
+    assert_eq!(reacted, [1, 256, 257, 600]);
+}

@@ -96,10 +96,7 @@ fn human_size(bytes: u64) -> String {
 }
 
 /// `POST /files`: one `multipart/form-data` field named `file`.
-pub fn upload(
-    state: RouteState,
-    uploads: Uploads,
-) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+pub fn upload(state: RouteState) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     warp::path!("files")
         .and(warp::post())
         .and(warp::header::optional::<String>("origin"))
@@ -112,10 +109,9 @@ pub fn upload(
                   addr: Option<PeerAddr>,
                   form: warp::multipart::FormData| {
                 let state = state.clone();
-                let uploads = uploads.clone();
                 async move {
                     let allowed = state.access.origin_allowed(origin.as_deref());
-                    let answer = receive(&state, &uploads, allowed, length, form).await;
+                    let answer = receive(&state, allowed, length, form).await;
                     let mut response = match answer {
                         Ok(file) => {
                             log::info!(
@@ -156,7 +152,6 @@ pub fn upload(
 
 async fn receive(
     state: &RouteState,
-    uploads: &Uploads,
     origin_allowed: bool,
     length: Option<u64>,
     mut form: warp::multipart::FormData,
@@ -174,6 +169,7 @@ async fn receive(
     if length.is_some_and(|length| length > max.saturating_add(ENVELOPE_BYTES)) {
         return Err(UploadError::too_big(max));
     }
+    let uploads = &state.uploads;
     if !uploads.rate.allow() || !state.peer.room_rate.allow() {
         return Err(UploadError::new(
             StatusCode::TOO_MANY_REQUESTS,

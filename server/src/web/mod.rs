@@ -68,7 +68,7 @@ pub fn routes(state: RouteState) -> BoxedFilter<(Response,)> {
     let api = websocket(state.clone())
         .or(health(state.clone()))
         .unify()
-        .or(files::upload(state.clone(), state.uploads.clone()))
+        .or(files::upload(state.clone()))
         .unify()
         .or(files::download(state.clone()))
         .unify()
