@@ -1,7 +1,7 @@
 //! Server settings, and the command-line flags (each also an environment
 //! variable) that set them.
 
-use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -72,6 +72,51 @@ pub struct Config {
     pub retention: Retention,
     /// Largest file `POST /files` accepts, in bytes.
     pub max_upload_bytes: u64,
+    /// Share the room with the network as soon as it starts.
+    pub share_on_start: bool,
+    /// Where to share it; empty means this machine's network addresses.
+    pub share_addrs: Vec<ShareAddr>,
+    /// Whether loopback requests may use the host routes (`/invite`,
+    /// `/host/…`): the headless server's host controls. The desktop app has
+    /// its window instead.
+    pub host_routes: bool,
+}
+
+/// An address to share the room on: `IP` (the room's port when free) or
+/// `IP:PORT`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShareAddr {
+    /// The interface's address.
+    pub ip: IpAddr,
+    /// The port; `None` means the room's own port, or any if that is taken.
+    pub port: Option<u16>,
+}
+
+impl std::str::FromStr for ShareAddr {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let text = text.trim();
+        if let Ok(addr) = text.parse::<SocketAddr>() {
+            return Ok(Self {
+                ip: addr.ip(),
+                port: Some(addr.port()),
+            });
+        }
+        let bare = text.trim_start_matches('[').trim_end_matches(']');
+        bare.parse::<IpAddr>()
+            .map(|ip| Self { ip, port: None })
+            .map_err(|_| format!("{text:?} is not an IP address or IP:PORT"))
+    }
+}
+
+impl std::fmt::Display for ShareAddr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.port {
+            Some(port) => SocketAddr::new(self.ip, port).fmt(f),
+            None => self.ip.fmt(f),
+        }
+    }
 }
 
 /// A token bucket: `per_second` refill, up to `burst` at once.
@@ -103,6 +148,9 @@ impl Default for Config {
             storage: Storage::Ephemeral,
             retention: Retention::default(),
             max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
+            share_on_start: false,
+            share_addrs: Vec::new(),
+            host_routes: false,
         }
     }
 }
@@ -221,6 +269,23 @@ pub struct ServerArgs {
           value_parser = clap::value_parser!(u64).range(1..))]
     pub retain_messages: Option<u64>,
 
+    /// Share the room with the network: people on it can join with the
+    /// invite link printed at start (also at `http://127.0.0.1:PORT/invite`).
+    /// Messages travel unencrypted: share only on networks you trust.
+    #[arg(long, env = "HEARTH_SHARE")]
+    pub share: bool,
+
+    /// Where to share: `IP` or `IP:PORT`, repeatable or comma-separated.
+    /// Default: this machine's network (non-loopback IPv4) addresses, on the
+    /// room's port when free.
+    #[arg(
+        long,
+        env = "HEARTH_SHARE_ADDR",
+        value_name = "IP[:PORT]",
+        value_delimiter = ','
+    )]
+    pub share_addr: Vec<ShareAddr>,
+
     /// Once listening, print the room's address (`http://IP:PORT`) alone on one
     /// line of standard output: the stable way for scripts to learn the port.
     #[arg(long, env = "HEARTH_PRINT_ADDRESS")]
@@ -281,6 +346,8 @@ impl ServerArgs {
             join_timeout: Duration::from_secs(args.join_timeout),
             send_queue_bytes: args.send_queue_bytes,
             max_upload_bytes: args.max_upload_bytes,
+            share_on_start: args.share,
+            share_addrs: args.share_addr,
             ..Config::default()
         }
     }

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use crate::config::Config;
 use crate::limits::raise_open_files_limit;
 use crate::server::{bind_with_fallback, Bound, Server};
+use crate::share::ShareStatus;
 use crate::shutdown::stop_signal;
 
 /// How a binary hosts the room.
@@ -21,8 +22,11 @@ pub struct HostOptions {
 
 /// Binds, announces and serves the room until Ctrl-C or SIGTERM, then closes
 /// it gracefully. Errors are logged; the exit code says whether it started.
-pub async fn host_until_signal(config: Config, options: HostOptions) -> ExitCode {
+pub async fn host_until_signal(mut config: Config, options: HostOptions) -> ExitCode {
     let stop = stop_signal();
+    // Without a window, the host's controls are loopback routes.
+    config.host_routes = true;
+    let share_on_start = config.share_on_start;
     raise_open_files_limit();
     let bound = if options.port_fallback {
         bind_with_fallback(config).await
@@ -46,6 +50,12 @@ pub async fn host_until_signal(config: Config, options: HostOptions) -> ExitCode
     if options.print_address {
         print_address(&url);
     }
+    if share_on_start {
+        match server.sharing().start().await {
+            Ok(status) => print_invite(&status, &url),
+            Err(err) => log::error!("the room is not shared: {err}"),
+        }
+    }
     server.run(stop).await;
     ExitCode::SUCCESS
 }
@@ -57,4 +67,22 @@ pub fn print_address(url: &str) {
     let mut stdout = std::io::stdout().lock();
     // A closed stdout only means nobody is listening for the address.
     let _ = writeln!(stdout, "{url}").and_then(|()| stdout.flush());
+}
+
+/// Prints the invite once on the terminal (standard error, beside the log
+/// lines but not through the logger: log files are no place for a secret).
+fn print_invite(status: &ShareStatus, url: &str) {
+    let Some(link) = &status.link else {
+        return;
+    };
+    let mut terminal = std::io::stderr().lock();
+    // A closed terminal only means nobody is there to read it.
+    let _ = writeln!(
+        terminal,
+        "\n    The room is shared with your network at {addresses}.\n    \
+         Anyone on it with this link can join (share it only with people you invite):\n\n        \
+         {link}\n\n    The link and its QR code are also at {url}/invite (on this computer only).\n    \
+         Messages travel unencrypted: share only on networks you trust.\n",
+        addresses = status.addresses.join(", "),
+    );
 }

@@ -25,16 +25,18 @@ mod peer;
 mod protocol;
 mod room;
 mod server;
+mod share;
 mod shutdown;
 mod store;
 mod web;
 
-pub use config::{platform_data_dir, Config, RateLimit, ServerArgs, DEFAULT_ADDR};
+pub use config::{platform_data_dir, Config, RateLimit, ServerArgs, ShareAddr, DEFAULT_ADDR};
 pub use headless::{host_until_signal, print_address, HostOptions};
 pub use limits::{raise_open_files_limit, release_memory_eagerly};
 pub use panics::count_panics;
-pub use room::{Room, RoomCounters, RoomStats};
+pub use room::{Person, Room, RoomCounters, RoomStats};
 pub use server::{bind_with_fallback, BindError, Bound, Server};
+pub use share::{ShareError, ShareStatus, Sharing};
 pub use shutdown::{stop_signal, ShutdownHandle};
 pub use store::{
     export, ExportError, ExportFormat, Exported, Retention, Storage, StorageError, DATABASE_FILE,

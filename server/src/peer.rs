@@ -19,7 +19,9 @@ use crate::limits::{ClientSlot, MessageRate};
 use crate::protocol::{
     decode_text, ClientMessage, ErrorCode, PeerId, ProtocolError, ServerMessage,
 };
-use crate::room::{Action, Closing, Drained, Eviction, Laggards, Outbox, Pending, Refused, Room};
+use crate::room::{
+    Action, Closing, ConnectedFrom, Drained, Eviction, Laggards, Outbox, Pending, Refused, Room,
+};
 
 /// A peer's address in log lines: `127.0.0.1:50000`, or `unknown address`.
 #[derive(Debug, Clone, Copy)]
@@ -120,16 +122,32 @@ impl SessionEnd {
     }
 }
 
+/// Where a session's connection came in.
+#[derive(Debug, Clone)]
+pub struct Arrival {
+    /// The remote address, when known.
+    pub addr: Option<SocketAddr>,
+    /// This computer, or a guest on the network (and their pass).
+    pub from: ConnectedFrom,
+    /// For a guest on the network: cancelled when the host stops sharing.
+    pub sharing: Option<CancellationToken>,
+}
+
 /// Runs one peer's session from upgrade to close.
-pub async fn serve(
-    socket: WebSocket,
-    addr: Option<SocketAddr>,
-    ctx: PeerContext,
-    guards: SessionGuards,
-) {
+pub async fn serve(socket: WebSocket, arrival: Arrival, ctx: PeerContext, guards: SessionGuards) {
+    let Arrival {
+        addr,
+        from,
+        sharing,
+    } = arrival;
     let outbox = Arc::new(Outbox::new(ctx.config.send_queue_bytes));
-    let id = ctx.room.connect(outbox.clone());
-    log::info!("peer {id} connected from {}", Remote(addr));
+    let id = ctx.room.connect(outbox.clone(), from);
+    match from {
+        ConnectedFrom::ThisComputer => log::info!("peer {id} connected from {}", Remote(addr)),
+        ConnectedFrom::Network { .. } => {
+            log::info!("peer {id} connected from the network, {}", Remote(addr));
+        }
+    }
 
     let (sink, mut stream) = socket.split();
     // The writer gets its own task. Were it polled together with the reader,
@@ -148,6 +166,7 @@ pub async fn serve(
         biased;
         reason = outbox.evicted() => SessionEnd::Evicted(reason),
         () = ctx.shutdown.cancelled() => SessionEnd::ServerShutdown,
+        () = until_cancelled(sharing.as_ref()) => SessionEnd::Evicted(Eviction::SharingStopped),
         end = read_frames(&mut stream, id, &ctx, &outbox) => end,
         _ = &mut writer => {
             writer_done = true;
@@ -157,6 +176,13 @@ pub async fn serve(
     let name = ctx.room.name_of(id).unwrap_or_default();
     ctx.room.disconnect(id);
     match end {
+        SessionEnd::Evicted(reason @ (Eviction::RemovedByHost | Eviction::SharingStopped)) => {
+            log::info!(
+                "peer {id} name={name} from {} disconnected: {}",
+                Remote(addr),
+                reason.close_frame().1
+            );
+        }
         SessionEnd::Evicted(reason) => {
             ctx.room.record_eviction(reason);
             log::warn!(
@@ -277,6 +303,14 @@ async fn read_frames(
                 outbox.push(ServerMessage::error(refused.code(), refused.to_string()));
             }
         }
+    }
+}
+
+/// Completes when `token` is cancelled; never without one.
+async fn until_cancelled(token: Option<&CancellationToken>) {
+    match token {
+        Some(token) => token.cancelled().await,
+        None => std::future::pending().await,
     }
 }
 

@@ -22,8 +22,9 @@ use crate::config::{Config, RateLimit};
 use crate::limits::{ClientSlots, MessageRate, PendingConnections, PendingPlace};
 use crate::peer::PeerContext;
 use crate::room::Room;
+use crate::share::{Invites, Sharing, SharingParts};
 use crate::shutdown::ShutdownHandle;
-use crate::web::{routes, AccessPolicy, Loopback, PeerAddr, RouteState, Uploads};
+use crate::web::{routes, AccessPolicy, Loopback, PeerAddr, RouteState, Uploads, Via};
 
 /// Uploads the room takes, all senders together: enough for a class that
 /// shares pictures, not enough to fill a disk in a hurry. Off with the
@@ -60,6 +61,9 @@ pub enum BindError {
     /// The room's messages could not be opened.
     #[error(transparent)]
     Storage(#[from] crate::store::StorageError),
+    /// The OS gave no randomness for the invite secret.
+    #[error("no randomness from the operating system: {0}")]
+    NoRandomness(getrandom::Error),
     /// Any other failure to bind (permissions, unknown address, …).
     #[error("cannot listen on {addr}: {source}")]
     Io {
@@ -127,11 +131,82 @@ fn fallback_addrs(wanted: SocketAddr) -> Vec<SocketAddr> {
 pub struct Server {
     listeners: Vec<TcpListener>,
     local_addr: SocketAddr,
-    loopback: Loopback,
-    config: Arc<Config>,
     room: Arc<Room>,
     stop_requested: CancellationToken,
+    sharing: Sharing,
+}
+
+/// How accepted connections are served: the routes, the tasks shutdown
+/// waits for, and the caps on connections still sending their request
+/// (one for loopback, one for the network, so the network cannot crowd
+/// this computer out). Shared by the loopback loop and the network listeners.
+#[derive(Clone)]
+pub(crate) struct Acceptor {
+    routes: BoxedFilter<(Response,)>,
     tracker: TaskTracker,
+    /// Sessions and connections watch this one: cancelled only once the
+    /// room is marked closing.
+    shutdown: CancellationToken,
+    pending: PendingConnections,
+    network_pending: PendingConnections,
+    header_read_timeout: Duration,
+}
+
+impl std::fmt::Debug for Acceptor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Acceptor")
+            .field("tracker", &self.tracker)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Acceptor {
+    /// Serves one accepted connection in its own tracked task.
+    fn serve(&self, stream: TcpStream, addr: SocketAddr, via: Via) {
+        tune_socket(&stream, addr);
+        let (place, close) = match &via {
+            Via::Loopback => (self.pending.admit(), self.shutdown.clone()),
+            Via::Network(stop) => (self.network_pending.admit(), stop.clone()),
+        };
+        let connection = serve_connection(
+            stream,
+            addr,
+            via,
+            self.routes.clone(),
+            close,
+            place,
+            self.header_read_timeout,
+        );
+        self.tracker.spawn(connection);
+    }
+
+    /// A token that ends with the server, for one spell of sharing; `None`
+    /// once the server is shutting down.
+    pub(crate) fn child_token(&self) -> Option<CancellationToken> {
+        (!self.shutdown.is_cancelled()).then(|| self.shutdown.child_token())
+    }
+
+    /// Accepts connections on a network listener until `stop` is cancelled;
+    /// each is served as coming from the network.
+    pub(crate) fn spawn_network_listener(&self, listener: TcpListener, stop: CancellationToken) {
+        let acceptor = self.clone();
+        self.tracker.spawn(async move {
+            loop {
+                let (stream, addr) = tokio::select! {
+                    () = stop.cancelled() => break,
+                    accepted = listener.accept() => match accepted {
+                        Ok(pair) => pair,
+                        Err(err) => {
+                            backoff_after_accept_error(&err).await;
+                            continue;
+                        }
+                    },
+                };
+                acceptor.serve(stream, addr, Via::Network(stop.clone()));
+            }
+            // Dropping the listener here: the address stops answering.
+        });
+    }
 }
 
 impl Server {
@@ -174,15 +249,59 @@ impl Server {
             Loopback::Elsewhere
         };
         let room = Room::open(&config)?;
+        let config = Arc::new(config);
+        let access = Arc::new(AccessPolicy::new(
+            local_addr,
+            loopback,
+            &config.allowed_origins,
+        ));
+        let invites = Arc::new(Invites::new().map_err(BindError::NoRandomness)?);
+        let parts = SharingParts {
+            room: room.clone(),
+            invites: invites.clone(),
+            access: access.clone(),
+            room_port: local_addr.port(),
+            wanted: config.share_addrs.clone(),
+        };
+        let sharing = Sharing::new(parts, |sharing| {
+            let shutdown = CancellationToken::new();
+            let tracker = TaskTracker::new();
+            let routes = routes(RouteState {
+                peer: PeerContext {
+                    room: room.clone(),
+                    config: config.clone(),
+                    room_rate: Arc::new(MessageRate::new(config.room_rate_limit)),
+                    room_typing_rate: Arc::new(MessageRate::new(config.room_rate_limit)),
+                    shutdown: shutdown.clone(),
+                },
+                access,
+                slots: ClientSlots::new(config.max_clients),
+                uploads: Uploads::new(config.rate_limit.map(|_| UPLOAD_RATE)),
+                tracker: tracker.clone(),
+                invites,
+                host: config.host_routes.then_some(sharing),
+            });
+            Acceptor {
+                routes,
+                tracker,
+                shutdown,
+                pending: PendingConnections::new(config.max_pending_connections),
+                network_pending: PendingConnections::new(config.max_pending_connections),
+                header_read_timeout: config.header_read_timeout,
+            }
+        });
         Ok(Self {
             listeners,
             local_addr,
-            loopback,
-            config: Arc::new(config),
             room,
             stop_requested: CancellationToken::new(),
-            tracker: TaskTracker::new(),
+            sharing,
         })
+    }
+
+    /// The host's controls for sharing the room with the network.
+    pub fn sharing(&self) -> Sharing {
+        self.sharing.clone()
     }
 
     /// The address actually bound (the real port when 0 was asked for).
@@ -211,34 +330,11 @@ impl Server {
         let Server {
             listeners,
             local_addr,
-            loopback,
-            config,
             room,
             stop_requested,
-            tracker,
+            sharing,
         } = self;
-        // Sessions watch this token, not `stop_requested`: it is cancelled
-        // only once the room is marked closing.
-        let shutdown = CancellationToken::new();
-        let access = Arc::new(AccessPolicy::new(
-            local_addr,
-            loopback,
-            &config.allowed_origins,
-        ));
-        let routes = routes(RouteState {
-            peer: PeerContext {
-                room: room.clone(),
-                config: config.clone(),
-                room_rate: Arc::new(MessageRate::new(config.room_rate_limit)),
-                room_typing_rate: Arc::new(MessageRate::new(config.room_rate_limit)),
-                shutdown: shutdown.clone(),
-            },
-            access,
-            slots: ClientSlots::new(config.max_clients),
-            uploads: Uploads::new(config.rate_limit.map(|_| UPLOAD_RATE)),
-            tracker: tracker.clone(),
-        });
-        let pending = PendingConnections::new(config.max_pending_connections);
+        let acceptor = sharing.acceptor().clone();
         log::info!("listening on http://{local_addr}");
 
         tokio::pin!(signal);
@@ -254,23 +350,17 @@ impl Server {
                     }
                 },
             };
-            tune_socket(&stream, addr);
-            let connection = serve_connection(
-                stream,
-                addr,
-                routes.clone(),
-                shutdown.clone(),
-                pending.admit(),
-                config.header_read_timeout,
-            );
-            tracker.spawn(connection);
+            acceptor.serve(stream, addr, Via::Loopback);
         }
 
         let open = room.stats().connections;
         log::info!("shutting down: closing {open} connections");
         room.close();
-        shutdown.cancel();
+        // Network listeners and their connections end with this too.
+        acceptor.shutdown.cancel();
         drop(listeners);
+        let tracker = acceptor.tracker.clone();
+        drop(acceptor);
         tracker.close();
         if tokio::time::timeout(SHUTDOWN_DEADLINE, tracker.wait())
             .await
@@ -324,6 +414,7 @@ async fn accept_any(listeners: &[TcpListener]) -> io::Result<(TcpStream, SocketA
 async fn serve_connection(
     stream: TcpStream,
     addr: SocketAddr,
+    via: Via,
     routes: BoxedFilter<(Response,)>,
     shutdown: CancellationToken,
     place: PendingPlace,
@@ -331,6 +422,7 @@ async fn serve_connection(
 ) {
     let service = hyper::service::service_fn(move |mut request| {
         request.extensions_mut().insert(PeerAddr(addr));
+        request.extensions_mut().insert(via.clone());
         warp::service(routes.clone()).call(request)
     });
     let mut builder = http1::Builder::new();

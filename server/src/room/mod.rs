@@ -11,6 +11,7 @@
 //! included, ever receives a message the database does not hold.
 
 use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -39,6 +40,32 @@ pub use names::{name_key, validate_name, MAX_NAME_CHARS};
 pub use outbox::{Closing, Drained, Eviction, Outbox, Push};
 pub use reactions::validate_emoji;
 pub use refused::Refused;
+
+/// Where a connection comes from: what the host's people list shows, and
+/// what ties a guest on the network to the invite pass that let them in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectedFrom {
+    /// Through the loopback address: the host's own computer.
+    ThisComputer,
+    /// Through a shared network address.
+    Network {
+        /// The guest's address.
+        ip: IpAddr,
+        /// The invite pass it presented.
+        pass: Option<u64>,
+    },
+}
+
+/// One person in the host's people list.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Person {
+    /// The connection's id.
+    pub id: PeerId,
+    /// Their name.
+    pub name: String,
+    /// Their network address; `None` for this computer.
+    pub address: Option<IpAddr>,
+}
 
 /// A live snapshot of the room, for the desktop shell and `/healthz`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -180,6 +207,7 @@ const DEFAULT_PAGE: usize = 50;
 #[derive(Debug)]
 struct Member {
     outbox: Arc<Outbox>,
+    from: ConnectedFrom,
     /// `None` until the peer has joined (sent `hello` or its first `say`).
     user: Option<User>,
     joined_seq: u64,
@@ -312,6 +340,8 @@ impl Room {
         let counter = match reason {
             Eviction::Overflow => &self.counters.evicted_overflow,
             Eviction::Stalled => &self.counters.evicted_stalled,
+            // The host's choices, not the room defending itself.
+            Eviction::RemovedByHost | Eviction::SharingStopped => return,
         };
         counter.fetch_add(1, Ordering::Relaxed);
     }
@@ -344,13 +374,14 @@ impl Room {
     }
 
     /// Registers a new connection (not yet joined) and returns its id.
-    pub fn connect(&self, outbox: Arc<Outbox>) -> PeerId {
+    pub fn connect(&self, outbox: Arc<Outbox>, from: ConnectedFrom) -> PeerId {
         let id = self.next_peer_id.fetch_add(1, Ordering::Relaxed);
         let mut state = self.lock();
         state.members.insert(
             id,
             Member {
                 outbox,
+                from,
                 user: None,
                 joined_seq: 0,
             },
@@ -744,6 +775,65 @@ impl Room {
         self.publish_stats(&state);
     }
 
+    /// Who has joined, in joining order, and where each connects from: the
+    /// host's people list.
+    pub fn people(&self) -> Vec<Person> {
+        let state = self.lock();
+        state
+            .roster
+            .values()
+            .filter_map(|id| {
+                let member = state.members.get(id)?;
+                let user = member.user.as_ref()?;
+                Some(Person {
+                    id: user.id,
+                    name: user.name.clone(),
+                    address: match member.from {
+                        ConnectedFrom::ThisComputer => None,
+                        ConnectedFrom::Network { ip, .. } => Some(ip),
+                    },
+                })
+            })
+            .collect()
+    }
+
+    /// Closes peer `id` with 1008 "removed by the host", and every other
+    /// connection on the same invite pass (the same browser's other tabs).
+    /// Returns where it was connected from, `None` if no such peer.
+    pub fn remove(&self, id: PeerId) -> Option<ConnectedFrom> {
+        let state = self.lock();
+        let from = state.members.get(&id)?.from;
+        for member in state.members.values() {
+            let same = match (from, member.from) {
+                (
+                    ConnectedFrom::Network { pass: Some(a), .. },
+                    ConnectedFrom::Network { pass: Some(b), .. },
+                ) => a == b,
+                _ => false,
+            };
+            if same {
+                member.outbox.evict(Eviction::RemovedByHost);
+            }
+        }
+        if let Some(member) = state.members.get(&id) {
+            member.outbox.evict(Eviction::RemovedByHost);
+        }
+        Some(from)
+    }
+
+    /// Closes every connection from the network with `reason`; returns how many.
+    pub fn evict_network(&self, reason: Eviction) -> usize {
+        let state = self.lock();
+        let mut count = 0;
+        for member in state.members.values() {
+            if matches!(member.from, ConnectedFrom::Network { .. }) {
+                member.outbox.evict(reason);
+                count += 1;
+            }
+        }
+        count
+    }
+
     /// Marks the room as closing: departures are no longer announced, which
     /// would cost every remaining peer one frame per leaver.
     pub fn close(&self) {
@@ -974,8 +1064,8 @@ mod tests {
     #[test]
     fn names_are_unique_case_insensitively() {
         let room = room(10);
-        let a = room.connect(Arc::new(Outbox::new(1 << 20)));
-        let b = room.connect(Arc::new(Outbox::new(1 << 20)));
+        let a = room.connect(Arc::new(Outbox::new(1 << 20)), ConnectedFrom::ThisComputer);
+        let b = room.connect(Arc::new(Outbox::new(1 << 20)), ConnectedFrom::ThisComputer);
         assert!(room.join(a, "Ann", None).is_ok());
         assert_eq!(
             room.join(b, " ann ", None).map(|_| ()),
@@ -993,7 +1083,7 @@ mod tests {
     async fn say_before_hello_joins_with_a_default_name() {
         let room = room(10);
         let outbox = Arc::new(Outbox::new(1 << 20));
-        let id = room.connect(outbox.clone());
+        let id = room.connect(outbox.clone(), ConnectedFrom::ThisComputer);
         room.say(id, "hi").await.expect("said");
         let frames = texts(&outbox);
         assert_eq!(frames[0]["type"], "welcome");
@@ -1004,12 +1094,12 @@ mod tests {
     #[tokio::test]
     async fn history_keeps_only_the_last_n() {
         let room = room(2);
-        let id = room.connect(Arc::new(Outbox::new(1 << 20)));
+        let id = room.connect(Arc::new(Outbox::new(1 << 20)), ConnectedFrom::ThisComputer);
         for text in ["one", "two", "three"] {
             room.say(id, text).await.expect("said");
         }
         let late = Arc::new(Outbox::new(1 << 20));
-        let late_id = room.connect(late.clone());
+        let late_id = room.connect(late.clone(), ConnectedFrom::ThisComputer);
         assert!(room.join(late_id, "Late", None).is_ok());
         let welcome = &texts(&late)[0];
         let history: Vec<_> = welcome["history"]

@@ -21,14 +21,21 @@ pub enum Eviction {
     Overflow,
     /// The queue stayed over half its budget for longer than the stall grace.
     Stalled,
+    /// The host removed the peer (or everyone on the network).
+    RemovedByHost,
+    /// The host stopped sharing the room with the network.
+    SharingStopped,
 }
 
 impl Eviction {
-    /// Close code and reason sent to the peer (1008: policy violation).
+    /// Close code and reason sent to the peer (1008: policy violation; 1001:
+    /// going away).
     pub fn close_frame(self) -> (u16, &'static str) {
         match self {
             Eviction::Overflow => (1008, "send queue overflow: not reading fast enough"),
             Eviction::Stalled => (1008, "too slow: not reading"),
+            Eviction::RemovedByHost => (1008, "removed by the host"),
+            Eviction::SharingStopped => (1001, "the host stopped sharing the room"),
         }
     }
 }

@@ -7,6 +7,7 @@
 //! Host, which is how a rebinding attack is told apart.
 
 use std::net::SocketAddr;
+use std::sync::{PoisonError, RwLock};
 
 /// The origin of the desktop app's own webview on this platform: Windows
 /// serves it from `http://tauri.localhost`, Linux and macOS from
@@ -33,11 +34,14 @@ pub enum Loopback {
     Elsewhere,
 }
 
-/// The allowlists for one bound address.
-#[derive(Debug, Clone)]
+/// The allowlists for one bound address, plus the network addresses the
+/// room is shared on, while it is.
+#[derive(Debug)]
 pub struct AccessPolicy {
     hosts: Vec<String>,
     origins: Vec<String>,
+    /// `IP:PORT` of each network listener; empty while not sharing.
+    network: RwLock<Vec<String>>,
 }
 
 impl AccessPolicy {
@@ -70,7 +74,41 @@ impl AccessPolicy {
         hosts.dedup();
         origins.sort();
         origins.dedup();
-        Self { hosts, origins }
+        Self {
+            hosts,
+            origins,
+            network: RwLock::new(Vec::new()),
+        }
+    }
+
+    /// The network addresses the room is shared on (none to stop): each is
+    /// an allowed Host, and `http://` it an allowed Origin, only meanwhile.
+    pub fn set_network(&self, addrs: &[SocketAddr]) {
+        let hosts = addrs.iter().map(SocketAddr::to_string).collect();
+        *self.network.write().unwrap_or_else(PoisonError::into_inner) = hosts;
+    }
+
+    /// Whether a WebSocket through a network listener may be opened from
+    /// this Origin: only from the shared address's own pages (or from a
+    /// non-browser client, which sends none), never from this computer's
+    /// origins, which have no business on the network side.
+    pub fn network_origin_allowed(&self, origin: Option<&str>) -> bool {
+        match origin {
+            None => true,
+            Some(origin) => origin
+                .trim()
+                .to_ascii_lowercase()
+                .strip_prefix("http://")
+                .is_some_and(|host| self.is_network_host(host)),
+        }
+    }
+
+    fn is_network_host(&self, host: &str) -> bool {
+        self.network
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .any(|h| h == host)
     }
 
     /// Whether a request's Host header names this server. A request without
@@ -78,7 +116,7 @@ impl AccessPolicy {
     pub fn host_allowed(&self, host: Option<&str>) -> bool {
         host.is_some_and(|h| {
             let h = h.trim().to_ascii_lowercase();
-            self.hosts.contains(&h)
+            self.hosts.contains(&h) || self.is_network_host(&h)
         })
     }
 
@@ -91,6 +129,9 @@ impl AccessPolicy {
             Some(origin) => {
                 let origin = origin.trim().to_ascii_lowercase();
                 self.origins.contains(&origin)
+                    || origin
+                        .strip_prefix("http://")
+                        .is_some_and(|host| self.is_network_host(host))
             }
         }
     }
@@ -179,6 +220,24 @@ mod tests {
         assert!(!p.host_allowed(Some("evil.example:7070")));
         assert!(!p.host_allowed(Some("127.0.0.1")));
         assert!(!p.host_allowed(None));
+    }
+
+    #[test]
+    fn network_addresses_are_allowed_only_while_shared() {
+        let p = policy(Loopback::Both);
+        let shared = SocketAddr::from(([198, 18, 0, 1], 7070));
+        assert!(!p.host_allowed(Some("198.18.0.1:7070")));
+        assert!(!p.origin_allowed(Some("http://198.18.0.1:7070")));
+        p.set_network(&[shared]);
+        assert!(p.host_allowed(Some("198.18.0.1:7070")));
+        assert!(p.origin_allowed(Some("http://198.18.0.1:7070")));
+        assert!(!p.origin_allowed(Some("https://198.18.0.1:7070")));
+        assert!(!p.origin_allowed(Some("http://198.18.0.1:7071")));
+        assert!(!p.host_allowed(Some("198.18.0.2:7070")));
+        assert!(p.host_allowed(Some("127.0.0.1:7070")), "loopback unchanged");
+        p.set_network(&[]);
+        assert!(!p.host_allowed(Some("198.18.0.1:7070")));
+        assert!(!p.origin_allowed(Some("http://198.18.0.1:7070")));
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! The HTTP surface, as small warp filters composed into one boxed filter:
 //! `GET /ws` (the room), `GET /healthz`, `POST /files` and `GET /files/{id}`
-//! (files people send), and the embedded UI for every other `GET`. Every
-//! route first passes the Host allowlist.
+//! (files people send), `GET /join/{secret}` (the invite link), the
+//! headless host's routes, and the embedded UI for every other `GET`. Every
+//! route first passes the Host allowlist, then the gate that keeps the
+//! network out without an invite.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -14,16 +16,21 @@ use warp::reply::{Reply, Response};
 use warp::Filter;
 
 use crate::limits::ClientSlots;
-use crate::peer::{self, PeerContext, Remote, SessionGuards};
+use crate::peer::{self, Arrival, PeerContext, Remote, SessionGuards};
+use crate::share::{Invites, WeakSharing, PASS_COOKIE};
+use gate::Admission;
 
 mod access;
 mod assets;
 mod csp;
 mod files;
+mod gate;
+mod host;
 
 pub use access::{AccessPolicy, Loopback, DESKTOP_WEBVIEW_ORIGIN};
 pub use csp::content_security_policy;
 pub use files::Uploads;
+pub use gate::Via;
 
 /// This crate's version, reported by `/healthz`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -46,17 +53,30 @@ pub struct RouteState {
     pub tracker: TaskTracker,
     /// What uploads share: their concurrency and rate.
     pub uploads: Uploads,
+    /// The invite secret and the passes it bought.
+    pub invites: Arc<Invites>,
+    /// The host's controls, for the headless server's host routes; `None`
+    /// where the host has a window instead.
+    pub host: Option<WeakSharing>,
 }
 
 /// Why a request was refused before reaching a handler.
 #[derive(Debug)]
-enum Refusal {
+pub(crate) enum Refusal {
     /// Malformed in a way that could fool a check (two Host headers).
     BadRequest(&'static str),
     /// Host or Origin not on the allowlist.
     Forbidden(&'static str),
     /// The client cap is reached.
     RoomFull,
+    /// From the network without a valid invite pass (`stale`: with one
+    /// that no longer works); `page`: answer with the "ask the host" page.
+    NeedsInvite {
+        /// A pass was shown but is not (or no longer) valid.
+        stale: bool,
+        /// The request was for a page.
+        page: bool,
+    },
 }
 
 impl Reject for Refusal {}
@@ -65,7 +85,11 @@ impl Reject for Refusal {}
 /// (the desktop shell's async runtime) never capture warp's generic types.
 pub fn routes(state: RouteState) -> BoxedFilter<(Response,)> {
     let host_check = host_check(state.access.clone());
-    let api = websocket(state.clone())
+    let api = gate::join(state.clone())
+        .or(host::routes(state.host.clone()))
+        .unify()
+        .or(websocket(state.clone()))
+        .unify()
         .or(health(state.clone()))
         .unify()
         .or(files::upload(state.clone()))
@@ -75,6 +99,7 @@ pub fn routes(state: RouteState) -> BoxedFilter<(Response,)> {
         .or(static_files())
         .unify();
     host_check
+        .and(gate::gate(state))
         .and(api)
         .recover(explain_rejection)
         .unify()
@@ -112,10 +137,21 @@ fn websocket(state: RouteState) -> impl Filter<Extract = (Response,), Error = Re
         .and(warp::ws())
         .and(warp::header::optional::<String>("origin"))
         .and(warp::ext::optional::<PeerAddr>())
+        .and(warp::ext::optional::<Via>())
+        .and(warp::cookie::optional::<String>(PASS_COOKIE))
         .and_then(
-            move |ws: warp::ws::Ws, origin: Option<String>, addr: Option<PeerAddr>| {
+            move |ws: warp::ws::Ws,
+                  origin: Option<String>,
+                  addr: Option<PeerAddr>,
+                  via: Option<Via>,
+                  pass: Option<String>| {
                 let state = state.clone();
-                async move { upgrade(ws, origin, addr.map(|a| a.0), state) }
+                async move {
+                    let admission =
+                        gate::admit(via.as_ref(), addr, pass.as_deref(), &state.invites, false)
+                            .map_err(warp::reject::custom)?;
+                    upgrade(ws, origin, addr.map(|a| a.0), admission, state)
+                }
             },
         )
 }
@@ -124,9 +160,14 @@ fn upgrade(
     ws: warp::ws::Ws,
     origin: Option<String>,
     addr: Option<SocketAddr>,
+    admission: Admission,
     state: RouteState,
 ) -> Result<Response, Rejection> {
-    if !state.access.origin_allowed(origin.as_deref()) {
+    let origin_allowed = match admission {
+        Admission::Local => state.access.origin_allowed(origin.as_deref()),
+        Admission::Guest { .. } => state.access.network_origin_allowed(origin.as_deref()),
+    };
+    if !origin_allowed {
         log::warn!(
             "refused a WebSocket from origin {origin:?} ({})",
             Remote(addr)
@@ -149,7 +190,14 @@ fn upgrade(
     Ok(ws
         .max_message_size(max)
         .max_frame_size(max)
-        .on_upgrade(move |socket| peer::serve(socket, addr, ctx, guards))
+        .on_upgrade(move |socket| {
+            let arrival = Arrival {
+                addr,
+                from: admission.connected_from(),
+                sharing: admission.sharing(),
+            };
+            peer::serve(socket, arrival, ctx, guards)
+        })
         .into_response())
 }
 
@@ -203,6 +251,9 @@ fn static_files() -> impl Filter<Extract = (Response,), Error = Rejection> + Clo
 async fn explain_rejection(rejection: Rejection) -> Result<Response, Rejection> {
     let (status, text) = if let Some(refusal) = rejection.find::<Refusal>() {
         match refusal {
+            Refusal::NeedsInvite { stale, page } => {
+                return Ok(gate::needs_invite(*stale, *page));
+            }
             Refusal::BadRequest(why) => (StatusCode::BAD_REQUEST, *why),
             Refusal::Forbidden(why) => (StatusCode::FORBIDDEN, *why),
             Refusal::RoomFull => (StatusCode::SERVICE_UNAVAILABLE, "the room is full"),

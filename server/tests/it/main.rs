@@ -9,6 +9,7 @@ mod flow;
 mod hardening;
 mod lifecycle;
 mod limits;
+mod sharing;
 mod static_files;
 mod storage;
 mod support;

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
-use hearth_server::{Config, Room, Server, ShutdownHandle};
+use hearth_server::{Config, Room, Server, Sharing, ShutdownHandle};
 use serde_json::{json, Value};
 use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
@@ -37,6 +37,7 @@ pub struct TestServer {
     pub addr: SocketAddr,
     pub room: Arc<Room>,
     pub shutdown: ShutdownHandle,
+    pub sharing: Sharing,
     pub task: Option<JoinHandle<()>>,
 }
 
@@ -51,11 +52,13 @@ impl TestServer {
         let addr = server.local_addr();
         let room = server.room();
         let shutdown = server.shutdown_handle();
+        let sharing = server.sharing();
         let task = tokio::spawn(server.run(std::future::pending()));
         Ok(Self {
             addr,
             room,
             shutdown,
+            sharing,
             task: Some(task),
         })
     }

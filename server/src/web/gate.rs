@@ -1,0 +1,321 @@
+//! The gate for the network: what a browser on another machine may reach.
+//!
+//! Requests through a loopback listener pass as before. Requests through a
+//! network listener (only while the host shares the room) must carry a
+//! valid invite pass, except for the invite link itself and the few files
+//! of the "ask the host for an invite" page, which hold nothing of the room.
+
+use std::net::IpAddr;
+
+use http::{header, HeaderValue, StatusCode};
+use tokio_util::sync::CancellationToken;
+use warp::reject::Rejection;
+use warp::reply::{Reply, Response};
+use warp::Filter;
+
+use super::{assets, PeerAddr, Refusal, RouteState};
+use crate::room::ConnectedFrom;
+use crate::share::{forget_pass_cookie, InviteRefused, Invites, PASS_COOKIE};
+
+/// Which listener a request came through, put into its extensions by the
+/// accept loop.
+#[derive(Debug, Clone)]
+pub enum Via {
+    /// The loopback address: this computer.
+    Loopback,
+    /// A shared network address; the token is cancelled when sharing stops.
+    Network(CancellationToken),
+}
+
+/// Files a browser on the network gets without a pass: the pages around
+/// the invite need them, and none says anything about the room.
+const PUBLIC_FILES: [&str; 3] = ["invite.css", "join.js", "icon.svg"];
+
+/// Who a request is from, as far as the room is concerned.
+#[derive(Debug, Clone)]
+pub enum Admission {
+    /// This computer.
+    Local,
+    /// A guest on the network with a valid pass.
+    Guest {
+        /// Their address.
+        ip: IpAddr,
+        /// Their pass.
+        pass: u64,
+        /// Cancelled when the host stops sharing.
+        sharing: CancellationToken,
+    },
+}
+
+impl Admission {
+    /// Where the room sees the connection from.
+    pub fn connected_from(&self) -> ConnectedFrom {
+        match self {
+            Admission::Local => ConnectedFrom::ThisComputer,
+            Admission::Guest { ip, pass, .. } => ConnectedFrom::Network {
+                ip: *ip,
+                pass: Some(*pass),
+            },
+        }
+    }
+
+    /// For a guest, the token that ends their session when sharing stops.
+    pub fn sharing(&self) -> Option<CancellationToken> {
+        match self {
+            Admission::Local => None,
+            Admission::Guest { sharing, .. } => Some(sharing.clone()),
+        }
+    }
+}
+
+/// Decides whether a request may reach the room. `page` says whether the
+/// refusal should be the "ask the host" page rather than plain text.
+pub fn admit(
+    via: Option<&Via>,
+    addr: Option<PeerAddr>,
+    pass: Option<&str>,
+    invites: &Invites,
+    page: bool,
+) -> Result<Admission, Refusal> {
+    let sharing = match via {
+        // Only the accept loops make connections; without the extension
+        // the request did not come through one, so it is not trusted.
+        None => return Err(Refusal::Forbidden("unknown listener")),
+        Some(Via::Loopback) => return Ok(Admission::Local),
+        Some(Via::Network(sharing)) => sharing,
+    };
+    let Some(addr) = addr else {
+        return Err(Refusal::Forbidden("unknown address"));
+    };
+    match pass {
+        None => Err(Refusal::NeedsInvite { stale: false, page }),
+        Some(token) => match invites.check(token) {
+            Some(pass) => Ok(Admission::Guest {
+                ip: addr.0.ip(),
+                pass,
+                sharing: sharing.clone(),
+            }),
+            None => Err(Refusal::NeedsInvite { stale: true, page }),
+        },
+    }
+}
+
+/// Lets through what a request from where it came from may reach: anything
+/// from this computer; from the network, the invite link, the public files,
+/// and everything else only with a valid pass.
+pub fn gate(state: RouteState) -> impl Filter<Extract = (), Error = Rejection> + Clone {
+    warp::ext::optional::<Via>()
+        .and(warp::ext::optional::<PeerAddr>())
+        .and(warp::path::full())
+        .and(warp::cookie::optional::<String>(PASS_COOKIE))
+        .and_then(
+            move |via: Option<Via>,
+                  addr: Option<PeerAddr>,
+                  path: warp::path::FullPath,
+                  pass: Option<String>| {
+                let path = path.as_str().trim_start_matches('/');
+                let verdict = if matches!(via, Some(Via::Network(_)))
+                    && (path.starts_with("join/") || PUBLIC_FILES.contains(&path))
+                {
+                    Ok(())
+                } else {
+                    admit(
+                        via.as_ref(),
+                        addr,
+                        pass.as_deref(),
+                        &state.invites,
+                        is_page(path),
+                    )
+                    .map(drop)
+                };
+                async move { verdict.map_err(warp::reject::custom) }
+            },
+        )
+        .untuple_one()
+}
+
+/// Whether a path asks for a page (rather than a script, a file, the
+/// WebSocket), so a refusal is best told as the "ask the host" page.
+fn is_page(path: &str) -> bool {
+    path.is_empty() || path.ends_with('/') || path.ends_with(".html")
+}
+
+/// `GET /join/{secret}`: the invite link. From the network, the right
+/// secret buys this browser a pass (an `HttpOnly`, `SameSite=Strict`
+/// cookie) and a page that moves on to the room, replacing itself in the
+/// history. From this computer, which needs no invite, it just goes to the
+/// room.
+pub fn join(state: RouteState) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    warp::path!("join" / String)
+        .and(warp::get())
+        .and(warp::ext::optional::<Via>())
+        .and(warp::ext::optional::<PeerAddr>())
+        .map(
+            move |secret: String, via: Option<Via>, addr: Option<PeerAddr>| {
+                let (Some(Via::Network(_)), Some(addr)) = (via, addr) else {
+                    return go_to_room();
+                };
+                match state.invites.redeem(addr.0.ip(), &secret) {
+                    Ok(pass) => {
+                        log::info!("{} joined with the invite link", addr.0.ip());
+                        let mut response = page("join.html", StatusCode::OK);
+                        set_cookie(&mut response, &pass.set_cookie());
+                        response
+                    }
+                    Err(InviteRefused::Wrong) => {
+                        // The secret itself is never logged.
+                        log::warn!("{} tried an invite link that is not valid", addr.0.ip());
+                        page("ask.html", StatusCode::FORBIDDEN)
+                    }
+                    Err(InviteRefused::NoRandomness) => warp::reply::with_status(
+                        "the room cannot let anyone in right now",
+                        StatusCode::SERVICE_UNAVAILABLE,
+                    )
+                    .into_response(),
+                    Err(InviteRefused::TooManyAttempts) => {
+                        log::warn!("{} tried too many invite links", addr.0.ip());
+                        warp::reply::with_status(
+                            "too many invite attempts: try again in a minute",
+                            StatusCode::TOO_MANY_REQUESTS,
+                        )
+                        .into_response()
+                    }
+                }
+            },
+        )
+}
+
+/// A 303 to the room's page.
+fn go_to_room() -> Response {
+    let mut response = warp::reply::with_status("", StatusCode::SEE_OTHER).into_response();
+    response
+        .headers_mut()
+        .insert(header::LOCATION, HeaderValue::from_static("/"));
+    response
+}
+
+/// One of the embedded pages, with `status`, never cached (the invite's
+/// answer differs per visitor).
+pub fn page(name: &str, status: StatusCode) -> Response {
+    let Some((path, file)) = assets::lookup(name) else {
+        return warp::reply::with_status("not found", StatusCode::NOT_FOUND).into_response();
+    };
+    let mut response = assets::respond(&path, file, None).into_response();
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.remove(header::ETAG);
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// Adds a `Set-Cookie` header.
+pub fn set_cookie(response: &mut Response, cookie: &str) {
+    if let Ok(value) = HeaderValue::from_str(cookie) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+}
+
+/// The answer to a request from the network without a valid pass: 401
+/// without one, 403 (and the browser told to forget it) with a stale one.
+pub fn needs_invite(stale: bool, as_page: bool) -> Response {
+    let status = if stale {
+        StatusCode::FORBIDDEN
+    } else {
+        StatusCode::UNAUTHORIZED
+    };
+    let mut response = if as_page {
+        page("ask.html", status)
+    } else {
+        warp::reply::with_status("an invite from the host is needed", status).into_response()
+    };
+    if stale {
+        set_cookie(&mut response, &forget_pass_cookie());
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn network() -> Via {
+        Via::Network(CancellationToken::new())
+    }
+
+    fn guest_addr() -> Option<PeerAddr> {
+        Some(PeerAddr(std::net::SocketAddr::from((
+            [198, 18, 0, 2],
+            50000,
+        ))))
+    }
+
+    #[test]
+    fn loopback_needs_no_pass() {
+        let invites = Invites::new().expect("randomness");
+        let admitted = admit(Some(&Via::Loopback), None, None, &invites, true);
+        assert!(matches!(admitted, Ok(Admission::Local)));
+    }
+
+    #[test]
+    fn the_network_needs_a_valid_pass() {
+        let invites = Invites::new().expect("randomness");
+        let none = admit(Some(&network()), guest_addr(), None, &invites, true);
+        assert!(matches!(
+            none,
+            Err(Refusal::NeedsInvite {
+                stale: false,
+                page: true
+            })
+        ));
+        let wrong = admit(
+            Some(&network()),
+            guest_addr(),
+            Some("forged"),
+            &invites,
+            false,
+        );
+        assert!(matches!(
+            wrong,
+            Err(Refusal::NeedsInvite {
+                stale: true,
+                page: false
+            })
+        ));
+        let ip = IpAddr::from([198, 18, 0, 2]);
+        let pass = invites
+            .redeem(ip, &invites.secret().expect("a secret"))
+            .expect("a pass");
+        let admitted = admit(
+            Some(&network()),
+            guest_addr(),
+            Some(&pass.token),
+            &invites,
+            false,
+        )
+        .expect("admitted");
+        assert_eq!(
+            admitted.connected_from(),
+            ConnectedFrom::Network {
+                ip,
+                pass: Some(pass.id)
+            }
+        );
+        assert!(admitted.sharing().is_some());
+    }
+
+    #[test]
+    fn a_request_from_no_known_listener_is_refused() {
+        let invites = Invites::new().expect("randomness");
+        assert!(admit(None, guest_addr(), None, &invites, false).is_err());
+    }
+
+    #[test]
+    fn pages_are_told_from_other_requests() {
+        for path in ["", "index.html", "sub/"] {
+            assert!(is_page(path), "{path}");
+        }
+        for path in ["ws", "app.js", "files/abc", "healthz"] {
+            assert!(!is_page(path), "{path}");
+        }
+    }
+}
