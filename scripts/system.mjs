@@ -29,6 +29,7 @@ export const TEST_PACKAGES = {
   'dbus-daemon': 'a session bus for the desktop test (Hearth finds its running instance over D-Bus)',
   'python3-xlib': 'sends the desktop window the close request a window manager would (no window manager runs under Xvfb)',
   rpm: 'lists the files in the .rpm installer, to check it matches the .deb',
+  iproute2: '`ip netns`: the second host (a network namespace) the sharing test joins from',
 };
 
 const PREREQUISITES = `Hearth builds with Tauri 2. Install its prerequisites first:

@@ -38,6 +38,11 @@ const steps = [
     run: () => run(['node', '--test', '--test-concurrency=1', 'tests/ui/']),
   },
   {
+    name: 'share',
+    what: 'sharing with a second host (a network namespace; needs root)',
+    run: () => run(['node', '--test', '--test-concurrency=1', 'tests/share/']),
+  },
+  {
     name: 'desktop',
     what: 'the app window under Xvfb (tauri-driver)',
     run: () => run(['dbus-run-session', '--', 'xvfb-run', '-a', '--server-args=-screen 0 1280x800x24', 'node', '--test', 'tests/desktop/']),

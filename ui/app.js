@@ -15,12 +15,13 @@
  *   name-dialog.js      picking or changing a name
  *   search.js           the search panel
  *   attention.js        title count, notifications, screen-reader announcements
+ *   desktop.js          the desktop window's extras: the host panel (sharing.js: the network, who is in the room)
  * @module app
  */
 
 import * as attention from './attention.js';
 import * as composer from './composer.js';
-import { JOIN_TIMEOUT_REASON, RoomConnection } from './connection.js';
+import { JOIN_TIMEOUT_REASON, RoomConnection, SHARING_STOPPED_REASON } from './connection.js';
 import * as desktop from './desktop.js';
 import { byId } from './dom.js';
 import * as files from './files.js';
@@ -48,7 +49,7 @@ const ui = {
 const search = new SearchPanel({
   send: (query) => session.request({ kind: 'search', query }, { type: 'search', query, limit: SEARCH_LIMIT }),
   choose: (id) => timeline.jumpTo(id),
-  canOpen: () => !nameDialog.isOpen() && !ui.clearDialog.open && !messageActions.dialogOpen() && !files.lightboxOpen(),
+  canOpen: () => !nameDialog.isOpen() && !ui.clearDialog.open && !messageActions.dialogOpen() && !files.lightboxOpen() && !desktop.dialogOpen(),
 });
 
 // ---------------------------------------------------------------- start-up
@@ -77,7 +78,12 @@ async function start() {
   connection.addEventListener('close', (event) => onClose(/** @type {CustomEvent<CloseEvent>} */ (event).detail));
   connection.connect();
 
-  people.init({ changed: timeline.updateEmptyState });
+  people.init({
+    changed: () => {
+      timeline.updateEmptyState();
+      desktop.peopleChanged();
+    },
+  });
   composer.wire({ editLast: messageActions.editLast });
   nameDialog.wire({ afterClose: composer.focus, maxChars: () => composer.currentLimits().max_name_chars });
   timeline.init({ focusComposer: composer.focus });
@@ -147,8 +153,13 @@ function showConnectionState(detail) {
       case 'reconnecting':
         ui.statusText.textContent = seconds > 0 ? `Reconnecting in ${seconds} s…` : 'Reconnecting…';
         break;
-      case 'closed':
-        ui.statusText.textContent = `The host closed the room · retrying${seconds > 0 ? ` in ${seconds} s` : '…'}`;
+      case 'closed': {
+        const what = detail.closeReason === SHARING_STOPPED_REASON ? 'The host stopped sharing the room' : 'The host closed the room';
+        ui.statusText.textContent = `${what} · retrying${seconds > 0 ? ` in ${seconds} s` : '…'}`;
+        break;
+      }
+      case 'removed':
+        ui.statusText.textContent = 'The host removed you from the room';
         break;
       case 'offline':
         ui.statusText.textContent = 'Offline · waiting for the network';

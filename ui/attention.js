@@ -14,6 +14,15 @@ const APP_TITLE = 'Hearth';
 /** Messages that came while the page was in the background. */
 let unread = 0;
 
+/**
+ * Whether the page may use browser notifications: they need a secure
+ * context, which a room opened from another machine over plain http is not.
+ * @returns {boolean}
+ */
+function notificationsAvailable() {
+  return window.isSecureContext && 'Notification' in window;
+}
+
 /** Clears the count when the page is looked at again; wires the notifications button. */
 export function wire() {
   const notifyButton = /** @type {HTMLButtonElement} */ (byId('notify-button'));
@@ -25,14 +34,22 @@ export function wire() {
   document.addEventListener('visibilitychange', seen);
   window.addEventListener('focus', seen);
   notifyButton.addEventListener('click', async () => {
-    await Notification.requestPermission();
+    if (!notificationsAvailable()) {
+      notifyButton.hidden = true;
+      return;
+    }
+    try {
+      await Notification.requestPermission();
+    } catch (error) {
+      console.warn('notification permission', error);
+    }
     notifyButton.hidden = Notification.permission === 'default';
   });
 }
 
 /** Offers to enable browser notifications (not in the desktop window, which has its own). */
 export function offerNotifications() {
-  if ('Notification' in window && Notification.permission === 'default') byId('notify-button').hidden = false;
+  if (notificationsAvailable() && Notification.permission === 'default') byId('notify-button').hidden = false;
 }
 
 /**
@@ -48,7 +65,7 @@ export function drawAttention(from, text) {
   desktop
     .notify(from, body)
     .then((handled) => {
-      if (!handled && 'Notification' in window && Notification.permission === 'granted') {
+      if (!handled && notificationsAvailable() && Notification.permission === 'granted') {
         new Notification(from, { body, tag: 'hearth' });
       }
     })

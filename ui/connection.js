@@ -5,17 +5,24 @@
  * @module connection
  */
 
-/** @typedef {'idle' | 'connecting' | 'connected' | 'reconnecting' | 'closed' | 'offline'} ConnectionState */
+/** @typedef {'idle' | 'connecting' | 'connected' | 'reconnecting' | 'closed' | 'offline' | 'removed'} ConnectionState */
 
 /**
  * @typedef {object} StateDetail
  * @property {ConnectionState} state
  * @property {number} [retryAt] epoch ms of the next attempt, when reconnecting
  * @property {number} [closeCode] the last close code, if any
+ * @property {string} [closeReason] the reason the server gave with the last close, if any
  */
 
 /** Why the server closes a socket that never joined: nothing to retry for. */
 export const JOIN_TIMEOUT_REASON = 'did not join in time';
+
+/** Why the server closes a socket whose person the host removed: their invite is gone too, so retrying is pointless. */
+export const REMOVED_REASON = 'removed by the host';
+
+/** Why the server closes a socket from the network when the host stops sharing. */
+export const SHARING_STOPPED_REASON = 'the host stopped sharing the room';
 
 const BASE_DELAY_MS = 500;
 const MAX_DELAY_MS = 15000;
@@ -49,6 +56,8 @@ export class RoomConnection extends EventTarget {
     this.detail = { state: 'connecting' };
     /** Set when the server closed with 1001 (the host closed the room); cleared on reconnect. */
     this.hostClosed = false;
+    /** The reason given with that 1001: the room closed, or sharing stopped. */
+    this.hostClosedReason = '';
     window.addEventListener('online', () => this.retryNow());
     window.addEventListener('offline', () => this.setState({ state: 'offline' }));
   }
@@ -96,22 +105,27 @@ export class RoomConnection extends EventTarget {
       // The server closes a socket nobody joined with after a while: rest
       // until someone does (see `ensureOpen`) instead of reconnecting.
       if (event.code === 1008 && event.reason === JOIN_TIMEOUT_REASON) this.setState({ state: 'idle' });
-      else this.scheduleRetry(event.code);
+      else if (event.code === 1008 && event.reason === REMOVED_REASON) this.setState({ state: 'removed', closeCode: event.code });
+      else this.scheduleRetry(event.code, event.reason);
     });
   }
 
   /**
    * @param {number} closeCode
+   * @param {string} [closeReason]
    */
-  scheduleRetry(closeCode) {
+  scheduleRetry(closeCode, closeReason) {
     const delay = backoffDelay(this.attempt);
     this.attempt += 1;
     const retryAt = Date.now() + delay;
     // 1001 from the server: the host closed the room. Keep saying so while
     // retrying quietly, until the room is back.
-    if (closeCode === 1001) this.hostClosed = true;
+    if (closeCode === 1001) {
+      this.hostClosed = true;
+      this.hostClosedReason = closeReason ?? '';
+    }
     const state = navigator.onLine === false ? 'offline' : this.hostClosed ? 'closed' : 'reconnecting';
-    this.setState({ state, retryAt, closeCode });
+    this.setState({ state, retryAt, closeCode, closeReason: this.hostClosed ? this.hostClosedReason : closeReason });
     clearTimeout(this.timer);
     this.timer = setTimeout(() => this.connect(), delay);
   }
@@ -123,7 +137,7 @@ export class RoomConnection extends EventTarget {
 
   /** Skips the wait and tries again at once (e.g. when the network returns). */
   retryNow() {
-    if (this.socket) return;
+    if (this.socket || this.detail.state === 'removed') return;
     this.attempt = 0;
     this.connect();
   }

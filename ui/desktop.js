@@ -10,6 +10,7 @@
 import { setupClosing } from './closing.js';
 import { byId } from './dom.js';
 import * as identity from './identity.js';
+import * as sharing from './sharing.js';
 
 /**
  * @typedef {object} RoomInfo
@@ -106,8 +107,8 @@ export async function setupHostPanel(info, announce) {
   panel.hidden = false;
 
   byId('copy-address').addEventListener('click', async () => {
-    await copyText(info.url);
-    announce('Address copied');
+    const copied = await copyText(info.url);
+    announce(copied ? 'Address copied' : 'Could not copy: select the address and copy it');
   });
   byId('open-browser').addEventListener('click', () => {
     api.opener?.openUrl(info.url).catch((error) => console.error('open in browser failed', error));
@@ -134,10 +135,14 @@ export async function setupHostPanel(info, announce) {
     }
   };
   showHostCount(await api.core.invoke('room_stats'));
-  await api.event.listen('room-stats', (event) => showHostCount(event.payload));
+  await api.event.listen('room-stats', (event) => {
+    showHostCount(event.payload);
+    sharing.peopleChanged();
+  });
   await setupClosing(api, (message) => {
     byId('host-error').textContent = message;
   });
+  await sharing.setupSharing(api, { copy: copyText, announce });
 }
 
 /** @type {RoomStats | null} */
@@ -148,6 +153,19 @@ let showHostCount = () => {};
 /** Says again who is in the room: the host has just joined (or rejoined). */
 export function refreshHostCount() {
   if (lastStats) showHostCount(lastStats);
+}
+
+/**
+ * Someone joined, left or changed their name: the host panel's list of
+ * people is fetched again (at most every 250 ms). A no-op in a browser.
+ */
+export function peopleChanged() {
+  if (isDesktop()) sharing.peopleChanged();
+}
+
+/** Whether one of the host's confirmations (closing, a new link, removing someone) is open. */
+export function dialogOpen() {
+  return /** @type {HTMLDialogElement | null} */ (document.getElementById('close-dialog'))?.open === true || sharing.dialogOpen();
 }
 
 /**
@@ -248,25 +266,39 @@ function wireConversationActions(api) {
 }
 
 /**
- * Copies text, with a fallback for webviews without the async clipboard.
+ * Copies text, with a fallback for webviews without the async clipboard
+ * (and pages that are not a secure context, which have none). The focus
+ * stays where it was.
  * @param {string} text
+ * @returns {Promise<boolean>} whether it was copied
  */
-async function copyText(text) {
-  try {
-    await navigator.clipboard.writeText(text);
-    return;
-  } catch {
-    // Fall through to the selection-based copy.
+export async function copyText(text) {
+  if (window.isSecureContext && navigator.clipboard?.writeText) {
+    try {
+      await navigator.clipboard.writeText(text);
+      return true;
+    } catch {
+      // Fall through to the selection-based copy.
+    }
   }
+  const focused = document.activeElement;
   const area = document.createElement('textarea');
   area.value = text;
   area.setAttribute('readonly', '');
-  area.style.position = 'fixed';
-  area.style.opacity = '0';
+  area.setAttribute('aria-hidden', 'true');
+  area.tabIndex = -1;
+  area.className = 'copy-buffer';
   document.body.append(area);
   area.select();
-  document.execCommand('copy');
+  let copied = false;
+  try {
+    copied = document.execCommand('copy');
+  } catch {
+    copied = false;
+  }
   area.remove();
+  if (focused instanceof HTMLElement) focused.focus();
+  return copied;
 }
 
 /**

@@ -10,7 +10,7 @@ use tauri::{AppHandle, Runtime};
 use tauri_plugin_store::StoreExt as _;
 
 /// The file, in the app's data folder, that keeps the host's settings.
-const SETTINGS_FILE: &str = "settings.json";
+pub(crate) const SETTINGS_FILE: &str = "settings.json";
 /// The key of [`WhenClosed`] in it.
 const WHEN_CLOSED_KEY: &str = "when_closed";
 

@@ -3,7 +3,7 @@
 use std::io::BufWriter;
 use std::path::PathBuf;
 
-use hearth_server::{ExportFormat, RoomStats};
+use hearth_server::{ExportFormat, Person, RoomStats, ShareStatus};
 use serde::Serialize;
 use tauri::{AppHandle, Manager, State};
 use tauri_plugin_dialog::DialogExt;
@@ -11,6 +11,7 @@ use tauri_plugin_opener::OpenerExt;
 
 use crate::closing::{self, Quitting, WhenClosed};
 use crate::host::HostedRoom;
+use crate::sharing;
 use crate::tray::Tray;
 
 /// Where the room is, for the host panel.
@@ -170,6 +171,43 @@ pub fn close_choice(app: AppHandle, choice: WhenClosed, remember: bool) -> Resul
         }
     }
     Ok(())
+}
+
+/// Whether the room is shared with the network, and its invite.
+#[tauri::command]
+pub fn share_status(hosted: State<'_, HostedRoom>) -> ShareStatus {
+    hosted.sharing.status()
+}
+
+/// The host's switch: "People on this network can join" (remembered).
+#[tauri::command]
+pub async fn set_sharing(app: AppHandle, on: bool) -> Result<ShareStatus, String> {
+    sharing::switch(&app, on, true).await
+}
+
+/// A new invite link: the old one stops working; with `remove_everyone`,
+/// the people on the network are closed too.
+#[tauri::command]
+pub fn new_invite_link(app: AppHandle, remove_everyone: bool) -> ShareStatus {
+    let status = app.state::<HostedRoom>().sharing.renew(remove_everyone);
+    sharing::changed(&app);
+    status
+}
+
+/// Who is in the room and where each connects from.
+#[tauri::command]
+pub fn people(hosted: State<'_, HostedRoom>) -> Vec<Person> {
+    hosted.sharing.people()
+}
+
+/// Removes someone from the room (1008); their invite stops working.
+#[tauri::command]
+pub fn remove_person(hosted: State<'_, HostedRoom>, id: usize) -> Result<(), String> {
+    if hosted.sharing.remove(id) {
+        Ok(())
+    } else {
+        Err("that person has already left".to_owned())
+    }
 }
 
 /// The tray menu's items as the host sees them (separators as `---`).

@@ -12,6 +12,7 @@ use tauri_plugin_window_state::StateFlags;
 use crate::closing::{self, CloseAction, Quitting};
 use crate::commands;
 use crate::host::{HostedRoom, StopError};
+use crate::sharing;
 use crate::tray::{self, Tray};
 
 /// The app's identifier in `tauri.conf.json`, which names its data folder.
@@ -34,6 +35,7 @@ pub fn run(mut config: Config, print_address: bool) -> ExitCode {
     let mut context = tauri::generate_context!();
     // Bind first: the window's content security policy names the room's
     // exact address, and the UI asks for it as soon as it loads.
+    let config_share_on_start = config.share_on_start;
     let bound = match tauri::async_runtime::block_on(bind_with_fallback(config)) {
         Ok(bound) => bound,
         Err(err) => {
@@ -47,6 +49,7 @@ pub fn run(mut config: Config, print_address: bool) -> ExitCode {
         }
     };
     let port = bound.server.local_addr().port();
+    let share_on_start = config_share_on_start;
     let hosted = HostedRoom::start(bound);
     if print_address {
         hearth_server::print_address(&hosted.info.url);
@@ -121,9 +124,14 @@ pub fn run(mut config: Config, print_address: bool) -> ExitCode {
             commands::when_closed,
             commands::set_when_closed,
             commands::close_choice,
-            commands::tray_menu
+            commands::tray_menu,
+            commands::share_status,
+            commands::set_sharing,
+            commands::new_invite_link,
+            commands::people,
+            commands::remove_person
         ])
-        .setup(|app| {
+        .setup(move |app| {
             let hosted = app.state::<HostedRoom>();
             log::info!(
                 "Hearth {} hosting the room at {}",
@@ -138,6 +146,7 @@ pub fn run(mut config: Config, print_address: bool) -> ExitCode {
             }
             let tray = Tray::install(app.handle(), &hosted.info.url)?;
             forward_stats(app.handle().clone(), &hosted, tray);
+            sharing::restore(app.handle(), share_on_start);
             quit_on_signal(app.handle().clone());
             Ok(())
         })

@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use hearth_server::{Bound, Room, ShutdownHandle};
+use hearth_server::{Bound, Room, Sharing, ShutdownHandle};
 use tauri::async_runtime::JoinHandle;
 
 use crate::commands::RoomInfo;
@@ -41,6 +41,8 @@ pub struct HostedRoom {
     pub info: RoomInfo,
     /// Live stats.
     pub room: Arc<Room>,
+    /// The host's controls for sharing with the network.
+    pub sharing: Sharing,
     shutdown: ShutdownHandle,
     stage: Mutex<Stage>,
 }
@@ -56,10 +58,12 @@ impl HostedRoom {
             data_dir: room.storage().dir().map(|dir| dir.display().to_string()),
         };
         let shutdown = server.shutdown_handle();
+        let sharing = server.sharing();
         let task = tauri::async_runtime::spawn(server.run(std::future::pending()));
         Self {
             info,
             room,
+            sharing,
             shutdown,
             stage: Mutex::new(Stage::Running(task)),
         }

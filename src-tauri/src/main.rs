@@ -8,6 +8,7 @@ mod commands;
 mod desktop;
 mod host;
 mod mode;
+mod sharing;
 mod tray;
 mod webview;
 

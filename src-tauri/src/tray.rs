@@ -1,16 +1,18 @@
 //! The tray icon: the room stays reachable while its window is hidden.
 
 use hearth_server::RoomStats;
-use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
+use tauri::menu::{CheckMenuItem, Menu, MenuItem, PredefinedMenuItem};
 use tauri::tray::TrayIconBuilder;
 use tauri::{AppHandle, Manager, Wry};
 use tauri_plugin_clipboard_manager::ClipboardExt as _;
 
 use crate::closing::Quitting;
+use crate::host::HostedRoom;
 
 const OPEN: &str = "open";
 const COPY_ADDRESS: &str = "copy-address";
 const PEOPLE: &str = "people";
+const SHARE: &str = "share";
 const QUIT: &str = "quit";
 
 /// The tray's menu, kept to update its people count and to read it back.
@@ -18,6 +20,7 @@ const QUIT: &str = "quit";
 pub struct Tray {
     menu: Menu<Wry>,
     people: MenuItem<Wry>,
+    share: CheckMenuItem<Wry>,
 }
 
 impl Tray {
@@ -32,6 +35,7 @@ impl Tray {
             None::<&str>,
         )?;
         let people = MenuItem::with_id(app, PEOPLE, people_text(0), false, None::<&str>)?;
+        let share = CheckMenuItem::with_id(app, SHARE, SHARE_TEXT, true, false, None::<&str>)?;
         let separator = PredefinedMenuItem::separator(app)?;
         let quit = MenuItem::with_id(
             app,
@@ -40,7 +44,7 @@ impl Tray {
             true,
             None::<&str>,
         )?;
-        let menu = Menu::with_items(app, &[&open, &copy, &people, &separator, &quit])?;
+        let menu = Menu::with_items(app, &[&open, &copy, &people, &share, &separator, &quit])?;
         let address = address.to_owned();
         let mut tray = TrayIconBuilder::with_id("main")
             .tooltip("Hearth")
@@ -51,6 +55,15 @@ impl Tray {
                     if let Err(err) = app.clipboard().write_text(address.clone()) {
                         log::warn!("cannot copy the room address: {err}");
                     }
+                }
+                SHARE => {
+                    let app = app.clone();
+                    tauri::async_runtime::spawn(async move {
+                        let on = !app.state::<HostedRoom>().sharing.is_on();
+                        if let Err(err) = crate::sharing::switch(&app, on, true).await {
+                            log::warn!("cannot share the room: {err}");
+                        }
+                    });
                 }
                 QUIT => {
                     log::info!("quitting from the tray");
@@ -63,7 +76,19 @@ impl Tray {
             tray = tray.icon(icon.clone());
         }
         tray.build(app)?;
-        Ok(Self { menu, people })
+        Ok(Self {
+            menu,
+            people,
+            share,
+        })
+    }
+
+    /// Shows whether the room is shared (a click toggles the check mark
+    /// before anything happens, so it is always set from the real state).
+    pub fn show_sharing(&self, on: bool) {
+        if let Err(err) = self.share.set_checked(on) {
+            log::debug!("cannot update the tray: {err}");
+        }
     }
 
     /// Shows who is in the room.
@@ -79,13 +104,26 @@ impl Tray {
             .items()
             .unwrap_or_default()
             .iter()
-            .map(|item| match item.as_menuitem() {
-                Some(item) => item.text().unwrap_or_default(),
-                None => "---".to_owned(),
+            .map(|item| {
+                if let Some(item) = item.as_menuitem() {
+                    item.text().unwrap_or_default()
+                } else if let Some(check) = item.as_check_menuitem() {
+                    let mark = if check.is_checked().unwrap_or(false) {
+                        "[x]"
+                    } else {
+                        "[ ]"
+                    };
+                    format!("{mark} {}", check.text().unwrap_or_default())
+                } else {
+                    "---".to_owned()
+                }
             })
             .collect()
     }
 }
+
+/// The tray's sharing switch.
+const SHARE_TEXT: &str = "Share on network";
 
 /// "1 person in the room", "3 people in the room".
 fn people_text(people: usize) -> String {

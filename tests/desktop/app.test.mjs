@@ -9,6 +9,7 @@ import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { launchBrowser, openPerson, recordSockets, ROOT, say } from '../ui/harness.mjs';
+import { createNetwork, HOST_ADDR } from '../share/network.mjs';
 import { WebDriver } from './webdriver.mjs';
 
 const APP = path.join(ROOT, 'target', 'debug', 'hearth');
@@ -253,7 +254,7 @@ describe('the desktop app', () => {
     // The tray is there, with its menu, and counts who is in the room.
     const trayMenu = () => driver.execute("return window.__TAURI__.core.invoke('tray_menu');");
     await driver.until(async () => (await trayMenu()).includes('1 person in the room'), 'the tray to count the host');
-    assert.deepEqual(await trayMenu(), ['Open Hearth', `Copy room address (${address})`, '1 person in the room', '---', 'Quit Hearth (closes the room)']);
+    assert.deepEqual(await trayMenu(), ['Open Hearth', `Copy room address (${address})`, '1 person in the room', '[ ] Share on network', '---', 'Quit Hearth (closes the room)']);
 
     // The host puts the window somewhere of their own.
     assert.ok(x11Window('place', '40', '50', '1000', '700'), 'the window');
@@ -319,6 +320,84 @@ describe('the desktop app', () => {
     process.kill(pid, 'SIGTERM');
     await driver.until(async () => existsSync(exitFile), 'the app to exit', 10000);
     await driver.end();
+  });
+
+  it('shares the room when the host says so: the switch, the invite and its QR code, who is where, and Remove', async (t) => {
+    const exitFile = path.join(home, 'hearth-exit-status-share');
+    const wrapper = path.join(home, 'hearth-wrapper-share.sh');
+    writeFileSync(wrapper, `#!/bin/sh\n"${APP}" "$@"\necho $? > "${exitFile}"\n`, { mode: 0o755 });
+    // The network address is the host side of the sharing test's veth pair
+    // (198.18.0.1, from the benchmarking range; see tests/share/network.mjs),
+    // removed when the test ends.
+    const network = createNetwork();
+    t.after(() => network.remove());
+    const appArgs = ['--addr', `127.0.0.1:${await freePort()}`, '--share-addr', HOST_ADDR];
+    const trayMenu = () => driver.execute("return window.__TAURI__.core.invoke('tray_menu');");
+    const qrShown = () => driver.execute("const img = document.getElementById('share-qr'); return !img.hidden && img.complete && img.naturalWidth > 0;");
+    const quit = async () => {
+      const pid = Number(execFileSync('pgrep', ['-n', '-f', `^${APP}`], { encoding: 'utf8' }).trim());
+      process.kill(pid, 'SIGTERM');
+      await driver.until(async () => existsSync(exitFile), 'the app to exit', 10000);
+      rmSync(exitFile);
+      await driver.end();
+    };
+
+    await driver.start(wrapper, appArgs);
+    await joinWindow('Host');
+    assert.equal(await driver.execute("return document.getElementById('share-toggle').checked"), false, 'off until the host turns it on');
+    assert.equal(await driver.execute("return document.getElementById('share-on').hidden"), true);
+    assert.ok((await trayMenu()).includes('[ ] Share on network'));
+
+    // The switch: the network address, the invite link and its QR code.
+    await driver.click('#share-toggle');
+    await driver.until(qrShown, 'the QR code');
+    const firstLink = await driver.text('#share-link');
+    assert.match(firstLink, /^http:\/\/198\.18\.0\.1:\d+\/join\/[0-9a-f]{32}$/);
+    assert.ok((await driver.text('#share-warning')).includes('unencrypted'));
+    await driver.until(async () => (await trayMenu()).includes('[x] Share on network'), 'the tray to show sharing');
+
+    // Remembered: the next launch shares again, with a new link.
+    await quit();
+    await driver.start(wrapper, appArgs);
+    await joinWindow('Host');
+    await driver.until(qrShown, 'the QR code after a restart');
+    assert.equal(await driver.execute("return document.getElementById('share-toggle').checked"), true);
+    const link = await driver.text('#share-link');
+    assert.notEqual(link, firstLink, 'each launch makes a new link');
+    await driver.execute("document.getElementById('share-section').scrollIntoView();");
+    mkdirSync(ARTIFACTS, { recursive: true });
+    writeFileSync(path.join(ARTIFACTS, 'share-panel.png'), await driver.screenshot());
+
+    // A browser at the shared address: nothing without the invite, the room with it.
+    const shared = new URL(link).origin;
+    const refused = await fetch(`${shared}/`);
+    assert.equal(refused.status, 401);
+    const guest = await openPerson(chrome.browser, link, null, { beforeGoto: (page) => page.addInitScript(recordSockets) });
+    await guest.page.waitForURL(`${shared}/`);
+    await guest.page.locator('#name-input').fill('Visitor');
+    await guest.page.locator('#name-submit').click();
+    await guest.page.locator('#status[data-state="connected"]').waitFor();
+
+    // The window lists them, from where, and removes them.
+    const visitorRow = "return [...document.querySelectorAll('#host-people li')].find((li) => li.textContent.includes('Visitor'))?.textContent ?? ''";
+    await driver.until(async () => (await driver.execute(visitorRow)).includes(HOST_ADDR), 'the visitor, with their address, in the people list');
+    assert.match(await driver.execute("return [...document.querySelectorAll('#host-people li')].find((li) => li.textContent.includes('Host'))?.textContent ?? ''"), /this computer/);
+    await driver.click('button[aria-label="Remove Visitor"]');
+    await driver.until(async () => driver.execute("return document.getElementById('remove-dialog').open"), 'the confirmation');
+    await driver.click('#remove-confirm');
+    await driver.until(async () => (await guest.page.evaluate(() => /** @type {any} */ (window).__closeCodes)).includes(1008), 'the visitor to be closed with 1008');
+    await guest.page.locator('#status-text', { hasText: 'The host removed you from the room' }).waitFor();
+    await driver.until(async () => !(await driver.execute(visitorRow)), 'the visitor to leave the list');
+    // Their pass is gone: the page's way back is refused.
+    assert.equal((await guest.page.evaluate(async () => (await fetch('/')).status)), 403);
+    await guest.context.close();
+
+    // Stop sharing: the address stops answering, the switch and the tray say so.
+    await driver.click('#share-stop');
+    await driver.until(async () => driver.execute("return document.getElementById('share-on').hidden && !document.getElementById('share-toggle').checked"), 'sharing to stop');
+    await driver.until(async () => (await trayMenu()).includes('[ ] Share on network'), 'the tray to show sharing off');
+    await assert.rejects(fetch(`${shared}/`), 'nothing answers at the shared address');
+    await quit();
   });
 });
 

@@ -285,9 +285,15 @@ export async function expectAccessible(page, state) {
  *
  * Pass the room's URL, or `{url, dataDir, answers}`: `dataDir` is what
  * `room_info` says keeps the conversation (null: ephemeral); `answers` maps
- * a command to what it resolves to, or to `{error: "..."}` to reject with
- * that string as Tauri does. A test may change `window.__answers` later,
- * and send the page an event from the app with `window.__emit(name, payload)`.
+ * a command to what it resolves to, or to `{error: "..."}` (that key
+ * alone) to reject with that string as Tauri does, or to `{held: answer}`
+ * to give that answer only once the test calls `window.__release(cmd)` (to
+ * see the page while it waits). A test may change `window.__answers` later, and send the page
+ * an event from the app with `window.__emit(name, payload)`.
+ *
+ * Sharing with the network is off (`share_status`, `set_sharing` and
+ * `new_invite_link` answer that), and `people` lists nobody, unless
+ * `answers` says otherwise.
  * @param {string | {url: string, dataDir?: string | null, answers?: Record<string, unknown>}} options
  */
 export function fakeDesktopBridge(options) {
@@ -305,7 +311,17 @@ export function fakeDesktopBridge(options) {
     when_closed: 'ask',
     set_when_closed: null,
     close_choice: null,
+    share_status: { on: false, addresses: [], link: null, qr_svg: null, error: null },
+    set_sharing: { on: false, addresses: [], link: null, qr_svg: null, error: null },
+    new_invite_link: { on: false, addresses: [], link: null, qr_svg: null, error: null },
+    people: [],
+    remove_person: null,
     ...answers,
+  };
+  /** @type {Record<string, (() => void)[]>} */
+  const held = {};
+  w.__release = (/** @type {string} */ cmd) => {
+    for (const release of held[cmd]?.splice(0) ?? []) release();
   };
   /** @type {Record<string, ((event: {payload: unknown}) => void)[]>} */
   const listeners = {};
@@ -316,8 +332,13 @@ export function fakeDesktopBridge(options) {
     core: {
       invoke: async (/** @type {string} */ cmd, /** @type {object | undefined} */ args) => {
         w.__invoked.push(args === undefined ? { cmd } : { cmd, args });
-        const answer = w.__answers[cmd];
-        if (answer && typeof answer === 'object' && 'error' in answer) throw answer.error;
+        let answer = w.__answers[cmd];
+        if (answer && typeof answer === 'object' && 'held' in answer) {
+          answer = answer.held;
+          await new Promise((resolve) => (held[cmd] ??= []).push(() => resolve(undefined)));
+        }
+        // `{error}` alone is a rejection; a ShareStatus has an `error` field among others.
+        if (answer && typeof answer === 'object' && 'error' in answer && Object.keys(answer).length === 1) throw answer.error;
         return answer ?? null;
       },
     },
