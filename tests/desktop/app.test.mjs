@@ -388,6 +388,15 @@ describe('the desktop app', () => {
     await driver.until(async () => (await guest.page.evaluate(() => /** @type {any} */ (window).__closeCodes)).includes(1008), 'the visitor to be closed with 1008');
     await guest.page.locator('#status-text', { hasText: 'The host removed you from the room' }).waitFor();
     await driver.until(async () => !(await driver.execute(visitorRow)), 'the visitor to leave the list');
+    // Neither the invite's secret nor the guest's pass is in the app's log file.
+    const pass = (await guest.context.cookies()).find((cookie) => cookie.name === 'hearth_pass')?.value;
+    assert.match(pass ?? '', /^[0-9a-f]{32}$/, 'the guest holds a pass');
+    const logFile = path.join(appEnv.XDG_DATA_HOME, 'app.hearth.desktop', 'logs', 'hearth.log');
+    const logged = readFileSync(logFile, 'utf8');
+    assert.match(logged, /sharing the room with the network/, 'the log is the one this app writes');
+    for (const secret of [new URL(link).pathname.split('/').pop() ?? '', new URL(firstLink).pathname.split('/').pop() ?? '', pass ?? '']) {
+      assert.ok(secret.length === 32 && !logged.includes(secret), 'no secret in the log file');
+    }
     // Their pass is gone: the page's way back is refused.
     assert.equal((await guest.page.evaluate(async () => (await fetch('/')).status)), 403);
     await guest.context.close();

@@ -311,3 +311,25 @@ test('Stop sharing closes the network with 1001 and the address stops answering'
   assert.equal((await guest.get(`http://${shared}/`, cookie)).error, 'ECONNREFUSED');
   await local.roundTrip('loopback works after sharing stops');
 });
+
+test('--share shares at start and prints the invite once on the terminal', async () => {
+  const started = await startServer({ args: ['--share', '--share-addr', `${HOST_ADDR}:0`] });
+  try {
+    const { json } = await new Promise((resolve, reject) => {
+      http.get(`${started.url}/host/share`, (response) => {
+        let text = '';
+        response.on('data', (chunk) => { text += chunk; });
+        response.on('end', () => resolve({ json: JSON.parse(text) }));
+      }).on('error', reject);
+    });
+    assert.equal(json.share.on, true);
+    const link = json.share.link;
+    assert.match(link, new RegExp(`^http://${HOST_ADDR.replaceAll('.', '\\.')}:\\d+/join/[0-9a-f]{32}$`));
+    assert.equal(started.log().split(link).length - 1, 1, `the link, printed once:\n${started.log()}`);
+    assert.match(started.log(), /unencrypted/);
+    const invited = await guest.get(link);
+    assert.equal(invited.status, 200, 'the printed link works from the other host');
+  } finally {
+    await started.stop();
+  }
+});
