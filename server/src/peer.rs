@@ -10,9 +10,13 @@ use futures::stream::{SplitSink, SplitStream};
 use futures::{SinkExt, StreamExt};
 use tokio::time::{sleep_until, timeout, timeout_at, Instant, MissedTickBehavior};
 use tokio_tungstenite::tungstenite;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::task_tracker::TaskTrackerToken;
-use warp::ws::{Message, WebSocket};
+
+use crate::web::Socket;
 
 use crate::config::{Config, RateLimit};
 use crate::limits::{ClientSlot, MessageRate};
@@ -134,7 +138,7 @@ pub struct Arrival {
 }
 
 /// Runs one peer's session from upgrade to close.
-pub async fn serve(socket: WebSocket, arrival: Arrival, ctx: PeerContext, guards: SessionGuards) {
+pub async fn serve(socket: Socket, arrival: Arrival, ctx: PeerContext, guards: SessionGuards) {
     let Arrival {
         addr,
         from,
@@ -216,7 +220,7 @@ pub async fn serve(socket: WebSocket, arrival: Arrival, ctx: PeerContext, guards
 
 /// Reads frames until the peer leaves, errs or falls silent.
 async fn read_frames(
-    stream: &mut SplitStream<WebSocket>,
+    stream: &mut SplitStream<Socket>,
     id: PeerId,
     ctx: &PeerContext,
     outbox: &Outbox,
@@ -259,7 +263,7 @@ async fn read_frames(
         if frame.is_ping() || frame.is_pong() {
             continue;
         }
-        let Ok(text) = frame.to_str() else {
+        let Message::Text(text) = &frame else {
             outbox.push(ServerMessage::error(
                 ErrorCode::BinaryUnsupported,
                 ProtocolError::Binary.to_string(),
@@ -370,6 +374,7 @@ async fn apply(
             limit,
         } => return room.history_page(id, before, after, limit).await,
         ClientMessage::Search { query, limit } => return room.search(id, query, limit).await,
+        ClientMessage::People { after } => return room.people_after(id, after),
         ClientMessage::Say {
             text,
             reply_to,
@@ -424,7 +429,7 @@ async fn wait_for(laggards: Laggards, grace: Duration) {
 /// evicts the peer, so a client that joins and never reads cannot keep its
 /// `welcome`, or anything else, in server memory.
 async fn write_frames(
-    mut sink: SplitSink<WebSocket, Message>,
+    mut sink: SplitSink<Socket, Message>,
     outbox: Arc<Outbox>,
     ping_interval: Duration,
     write_timeout: Duration,
@@ -436,7 +441,7 @@ async fn write_frames(
         tokio::select! {
             () = outbox.ready() => {}
             _ = ping.tick() => {
-                let ping = sink.send(Message::ping(Vec::new()));
+                let ping = sink.send(Message::Ping(bytes::Bytes::new()));
                 match within(write_timeout, ping).await {
                     Written::Done => continue,
                     Written::Failed => return finish(sink).await,
@@ -462,7 +467,12 @@ async fn write_frames(
                 }
                 if feed_all(&mut sink, &mut batch).await.is_ok() {
                     if let Some((code, reason)) = closing.frame {
-                        let _ = sink.feed(Message::close_with(code, reason)).await;
+                        let _ = sink
+                            .feed(Message::Close(Some(CloseFrame {
+                                code: CloseCode::from(code),
+                                reason: reason.into(),
+                            })))
+                            .await;
                     }
                     // Flushes, and completes the closing handshake if the
                     // peer started it.
@@ -486,7 +496,7 @@ enum Written {
 /// Runs one write with the write timeout.
 async fn within(
     limit: Duration,
-    write: impl std::future::Future<Output = Result<(), warp::Error>>,
+    write: impl std::future::Future<Output = Result<(), tungstenite::Error>>,
 ) -> Written {
     match timeout(limit, write).await {
         Ok(Ok(())) => Written::Done,
@@ -499,28 +509,24 @@ async fn within(
 /// tungstenite refuses new frames but still owes the peer its close reply,
 /// which closing the sink sends (RFC 6455 §5.5.1). On a broken socket this
 /// fails at once.
-async fn finish(mut sink: SplitSink<WebSocket, Message>) {
+async fn finish(mut sink: SplitSink<Socket, Message>) {
     let _ = sink.close().await;
 }
 
 async fn feed_all(
-    sink: &mut SplitSink<WebSocket, Message>,
+    sink: &mut SplitSink<Socket, Message>,
     batch: &mut Vec<Message>,
-) -> Result<(), warp::Error> {
+) -> Result<(), tungstenite::Error> {
     for frame in batch.drain(..) {
         sink.feed(frame).await?;
     }
     Ok(())
 }
 
-fn classify_read_error(err: &warp::Error) -> SessionEnd {
-    use std::error::Error as _;
-    match err
-        .source()
-        .and_then(|e| e.downcast_ref::<tungstenite::Error>())
-    {
-        Some(tungstenite::Error::Capacity(_)) => SessionEnd::TooBig,
-        Some(tungstenite::Error::Utf8(_)) => SessionEnd::InvalidUtf8,
+fn classify_read_error(err: &tungstenite::Error) -> SessionEnd {
+    match err {
+        tungstenite::Error::Capacity(_) => SessionEnd::TooBig,
+        tungstenite::Error::Utf8(_) => SessionEnd::InvalidUtf8,
         _ => SessionEnd::Gone,
     }
 }

@@ -4,7 +4,7 @@
 //! [`ClientMessage`] or a [`ProtocolError`] that the peer is told about.
 
 use serde::{Deserialize, Serialize};
-use warp::ws::Message;
+use tokio_tungstenite::tungstenite::Message;
 
 use crate::room::History;
 
@@ -82,6 +82,12 @@ pub enum ClientMessage {
         #[serde(default)]
         limit: Option<usize>,
     },
+    /// Ask for the next page of the people in the room, after the cursor
+    /// `welcome` or the last `people` answer gave.
+    People {
+        /// The cursor (`people_next` of `welcome`, `next` of `people`).
+        after: u64,
+    },
 }
 
 /// Why a frame from a client could not be understood.
@@ -143,6 +149,7 @@ pub fn decode_text(frame: &str) -> Result<ClientMessage, ProtocolError> {
                         | "edit"
                         | "delete"
                         | "react"
+                        | "people"
                 ) =>
             {
                 ProtocolError::UnknownType(truncate_chars(&kind, 64))
@@ -237,6 +244,9 @@ impl ChatMessage {
         }
     }
 }
+
+/// Most people `welcome` and each `people` answer list.
+pub const PEOPLE_PAGE: usize = 100;
 
 /// Most characters of a quoted message a reply carries.
 pub const EXCERPT_CHARS: usize = 100;
@@ -346,8 +356,14 @@ pub enum ServerMessage<'a> {
         room: &'a str,
         /// The client's own identity.
         you: &'a User,
-        /// Everyone in the room, the client included.
+        /// The people in the room, in joining order: all of them in a small
+        /// room, the first [`PEOPLE_PAGE`] in a large one (ask for more
+        /// with `people`). The client is always among them.
         users: Vec<User>,
+        /// How many people are in the room, the client included.
+        people: usize,
+        /// The cursor for the next page of people, if there are more.
+        people_next: Option<u64>,
         /// The most recent messages, oldest first.
         history: &'a History,
         /// The oldest message id the room still keeps (the next id when it
@@ -368,6 +384,23 @@ pub enum ServerMessage<'a> {
     Left {
         /// Who.
         user: &'a User,
+    },
+    /// Many came and went at once (a large room): everyone in `joined`
+    /// joined, then everyone in `left` left, in that order.
+    Presence {
+        /// Who joined.
+        joined: Vec<&'a User>,
+        /// Who left.
+        left: Vec<&'a User>,
+        /// How many people are in the room now.
+        people: usize,
+    },
+    /// A page of the people in the room, answering `people`.
+    People {
+        /// The people, in joining order.
+        users: Vec<User>,
+        /// The cursor for the next page, if there are more.
+        next: Option<u64>,
     },
     /// Someone changed their name.
     Renamed {

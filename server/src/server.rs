@@ -335,6 +335,7 @@ impl Server {
             sharing,
         } = self;
         let acceptor = sharing.acceptor().clone();
+        let presence = tokio::spawn(Room::announce_presence(Arc::downgrade(&room)));
         log::info!("listening on http://{local_addr}");
 
         tokio::pin!(signal);
@@ -371,6 +372,7 @@ impl Server {
                 tracker.len()
             );
         }
+        presence.abort();
         // The last step: the data directory is free for the next server.
         if tokio::time::timeout(STORAGE_CLOSE_DEADLINE, room.close_storage())
             .await

@@ -16,12 +16,12 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use tokio::sync::{oneshot, watch, OwnedSemaphorePermit, Semaphore};
-use warp::ws::Message;
+use tokio::sync::{oneshot, watch, Notify, OwnedSemaphorePermit, Semaphore};
+use tokio_tungstenite::tungstenite::Message;
 
 use crate::config::Config;
 use crate::protocol::{
-    clean_text, AnnouncedLimits, ChatMessage, FileInfo, PeerId, ServerMessage, User,
+    clean_text, AnnouncedLimits, ChatMessage, FileInfo, PeerId, ServerMessage, User, PEOPLE_PAGE,
 };
 use crate::store::{
     Applied, Change, Observer, Opened, Rejected, Storage, StorageError, Store, PAGE_LIMIT,
@@ -72,8 +72,8 @@ pub struct Person {
 pub struct RoomStats {
     /// Open WebSocket connections, joined or not.
     pub connections: usize,
-    /// Names of the people who have joined, in joining order.
-    pub users: Vec<String>,
+    /// People who have joined.
+    pub people: usize,
 }
 
 /// Running totals since the room opened, for `/healthz` and the tools that
@@ -211,6 +211,9 @@ struct Member {
     /// `None` until the peer has joined (sent `hello` or its first `say`).
     user: Option<User>,
     joined_seq: u64,
+    /// Presence events before this one are already in what the peer was
+    /// told (its `welcome`), so batches leave them out for it.
+    seen_presence: u64,
 }
 
 #[derive(Debug)]
@@ -227,9 +230,28 @@ struct State {
     /// anything older was cleared or pruned.
     first_id: u64,
     next_join_seq: u64,
+    /// Joins and departures not yet announced (large rooms announce them
+    /// in batches), oldest first.
+    presence: Vec<PresenceEvent>,
+    next_presence_seq: u64,
     /// Set on shutdown: everyone leaves at once, so nobody is told who left.
     closing: bool,
 }
+
+/// A join or departure waiting for the next presence batch.
+#[derive(Debug)]
+struct PresenceEvent {
+    seq: u64,
+    user: User,
+    joined: bool,
+}
+
+/// From this many people on, joins and departures are announced in
+/// batches: one frame per peer per tick instead of one per person.
+const BATCH_PRESENCE_FROM: usize = 200;
+
+/// How long a join or departure in a large room may wait for its batch.
+pub const PRESENCE_TICK: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// The shared chat room. Cheap to share behind an `Arc`.
 #[derive(Debug)]
@@ -251,6 +273,8 @@ pub struct Room {
     in_flight: Arc<Semaphore>,
     in_flight_bytes: usize,
     stats: watch::Sender<RoomStats>,
+    /// Wakes the presence ticker when a batch starts.
+    presence_queued: Notify,
     counters: Counters,
     opened: Instant,
     /// The room itself, for work that finishes on the store's thread.
@@ -281,6 +305,8 @@ impl Room {
             next_message_id: next_id,
             first_id,
             next_join_seq: 0,
+            presence: Vec::new(),
+            next_presence_seq: 1,
             closing: false,
         };
         Ok(Arc::new_cyclic(|me: &Weak<Room>| {
@@ -296,6 +322,7 @@ impl Room {
                     max_files: MAX_FILES,
                 },
                 stats: watch::Sender::new(RoomStats::default()),
+                presence_queued: Notify::new(),
                 instance: room_id,
                 store,
                 page_bytes: config.history_bytes(),
@@ -384,6 +411,7 @@ impl Room {
                 from,
                 user: None,
                 joined_seq: 0,
+                seen_presence: 0,
             },
         );
         self.publish_stats(&state);
@@ -426,18 +454,30 @@ impl Room {
         let seq = state.next_join_seq;
         state.next_join_seq += 1;
         let user = User { id, uid, name };
-        let Some(member) = state.members.get_mut(&id) else {
+        if !state.members.contains_key(&id) {
             return Vec::new();
+        }
+        // Small rooms announce at once; anything batched goes out first.
+        let batching = state.roster.len() + 1 >= BATCH_PRESENCE_FROM;
+        let mut laggards = if batching {
+            Vec::new()
+        } else {
+            self.flush_presence(state)
         };
-        member.user = Some(user.clone());
-        member.joined_seq = seq;
         log::info!("peer {id} joined as name={}", user.name);
         state.roster.insert(seq, id);
         state.names.insert(name_key(&user.name), id);
+        if let Some(member) = state.members.get_mut(&id) {
+            member.user = Some(user.clone());
+            member.joined_seq = seq;
+        }
+        let (users, people_next) = people_page(state, None);
         let welcome = ServerMessage::Welcome {
             room: &self.instance,
             you: &user,
-            users: users_in_order(state),
+            users,
+            people: state.roster.len(),
+            people_next,
             history: &state.history,
             first_id: state.first_id,
             limits: self.limits,
@@ -446,10 +486,120 @@ impl Room {
         if let Some(member) = state.members.get(&id) {
             member.outbox.push(welcome);
         }
-        let joined = ServerMessage::Joined { user: &user }.to_frame();
-        let laggards = fan_out(state, &joined, Some(id));
+        if batching {
+            self.queue_presence(state, user.clone(), true);
+        }
+        // Its welcome holds everyone so far, and its own join (just queued,
+        // if batched) is news only to the others.
+        let seen = state.next_presence_seq;
+        if let Some(member) = state.members.get_mut(&id) {
+            member.seen_presence = seen;
+        }
+        if !batching {
+            let joined = ServerMessage::Joined { user: &user }.to_frame();
+            laggards.extend(fan_out(state, &joined, Some(id)));
+        }
         self.publish_stats(state);
         laggards
+    }
+
+    /// Queues a join or departure for the next batch, and wakes the ticker
+    /// that sends it.
+    fn queue_presence(&self, state: &mut State, user: User, joined: bool) {
+        let seq = state.next_presence_seq;
+        state.next_presence_seq += 1;
+        state.presence.push(PresenceEvent { seq, user, joined });
+        if state.presence.len() == 1 {
+            self.presence_queued.notify_one();
+        }
+    }
+
+    /// Sends the batched joins and departures: one `presence` frame to
+    /// everyone, except that peers who joined meanwhile get only what their
+    /// `welcome` did not already tell them.
+    fn flush_presence(&self, state: &mut State) -> Laggards {
+        if state.presence.is_empty() {
+            return Vec::new();
+        }
+        let events = std::mem::take(&mut state.presence);
+        let first = events.first().map_or(0, |e| e.seq);
+        let people = state.roster.len();
+        let frame_from = |seen: u64| {
+            let news = events.iter().filter(|e| e.seq >= seen);
+            let (joined, left): (Vec<_>, Vec<_>) = news.partition(|e| e.joined);
+            if joined.is_empty() && left.is_empty() {
+                return None;
+            }
+            Some(
+                ServerMessage::Presence {
+                    joined: joined.iter().map(|e| &e.user).collect(),
+                    left: left.iter().map(|e| &e.user).collect(),
+                    people,
+                }
+                .to_frame(),
+            )
+        };
+        let everything = frame_from(first);
+        let mut partial: HashMap<u64, Option<Message>> = HashMap::new();
+        let mut laggards = Vec::new();
+        for member in state.members.values() {
+            if member.user.is_none() {
+                continue;
+            }
+            let frame = if member.seen_presence <= first {
+                everything.as_ref()
+            } else {
+                partial
+                    .entry(member.seen_presence)
+                    .or_insert_with(|| frame_from(member.seen_presence))
+                    .as_ref()
+            };
+            if let Some(frame) = frame {
+                if member.outbox.push(frame.clone()) == Push::Lagging {
+                    laggards.push(member.outbox.clone());
+                }
+            }
+        }
+        laggards
+    }
+
+    /// Sends what presence is waiting, at most one tick after the first of
+    /// it was queued. Runs until the room is dropped; sleeps while there is
+    /// nothing to send.
+    pub async fn announce_presence(room: Weak<Room>) {
+        loop {
+            let Some(notified) = room.upgrade().map(|room| {
+                let room = room.clone();
+                async move { room.presence_queued.notified().await }
+            }) else {
+                return;
+            };
+            notified.await;
+            tokio::time::sleep(PRESENCE_TICK).await;
+            let Some(room) = room.upgrade() else {
+                return;
+            };
+            let mut state = room.lock();
+            // Laggards catch up on what matters: chat, which waits for them.
+            drop(room.flush_presence(&mut state));
+        }
+    }
+
+    /// Answers `people`: the next page of the people in the room after the
+    /// cursor `after`.
+    pub fn people_after(&self, id: PeerId, after: u64) -> Result<Laggards, Refused> {
+        let mut state = self.lock();
+        if state.members.get(&id).is_none_or(|m| m.user.is_none()) {
+            return Err(Refused::NotJoined);
+        }
+        // The page reflects the roster now: what is still batched goes first.
+        let laggards = self.flush_presence(&mut state);
+        let (users, next) = people_page(&state, Some(after));
+        let frame = ServerMessage::People { users, next }.to_frame();
+        if let Some(member) = state.members.get(&id) {
+            member.outbox.push(frame);
+        }
+        Ok(laggards)
     }
 
     /// Broadcasts a chat message to everyone including the sender, once its
@@ -674,7 +824,8 @@ impl Room {
         state.history.clear();
         state.first_id = first_id;
         log::info!("the host cleared the history");
-        fan_out(&state, &ServerMessage::Cleared {}.to_frame(), None);
+        let mut state = state;
+        self.broadcast(&mut state, &ServerMessage::Cleared {}.to_frame(), None);
     }
 
     /// Writes the whole stored conversation to `out`, from the reading
@@ -736,20 +887,20 @@ impl Room {
             previous: &previous,
         }
         .to_frame();
-        let laggards = fan_out(&state, &frame, None);
+        let laggards = self.broadcast(&mut state, &frame, None);
         self.publish_stats(&state);
         Ok(laggards)
     }
 
     /// Tells the others that this peer is typing.
     pub fn typing(&self, id: PeerId) -> Result<Laggards, Refused> {
-        let state = self.lock();
+        let mut state = self.lock();
         let Some(user) = state.members.get(&id).and_then(|m| m.user.as_ref()) else {
             return Err(Refused::NotJoined);
         };
         let frame = ServerMessage::Typing { user }.to_frame();
         // A hint nobody needs to wait for: laggards catch up on real messages.
-        fan_out(&state, &frame, Some(id));
+        drop(self.broadcast(&mut state, &frame, Some(id)));
         Ok(Vec::new())
     }
 
@@ -764,8 +915,12 @@ impl Room {
             state.names.remove(&name_key(&user.name));
             // On shutdown everyone leaves at once: nobody is told who left.
             if !state.closing {
-                let frame = ServerMessage::Left { user }.to_frame();
-                fan_out(&state, &frame, None);
+                if state.roster.len() + 1 >= BATCH_PRESENCE_FROM {
+                    self.queue_presence(&mut state, user.clone(), false);
+                } else {
+                    let frame = ServerMessage::Left { user }.to_frame();
+                    drop(self.broadcast(&mut state, &frame, None));
+                }
             }
         }
         // On shutdown, publish once, when the last one has gone.
@@ -840,6 +995,14 @@ impl Room {
         self.lock().closing = true;
     }
 
+    /// Fans `frame` out to every joined peer but `except`, after whatever
+    /// presence is still batched, so everyone sees one order of events.
+    fn broadcast(&self, state: &mut State, frame: &Message, except: Option<PeerId>) -> Laggards {
+        let mut laggards = self.flush_presence(state);
+        laggards.extend(fan_out(state, frame, except));
+        laggards
+    }
+
     /// Tells everyone about a stored change and keeps `welcome`'s history
     /// in step; returns the peers now lagging.
     fn deliver(&self, state: &mut State, applied: Applied) -> Laggards {
@@ -852,10 +1015,10 @@ impl Room {
                     message.text.len()
                 );
                 let frame = ServerMessage::Message(&message).to_frame();
-                let laggards = fan_out(state, &frame, None);
+                let laggards = self.broadcast(state, &frame, None);
                 // The frame wraps the message in a few bytes more than
                 // `welcome` needs for it: a safe bound for the history.
-                state.history.push(message, frame.as_bytes().len());
+                state.history.push(message, frame.len());
                 laggards
             }
             Applied::Edited {
@@ -871,12 +1034,12 @@ impl Room {
                     edited_ts,
                 }
                 .to_frame();
-                fan_out(state, &frame, None)
+                self.broadcast(state, &frame, None)
             }
             Applied::Deleted { id, .. } => {
                 log::debug!("message {id} deleted");
                 state.history.delete(id);
-                fan_out(state, &ServerMessage::Deleted { id }.to_frame(), None)
+                self.broadcast(state, &ServerMessage::Deleted { id }.to_frame(), None)
             }
             Applied::Reacted {
                 id,
@@ -892,7 +1055,7 @@ impl Room {
                     added,
                 }
                 .to_frame();
-                fan_out(state, &frame, None)
+                self.broadcast(state, &frame, None)
             }
         }
     }
@@ -900,7 +1063,7 @@ impl Room {
     fn publish_stats(&self, state: &State) {
         let stats = RoomStats {
             connections: state.members.len(),
-            users: users_in_order(state).into_iter().map(|u| u.name).collect(),
+            people: state.roster.len(),
         };
         self.stats.send_if_modified(|current| {
             if *current == stats {
@@ -1007,12 +1170,24 @@ fn fan_out(state: &State, frame: &Message, except: Option<PeerId>) -> Laggards {
     laggards
 }
 
-fn users_in_order(state: &State) -> Vec<User> {
-    state
-        .roster
-        .values()
-        .filter_map(|id| state.members.get(id)?.user.clone())
-        .collect()
+/// Up to [`PEOPLE_PAGE`] people in joining order after the cursor `after`
+/// (from the start without one), and the cursor for the next page.
+fn people_page(state: &State, after: Option<u64>) -> (Vec<User>, Option<u64>) {
+    let start = match after {
+        Some(after) => std::ops::Bound::Excluded(after),
+        None => std::ops::Bound::Unbounded,
+    };
+    let mut page = state.roster.range((start, std::ops::Bound::Unbounded));
+    let mut users = Vec::new();
+    let mut last = None;
+    for (seq, id) in page.by_ref().take(PEOPLE_PAGE) {
+        if let Some(user) = state.members.get(id).and_then(|m| m.user.clone()) {
+            users.push(user);
+            last = Some(*seq);
+        }
+    }
+    let next = page.next().and(last);
+    (users, next)
 }
 
 fn name_taken(state: &State, name: &str, except: PeerId) -> bool {
@@ -1049,7 +1224,7 @@ mod tests {
         outbox.drain_into(&mut frames);
         frames
             .iter()
-            .filter_map(|f| serde_json::from_str(f.to_str().ok()?).ok())
+            .filter_map(|f| serde_json::from_str(f.to_text().ok()?).ok())
             .collect()
     }
 
@@ -1075,7 +1250,8 @@ mod tests {
             room.join(b, "\u{410}nn", None).map(|_| ()),
             Err(Refused::NameTaken("\u{410}nn".into()))
         );
-        assert_eq!(room.stats().users, vec!["Ann".to_owned()]);
+        assert_eq!(room.stats().people, 1);
+        assert_eq!(room.people()[0].name, "Ann");
         assert_eq!(room.stats().connections, 2);
     }
 

@@ -11,8 +11,8 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use tokio::sync::Notify;
 use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
-use warp::ws::Message;
 
 /// Why a peer's session was ended by the server rather than by the peer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,7 +115,7 @@ impl Outbox {
 
     /// Queues a frame without waiting. Over budget, the peer is evicted.
     pub fn push(&self, frame: Message) -> Push {
-        let size = frame.as_bytes().len();
+        let size = frame.len();
         let mut state = self.lock();
         if state.closing.is_some() {
             return Push::Dropped;
@@ -295,7 +295,7 @@ mod tests {
         }
         let mut out = Vec::new();
         assert_eq!(outbox.drain_into(&mut out), Drained::Open);
-        let texts: Vec<_> = out.iter().filter_map(|m| m.to_str().ok()).collect();
+        let texts: Vec<_> = out.iter().filter_map(|m| m.to_text().ok()).collect();
         assert_eq!(texts, ["a", "b", "c"]);
         assert_eq!(outbox.queued_bytes(), 0);
     }

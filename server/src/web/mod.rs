@@ -26,11 +26,13 @@ mod csp;
 mod files;
 mod gate;
 mod host;
+mod upgrade;
 
 pub use access::{AccessPolicy, Loopback, DESKTOP_WEBVIEW_ORIGIN};
 pub use csp::content_security_policy;
 pub use files::Uploads;
 pub use gate::Via;
+pub use upgrade::Socket;
 
 /// This crate's version, reported by `/healthz`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -134,13 +136,13 @@ fn host_check(access: Arc<AccessPolicy>) -> impl Filter<Extract = (), Error = Re
 /// `GET /ws`: checks Origin and the client cap, then upgrades.
 fn websocket(state: RouteState) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     warp::path!("ws")
-        .and(warp::ws())
+        .and(upgrade::handshake())
         .and(warp::header::optional::<String>("origin"))
         .and(warp::ext::optional::<PeerAddr>())
         .and(warp::ext::optional::<Via>())
         .and(warp::cookie::optional::<String>(PASS_COOKIE))
         .and_then(
-            move |ws: warp::ws::Ws,
+            move |ws: upgrade::Handshake,
                   origin: Option<String>,
                   addr: Option<PeerAddr>,
                   via: Option<Via>,
@@ -157,7 +159,7 @@ fn websocket(state: RouteState) -> impl Filter<Extract = (Response,), Error = Re
 }
 
 fn upgrade(
-    ws: warp::ws::Ws,
+    ws: upgrade::Handshake,
     origin: Option<String>,
     addr: Option<SocketAddr>,
     admission: Admission,
@@ -185,20 +187,16 @@ fn upgrade(
         return Err(warp::reject::custom(Refusal::RoomFull));
     };
     let guards = SessionGuards::new(slot, state.tracker.token());
-    let max = state.peer.config.max_message_bytes;
+    let config = upgrade::socket_config(state.peer.config.max_message_bytes);
     let ctx = state.peer;
-    Ok(ws
-        .max_message_size(max)
-        .max_frame_size(max)
-        .on_upgrade(move |socket| {
-            let arrival = Arrival {
-                addr,
-                from: admission.connected_from(),
-                sharing: admission.sharing(),
-            };
-            peer::serve(socket, arrival, ctx, guards)
-        })
-        .into_response())
+    let arrival = Arrival {
+        addr,
+        from: admission.connected_from(),
+        sharing: admission.sharing(),
+    };
+    Ok(ws.accept(config, &state.tracker, move |socket| {
+        peer::serve(socket, arrival, ctx, guards)
+    }))
 }
 
 /// `GET /healthz`: liveness, who is connected and the room's running
@@ -213,7 +211,7 @@ fn health(state: RouteState) -> impl Filter<Extract = (Response,), Error = Rejec
             "version": VERSION,
             "clients": stats.connections,
             "connections": stats.connections,
-            "joined": stats.users.len(),
+            "joined": stats.people,
             "messages": counters.messages,
             "evictions": {
                 "overflow": counters.evicted_overflow,

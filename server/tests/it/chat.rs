@@ -4,7 +4,7 @@ use futures::future::join_all;
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::support::{test_config, Client, TestServer};
+use crate::support::{names, test_config, Client, TestServer};
 
 #[tokio::test]
 async fn broadcast_reaches_everyone_including_the_sender_in_one_order() {
@@ -98,7 +98,7 @@ async fn joined_renamed_and_left_reach_the_others() {
     let left = ann.expect("left").await;
     assert_eq!(left["user"]["name"], "Robert");
     server.wait_for_connections(1).await;
-    assert_eq!(server.room.stats().users, ["Ann"]);
+    assert_eq!(names(&server), ["Ann"]);
 }
 
 #[tokio::test]

@@ -19,17 +19,16 @@ async fn non_reader(server: &TestServer, name: &str) -> Client {
 }
 
 /// Waits until nobody called `name` is in the room.
-async fn until_gone(
-    stats: &mut tokio::sync::watch::Receiver<hearth_server::RoomStats>,
-    name: &str,
-) {
-    tokio::time::timeout(
-        crate::support::PATIENCE,
-        stats.wait_for(|s| !s.users.iter().any(|u| u == name)),
-    )
+async fn until_gone(server: &TestServer, name: &str) {
+    let mut stats = server.room.subscribe();
+    let gone = || !server.room.people().iter().any(|p| p.name == name);
+    tokio::time::timeout(crate::support::PATIENCE, async {
+        while !gone() {
+            stats.changed().await.unwrap();
+        }
+    })
     .await
-    .unwrap_or_else(|_| panic!("{name} is dropped in time"))
-    .unwrap();
+    .unwrap_or_else(|_| panic!("{name} is dropped in time"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -95,9 +94,8 @@ async fn a_non_reader_is_dropped_while_fifty_readers_get_every_message() {
     }
     assert_eq!(first.len(), expected);
     // The non-reader is gone; everyone else is still here.
-    let mut stats = server.room.subscribe();
-    until_gone(&mut stats, "stuck").await;
-    assert_eq!(server.room.stats().users.len(), 50 + senders);
+    until_gone(&server, "stuck").await;
+    assert_eq!(server.room.stats().people, 50 + senders);
 }
 
 /// The stall path, end to end: a peer that stops reading while others chat
@@ -133,13 +131,12 @@ async fn a_peer_that_stops_reading_is_closed_as_too_slow_within_the_grace() {
         }
         ids
     });
-    let mut stats = server.room.subscribe();
     let frame = Message::text(json!({"type": "say", "text": "x".repeat(4000)}).to_string());
     for _ in 0..count {
         talker.send(frame.clone()).await.unwrap();
     }
     let started = std::time::Instant::now();
-    until_gone(&mut stats, "stuck").await;
+    until_gone(&server, "stuck").await;
     // Read what the socket still holds, then the close frame.
     let close = loop {
         match tokio::time::timeout(crate::support::PATIENCE, stuck.socket.next()).await {

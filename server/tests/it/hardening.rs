@@ -11,7 +11,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::support::{
-    handshake_status, http_get, non_reader, test_config, Client, TestServer, PATIENCE,
+    handshake_status, http_get, names, non_reader, test_config, Client, TestServer, PATIENCE,
 };
 use hearth_server::{Config, RateLimit};
 
@@ -360,5 +360,5 @@ async fn look_alike_and_invisible_names_are_refused() {
     }
     other.send(json!({"type": "hello", "name": "Anna"})).await;
     assert_eq!(other.expect("welcome").await["you"]["name"], "Anna");
-    assert_eq!(server.room.stats().users, ["Ann", "Anna"]);
+    assert_eq!(names(&server), ["Ann", "Anna"]);
 }

@@ -3,6 +3,7 @@
 
 mod access;
 mod adversarial;
+mod big_room;
 mod chat;
 mod conversation;
 mod flow;

@@ -273,3 +273,8 @@ pub async fn post_file(
         head: response.head,
     }
 }
+
+/// The names of the people in the room, in joining order.
+pub fn names(server: &TestServer) -> Vec<String> {
+    server.room.people().into_iter().map(|p| p.name).collect()
+}

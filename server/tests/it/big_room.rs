@@ -1,0 +1,156 @@
+//! A large room: `welcome` lists a first page of people, the rest come with
+//! `people`, and joins and departures are batched into `presence` frames;
+//! every client's view of who is here must still end up exact.
+
+use std::collections::BTreeMap;
+
+use futures::future::join_all;
+use futures::{stream, StreamExt};
+use serde_json::{json, Value};
+
+use crate::support::{names, test_config, Client, TestServer};
+
+/// What one client believes about who is in the room, kept only from what
+/// the server told it.
+struct View {
+    client: Client,
+    people: BTreeMap<u64, String>,
+    /// Pages still to ask for.
+    next: Option<u64>,
+}
+
+impl View {
+    async fn join(server: &TestServer, name: &str) -> Self {
+        let (client, welcome) = Client::join(server, name).await;
+        let mut view = View {
+            client,
+            people: BTreeMap::new(),
+            next: None,
+        };
+        view.page(&welcome["users"], &welcome["people_next"]).await;
+        view
+    }
+
+    async fn page(&mut self, users: &Value, next: &Value) {
+        for user in users.as_array().expect("users") {
+            self.people.insert(
+                user["id"].as_u64().expect("id"),
+                user["name"].as_str().expect("name").to_owned(),
+            );
+        }
+        self.next = next.as_u64();
+        if let Some(after) = self.next {
+            self.client
+                .send(json!({"type": "people", "after": after}))
+                .await;
+        }
+    }
+
+    /// Applies frames until the chat message `marker` arrives: everything
+    /// the room announced before it has been applied by then.
+    async fn follow_until(&mut self, marker: &str) {
+        let mut marked = false;
+        while !(marked && self.next.is_none()) {
+            let frame = self.client.next().await;
+            match frame["type"].as_str() {
+                Some("joined") => self.add(&frame["user"]),
+                Some("left") => self.remove(&frame["user"]),
+                Some("presence") => {
+                    for user in frame["joined"].as_array().expect("joined") {
+                        self.add(user);
+                    }
+                    for user in frame["left"].as_array().expect("left") {
+                        self.remove(user);
+                    }
+                }
+                Some("people") => {
+                    let (users, next) = (frame["users"].clone(), frame["next"].clone());
+                    self.page(&users, &next).await;
+                }
+                Some("message") if frame["text"] == marker => marked = true,
+                _ => {}
+            }
+        }
+    }
+
+    fn add(&mut self, user: &Value) {
+        self.people.insert(
+            user["id"].as_u64().expect("id"),
+            user["name"].as_str().expect("name").to_owned(),
+        );
+    }
+
+    fn remove(&mut self, user: &Value) {
+        self.people.remove(&user["id"].as_u64().expect("id"));
+    }
+
+    fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.people.values().cloned().collect();
+        names.sort();
+        names
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_view_of_who_is_here_is_exact_after_a_churn_of_hundreds() {
+    let server = TestServer::start(test_config()).await;
+    // 300 join at once (past the batching threshold).
+    // (64 handshakes at a time: well under the cap on pending connections.)
+    let first: Vec<View> = stream::iter(0..300)
+        .map(|n| {
+            let server = &server;
+            async move { View::join(server, &format!("p{n:03}")).await }
+        })
+        .buffer_unordered(64)
+        .collect()
+        .await;
+    let welcome_sizes: Vec<usize> = first.iter().map(|v| v.people.len()).collect();
+    assert!(
+        welcome_sizes.iter().all(|&n| n <= 100),
+        "welcome lists one page at most"
+    );
+    // A third leaves while a hundred more arrive.
+    let mut staying = Vec::new();
+    let mut leaving = Vec::new();
+    for (n, view) in first.into_iter().enumerate() {
+        if n % 3 == 0 {
+            leaving.push(view);
+        } else {
+            staying.push(view);
+        }
+    }
+    let leave = join_all(leaving.into_iter().map(|mut view| async move {
+        view.client.socket.close(None).await.expect("close");
+    }));
+    let arrive = stream::iter(0..100)
+        .map(|n| {
+            let server = &server;
+            async move { View::join(server, &format!("q{n:03}")).await }
+        })
+        .buffer_unordered(64)
+        .collect::<Vec<View>>();
+    let ((), arrived) = futures::join!(async { drop(leave.await) }, arrive);
+    let mut views: Vec<View> = staying.into_iter().chain(arrived).collect();
+    // Wait until the room itself has settled: 200 + 100.
+    let mut stats = server.room.subscribe();
+    tokio::time::timeout(
+        crate::support::PATIENCE,
+        stats.wait_for(|s| s.people == 300),
+    )
+    .await
+    .expect("the room settles in time")
+    .expect("stats");
+
+    // A message after everything: each view, once it has it, must be exact.
+    views[0]
+        .client
+        .send(json!({"type": "say", "text": "roll call"}))
+        .await;
+    let mut expected = names(&server);
+    expected.sort();
+    assert_eq!(expected.len(), 300);
+    join_all(views.iter_mut().map(|view| view.follow_until("roll call"))).await;
+    for view in &views {
+        assert_eq!(view.names(), expected);
+    }
+}
