@@ -12,6 +12,7 @@
  *   unread.js           the "new since you were here" divider
  *   composer.js         the message box and what it replies to (uploads.js: its files)
  *   people.js           who is here and who is typing
+ *   arrivals.js         what the timeline says about people coming and going
  *   name-dialog.js      picking or changing a name
  *   search.js           the search panel
  *   attention.js        title count, notifications, screen-reader announcements
@@ -19,6 +20,7 @@
  * @module app
  */
 
+import * as arrivals from './arrivals.js';
 import * as attention from './attention.js';
 import * as composer from './composer.js';
 import { JOIN_TIMEOUT_REASON, RoomConnection, SHARING_STOPPED_REASON } from './connection.js';
@@ -83,6 +85,7 @@ async function start() {
       timeline.updateEmptyState();
       desktop.peopleChanged();
     },
+    announce: attention.announce,
   });
   composer.wire({ editLast: messageActions.editLast });
   nameDialog.wire({ afterClose: composer.focus, maxChars: () => composer.currentLimits().max_name_chars });
@@ -110,7 +113,9 @@ function onOpen() {
 
 /** @param {CloseEvent} event */
 function onClose(event) {
+  arrivals.flush();
   identity.leave();
+  desktop.refreshHostCount();
   people.clearTyping();
   // Nothing sent on that socket will be answered now, and nothing queued
   // will be sent on it; messages that never left go back in the box.
@@ -171,8 +176,13 @@ function showConnectionState(detail) {
   composer.update();
 }
 
+/** Frames that add lines to the timeline. */
+const LINES = new Set(['welcome', 'message', 'renamed', 'cleared']);
+
 /** @param {any} message */
 function onMessage(message) {
+  // Comings and goings not said yet go into the timeline before anything else does.
+  if (LINES.has(message.type)) arrivals.flush();
   switch (message.type) {
     case 'welcome':
       onWelcome(message);
@@ -205,12 +215,21 @@ function onMessage(message) {
       break;
     case 'joined':
       people.joined(message.user);
-      timeline.system(`${message.user.name} joined`);
-      attention.announce(`${message.user.name} joined`);
+      arrivals.news([message.user], []);
       break;
     case 'left':
       people.left(message.user);
-      timeline.system(`${message.user.name} left`);
+      arrivals.news([], [message.user]);
+      break;
+    case 'presence': {
+      const joined = message.joined ?? [];
+      const left = message.left ?? [];
+      const unnamed = people.presence(joined, left, message.people);
+      arrivals.news(joined, left, unnamed);
+      break;
+    }
+    case 'people':
+      if (session.answered('people')) people.paged(message.users, message.next);
       break;
     case 'renamed':
       onRenamed(message.user, message.previous);
@@ -225,15 +244,16 @@ function onMessage(message) {
 }
 
 /**
- * Joined (again): see timeline.welcomed for what happens to the view.
- * @param {{room: string, you: User, users: User[], history: ChatMessage[], first_id: number,
- *   limits: import('./composer.js').Limits}} welcome
+ * Joined (again): see timeline.welcomed for what happens to the view. The
+ * people list starts over from the welcome's first page of people.
+ * @param {{room: string, you: User, users: User[], people?: number, people_next?: number | null,
+ *   history: ChatMessage[], first_id: number, limits: import('./composer.js').Limits}} welcome
  */
 function onWelcome(welcome) {
   session.answered('hello');
   identity.joinedAs(welcome.you);
   composer.setLimits(welcome.limits);
-  people.reset(welcome.users);
+  people.reset(welcome);
   timeline.welcomed(welcome);
   unread.welcomed();
   if (nameDialog.openFor() === 'join') nameDialog.close();
@@ -278,6 +298,9 @@ function onServerError(code, text) {
       break;
     case 'search':
       search.failed(pending.query, code);
+      break;
+    case 'people':
+      people.pageFailed(code, text);
       break;
     case 'hello':
     case 'rename':

@@ -26,9 +26,10 @@ import * as sharing from './sharing.js';
  */
 
 /**
+ * What the app says about the room (the `room_stats` command, the `room-stats` event).
  * @typedef {object} RoomStats
- * @property {number} connections
- * @property {string[]} users
+ * @property {number} connections open connections, joined or not
+ * @property {number} people how many people have joined (this window among them once it has)
  */
 
 /**
@@ -121,17 +122,17 @@ export async function setupHostPanel(info, announce) {
   /** @param {RoomStats} stats */
   showHostCount = (stats) => {
     lastStats = stats;
-    // Who counts: the people who joined, the host among them once named.
+    // Who counts: the people who joined, the host among them once this window has.
+    const people = Number.isFinite(stats.people) ? Math.max(0, stats.people) : 0;
     const count = document.createElement('span');
     count.id = 'host-count';
-    count.textContent = String(stats.users.length);
-    const me = identity.currentUser();
-    const included = me !== null && stats.users.includes(me.name);
-    if (stats.users.length === 0) {
+    count.textContent = String(people);
+    const included = identity.currentUser() !== null;
+    if (people === 0) {
       connected.replaceChildren('Nobody has joined yet');
     } else {
-      const people = stats.users.length === 1 ? ' person' : ' people';
-      connected.replaceChildren(count, `${people} in the room${included ? ', you included' : ''}`);
+      const noun = people === 1 ? ' person' : ' people';
+      connected.replaceChildren(count, `${noun} in the room${included ? ', you included' : ''}`);
     }
   };
   showHostCount(await api.core.invoke('room_stats'));
@@ -150,7 +151,7 @@ let lastStats = null;
 /** @type {(stats: RoomStats) => void} */
 let showHostCount = () => {};
 
-/** Says again who is in the room: the host has just joined (or rejoined). */
+/** Says again who is in the room: the host has just joined (or rejoined, or lost the connection). */
 export function refreshHostCount() {
   if (lastStats) showHostCount(lastStats);
 }

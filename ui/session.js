@@ -17,7 +17,7 @@
  * A request sent on this connection and not answered yet. A `say` keeps
  * what it replied to and the files it carried, to put them back in the
  * composer if it is refused.
- * @typedef {{kind: 'hello' | 'rename'} | {kind: 'search', query: string}
+ * @typedef {{kind: 'hello' | 'rename' | 'people'} | {kind: 'search', query: string}
  *   | {kind: 'say', text: string, replyTo?: Quote | null, files?: FileInfo[]}
  *   | {kind: 'edit', id: number, text: string} | {kind: 'delete', id: number}
  *   | {kind: 'react', id: number, emoji: string}

@@ -183,6 +183,23 @@ pub fn release_memory_eagerly() {
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 pub fn release_memory_eagerly() {}
 
+/// Gives the heap's free memory back to the OS. After a crowd arrives, the
+/// frames that announced it are freed but glibc keeps their pages; called
+/// once things are quiet again, so the room's memory reflects who is here.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[allow(unsafe_code)]
+pub fn trim_heap() {
+    // SAFETY: malloc_trim only returns free pages to the OS; it takes no
+    // pointers and is safe to call from any thread at any time.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+/// Other allocators return memory on their own terms.
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+pub fn trim_heap() {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -279,6 +279,14 @@ async fn read_frames(
             }
         };
         let typing = matches!(request, ClientMessage::Typing {});
+        // Joining and paging through the people list reach nobody else's
+        // screen one by one: the room-wide ceiling on what everyone
+        // receives is not theirs to use up (a crowd arriving at once would
+        // otherwise wait at 100 a second).
+        let own_budget_only = matches!(
+            request,
+            ClientMessage::Hello { .. } | ClientMessage::People { .. }
+        );
         let outcome = if typing {
             if typing_rate.allow() && ctx.room_typing_rate.allow() {
                 apply(request, id, ctx, outbox, &mut in_flight).await
@@ -287,7 +295,7 @@ async fn read_frames(
             }
         } else if !rate.allow() {
             Err(Refused::RateLimited)
-        } else if !ctx.room_rate.allow() {
+        } else if !own_budget_only && !ctx.room_rate.allow() {
             ctx.room.record_room_rate_limited();
             Err(Refused::RoomBusy)
         } else {
@@ -455,7 +463,8 @@ async fn write_frames(
                     feed_all(&mut sink, &mut batch).await?;
                     sink.flush().await
                 };
-                match within(write_timeout, write).await {
+                let written = within(write_timeout, write).await;
+                match written {
                     Written::Done => {}
                     Written::Failed => return finish(sink).await,
                     Written::NotTaken => return outbox.evict(Eviction::Stalled),

@@ -246,7 +246,7 @@ impl ChatMessage {
 }
 
 /// Most people `welcome` and each `people` answer list.
-pub const PEOPLE_PAGE: usize = 100;
+pub const PEOPLE_PAGE: usize = 50;
 
 /// Most characters of a quoted message a reply carries.
 pub const EXCERPT_CHARS: usize = 100;

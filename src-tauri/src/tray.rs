@@ -93,7 +93,7 @@ impl Tray {
 
     /// Shows who is in the room.
     pub fn show(&self, stats: &RoomStats) {
-        if let Err(err) = self.people.set_text(people_text(stats.users.len())) {
+        if let Err(err) = self.people.set_text(people_text(stats.people)) {
             log::debug!("cannot update the tray: {err}");
         }
     }

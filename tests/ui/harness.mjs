@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before } from 'node:test';
 import { chromium } from 'playwright-core';
+import WebSocket from 'ws';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const ARTIFACTS = path.join(ROOT, 'artifacts', 'screenshots');
@@ -303,7 +304,7 @@ export function fakeDesktopBridge(options) {
   w.__invoked = [];
   w.__answers = {
     room_info: { url, note: null, data_dir: dataDir },
-    room_stats: { connections: 1, users: [] },
+    room_stats: { connections: 1, people: 0 },
     open_logs_folder: null,
     open_data_folder: null,
     export_conversation: { path: '/home/host/hearth-conversation.md', count: 3 },
@@ -428,6 +429,8 @@ export async function proxySocket(page) {
   const control = {
     /** Frames the page sent, parsed. @type {any[]} */
     sent: /** @type {any[]} */ ([]),
+    /** Frames the server sent, parsed (held ones too; not those injected). @type {any[]} */
+    received: /** @type {any[]} */ ([]),
     /** Server frame types held back while listed here. */
     hold: new Set(),
     /** Page frame types not passed on to the server while listed here (still in `sent`). */
@@ -454,7 +457,9 @@ export async function proxySocket(page) {
       if (!parsed || !control.block.has(parsed.type)) server.send(frame);
     });
     server.onMessage((frame) => {
-      const type = typeof frame === 'string' ? JSON.parse(frame).type : null;
+      const parsed = typeof frame === 'string' ? JSON.parse(frame) : null;
+      if (parsed) control.received.push(parsed);
+      const type = parsed ? parsed.type : null;
       if (type && control.hold.has(type)) control.held.push(/** @type {string} */ (frame));
       else ws.send(frame);
     });
@@ -495,4 +500,66 @@ export async function populate(browser, url, count, text, perTurn = 3) {
     for (const writer of writers) await writer.close();
   }
   return { ids, authors };
+}
+
+/**
+ * Many plain WebSocket clients of the room (as scripts would be: the `ws`
+ * package, with the room's own Origin as a page of it would send), each
+ * joined under its name. They connect in waves of `wave`, each wave once
+ * the one before is welcomed, so as not to crowd the server's cap on
+ * pending handshakes. Start the server with `--room-rate-limit 0` for
+ * hundreds (each `hello` counts against the room's budget).
+ * @param {string} url the room's address
+ * @param {string[]} names
+ * @param {number} [wave]
+ */
+export async function crowd(url, names, wave = 50) {
+  /** @type {Map<string, WebSocket>} */
+  const sockets = new Map();
+  /** @param {string} name @returns {Promise<WebSocket>} */
+  const connect = (name) => new Promise((resolve, reject) => {
+    const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/ws`, { origin: url });
+    // Until welcomed, anything else is a failure; after, frames are ignored.
+    let welcomed = false;
+    ws.on('open', () => ws.send(JSON.stringify({ type: 'hello', name })));
+    ws.on('message', (data) => {
+      if (welcomed) return;
+      const frame = JSON.parse(String(data));
+      if (frame.type === 'welcome') {
+        welcomed = true;
+        resolve(ws);
+      } else if (frame.type === 'error') {
+        reject(new Error(`${name} was refused: ${String(data)}`));
+      }
+    });
+    ws.on('error', (error) => { if (!welcomed) reject(error); });
+    ws.on('close', (code, reason) => { if (!welcomed) reject(new Error(`${name}'s socket closed: ${code} ${reason}`)); });
+  });
+  try {
+    for (let first = 0; first < names.length; first += wave) {
+      const batch = names.slice(first, first + wave);
+      const opened = await Promise.all(batch.map(connect));
+      batch.forEach((name, i) => sockets.set(name, opened[i]));
+    }
+  } catch (error) {
+    for (const ws of sockets.values()) ws.terminate();
+    throw error;
+  }
+  return {
+    /**
+     * Closes these people's sockets (they leave the room).
+     * @param {string[]} leaving
+     */
+    leave: (leaving) => {
+      for (const name of leaving) {
+        sockets.get(name)?.close();
+        sockets.delete(name);
+      }
+    },
+    /** Everyone left leaves. */
+    close: () => {
+      for (const ws of sockets.values()) ws.close();
+      sockets.clear();
+    },
+  };
 }

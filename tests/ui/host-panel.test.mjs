@@ -81,14 +81,53 @@ describe('the host panel', () => {
   });
 
   it('says who counts, and keeps the address whole', async () => {
-    const host = await openHost({ dataDir: DATA_DIR, answers: { room_stats: { connections: 2, users: ['Host', 'Ann'] } } });
+    const host = await openHost({ dataDir: DATA_DIR, answers: { room_stats: { connections: 2, people: 2 } } });
     const page = host.page;
     await page.reload();
-    await page.locator('#host-connected', { hasText: '2 people in the room, you included' }).waitFor();
+    const connected = page.locator('#host-connected');
+    /** @param {string} text */
+    const says = (text) => page.waitForFunction((text) => document.getElementById('host-connected')?.textContent === text, text);
+    await says('2 people in the room, you included');
+    assert.equal(await page.locator('#host-count').textContent(), '2');
+    // The app's event changes it: the count is the room's, whatever the connections.
+    await page.evaluate(() => /** @type {any} */ (window).__emit('room-stats', { connections: 3, people: 1 }));
+    await says('1 person in the room, you included');
+    await page.evaluate(() => /** @type {any} */ (window).__emit('room-stats', { connections: 5, people: 231 }));
+    await says('231 people in the room, you included');
+    assert.equal(await page.locator('#host-count').textContent(), '231');
+    await page.evaluate(() => /** @type {any} */ (window).__emit('room-stats', { connections: 1, people: 0 }));
+    await says('Nobody has joined yet');
+    await expectAccessible(page, 'the host panel with nobody in the room');
     // The address stays on one line at the default window size.
     const tops = await page.locator('#host-address').evaluate((element) => [...element.getClientRects()].map((r) => [r.top, r.width, element.parentElement?.clientWidth]));
     assert.equal(new Set(tops.map((t) => t[0])).size, 1, `the room address is on one line: ${JSON.stringify(tops)}`);
+    assert.equal(await connected.count(), 1);
+    assert.deepEqual(host.errors, []);
     await host.context.close();
+  });
+
+  it('does not count the host in before the window has joined, and does once it has', async () => {
+    const context = await suite.chrome.browser.newContext({ viewport: { width: 1100, height: 760 } });
+    await context.addInitScript(fakeDesktopBridge, { url: suite.server.url, answers: { room_stats: { connections: 3, people: 2 } } });
+    const page = await context.newPage();
+    /** @type {Error[]} */
+    const errors = [];
+    page.on('pageerror', (error) => errors.push(error));
+    await page.goto(suite.server.url);
+    await page.locator('#host-panel:not([hidden])').waitFor();
+    await page.locator('#name-dialog[open]').waitFor();
+    /** @param {string} text */
+    const says = (text) => page.waitForFunction((text) => document.getElementById('host-connected')?.textContent === text, text);
+    await says('2 people in the room');
+    await page.evaluate(() => /** @type {any} */ (window).__emit('room-stats', { connections: 3, people: 1 }));
+    await says('1 person in the room');
+    // Joined: the same numbers now include the host (the next event brings the new count).
+    await join(page, 'Hostess');
+    await says('1 person in the room, you included');
+    await page.evaluate(() => /** @type {any} */ (window).__emit('room-stats', { connections: 3, people: 3 }));
+    await says('3 people in the room, you included');
+    assert.deepEqual(errors, []);
+    await context.close();
   });
 
   it('an ephemeral room says nothing is kept, and has no folder to open', async () => {

@@ -368,11 +368,11 @@ describe('sharing with the network', () => {
     // A burst of changes costs one call, and the next one waits its turn.
     const before = (await peopleAt()).length;
     await page.evaluate(() => {
-      for (let i = 0; i < 20; i += 1) /** @type {any} */ (window).__emit('room-stats', { connections: 1, users: ['Host'] });
+      for (let i = 0; i < 20; i += 1) /** @type {any} */ (window).__emit('room-stats', { connections: 1, people: 1 });
     });
     await page.waitForFunction((n) => /** @type {any} */ (window).__peopleAt.length >= n, before + 1);
     await page.evaluate(() => {
-      for (let i = 0; i < 20; i += 1) /** @type {any} */ (window).__emit('room-stats', { connections: 1, users: ['Host'] });
+      for (let i = 0; i < 20; i += 1) /** @type {any} */ (window).__emit('room-stats', { connections: 1, people: 1 });
     });
     await page.waitForFunction((n) => /** @type {any} */ (window).__peopleAt.length >= n, before + 2);
     const times = await peopleAt();

@@ -41,7 +41,7 @@ pub async fn run(ctx: &Ctx, readers: &mut [Reader]) -> (Option<BurstReport>, Non
         cli.non_readers,
         cli.clients,
         ctx.phase_deadline(),
-        |n| connect_non_reader(ctx.addr, ctx.url.clone(), n),
+        |n| connect_non_reader(ctx.addr, ctx.url.clone(), n, ctx.client_options()),
     )
     .await;
     non_readers.joined = joined.clients.len();

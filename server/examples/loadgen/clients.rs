@@ -134,15 +134,39 @@ pub fn leading_number(s: &str) -> Option<u64> {
     s[..end].parse().ok()
 }
 
+/// How this process's clients connect: from which address, under which
+/// names, with which buffers.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// The source address to bind, if any (spreads clients over 127.0.0.0/8).
+    pub source: Option<std::net::IpAddr>,
+    /// Clients are named `{prefix}{n}`.
+    pub prefix: String,
+    /// Small WebSocket buffers, for holding many idle clients.
+    pub small: bool,
+}
+
 /// Opens a WebSocket to `url` at `addr`; a small receive buffer for non-readers.
-async fn open(addr: SocketAddr, url: &str, non_reader: bool) -> Result<Ws> {
+async fn open(
+    addr: SocketAddr,
+    url: &str,
+    non_reader: bool,
+    options: &ClientOptions,
+) -> Result<Ws> {
     let socket = if addr.is_ipv4() {
         TcpSocket::new_v4()?
     } else {
         TcpSocket::new_v6()?
     };
+    if let Some(ip) = options.source {
+        socket
+            .bind(SocketAddr::new(ip, 0))
+            .context("bind the source address")?;
+    }
     let read_buffer = if non_reader {
         socket.set_recv_buffer_size(NON_READER_BUFFER as u32)?;
+        NON_READER_BUFFER
+    } else if options.small {
         NON_READER_BUFFER
     } else {
         READER_BUFFER
@@ -151,7 +175,7 @@ async fn open(addr: SocketAddr, url: &str, non_reader: bool) -> Result<Ws> {
     stream.set_nodelay(true)?;
     let config = WebSocketConfig::default()
         .read_buffer_size(read_buffer)
-        .write_buffer_size(64 * 1024);
+        .write_buffer_size(if options.small { 1024 } else { 64 * 1024 });
     let (ws, _response) = tokio_tungstenite::client_async_with_config(url, stream, Some(config))
         .await
         .context("WebSocket handshake")?;
@@ -166,10 +190,11 @@ pub async fn connect_reader(
     n: usize,
     hello: bool,
     shared: Arc<Shared>,
+    options: ClientOptions,
 ) -> Result<Reader> {
-    let mut ws = open(addr, &url, false).await?;
+    let mut ws = open(addr, &url, false, &options).await?;
     if hello {
-        wire::join(&mut ws, &format!("lg{n}")).await?;
+        wire::join(&mut ws, &format!("{}{n}", options.prefix)).await?;
     }
     let (sink, stream) = ws.split();
     let stats = Arc::new(ClientStats::default());
@@ -183,9 +208,14 @@ pub async fn connect_reader(
 }
 
 /// Connects and joins non-reader `n`, which is then left unread.
-pub async fn connect_non_reader(addr: SocketAddr, url: String, n: usize) -> Result<Ws> {
-    let mut ws = open(addr, &url, true).await?;
-    wire::join(&mut ws, &format!("lg{n}")).await?;
+pub async fn connect_non_reader(
+    addr: SocketAddr,
+    url: String,
+    n: usize,
+    options: ClientOptions,
+) -> Result<Ws> {
+    let mut ws = open(addr, &url, true, &options).await?;
+    wire::join(&mut ws, &format!("{}{n}", options.prefix)).await?;
     Ok(ws)
 }
 

@@ -138,6 +138,20 @@ pub struct Cli {
     #[arg(long, requires = "hold_only")]
     pub no_hello: bool,
 
+    /// Bind this source address for every client (spread several load
+    /// generators over 127.0.0.0/8).
+    #[arg(long)]
+    pub source_ip: Option<std::net::IpAddr>,
+
+    /// Clients join as `{prefix}{n}`: give each load generator its own.
+    #[arg(long, default_value = "lg")]
+    pub name_prefix: String,
+
+    /// With --hold-only: keep the clients connected this many seconds after
+    /// the report (so several load generators can hold a crowd together).
+    #[arg(long, default_value_t = 0, requires = "hold_only")]
+    pub hold_secs: u64,
+
     /// Seconds to wait for the spawned server to exit after SIGTERM before SIGKILL.
     #[arg(long, default_value_t = 10)]
     pub shutdown_wait_secs: u64,
@@ -178,6 +192,15 @@ pub struct Ctx {
 }
 
 impl Ctx {
+    /// How this process's clients connect.
+    pub fn client_options(&self) -> clients::ClientOptions {
+        clients::ClientOptions {
+            source: self.cli.source_ip,
+            prefix: self.cli.name_prefix.clone(),
+            small: self.cli.hold_only,
+        }
+    }
+
     /// When a phase starting now must end (`--timeout-secs`).
     pub fn phase_deadline(&self) -> Instant {
         Instant::now() + Duration::from_secs(self.cli.timeout_secs)
@@ -253,6 +276,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
     connect.print();
     let idle = phases::idle(&ctx, rss_before, readers.len()).await;
     idle.print();
+    if ctx.cli.hold_secs > 0 {
+        tokio::time::sleep(Duration::from_secs(ctx.cli.hold_secs)).await;
+    }
     let mut latency = report::LatencyReport::default();
     if !ctx.cli.hold_only && ctx.cli.rounds > 0 && !readers.is_empty() {
         latency = latency::run(&ctx, &mut readers, &mut done_rx).await;

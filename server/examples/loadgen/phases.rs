@@ -15,7 +15,14 @@ pub async fn connect(ctx: &Ctx) -> (Vec<Reader>, ConnectReport) {
     let cpu = CpuSpan::start(ctx.server, ctx.clk_tck);
     let hello = !cli.no_hello;
     let connected = connect_many(cli, cli.clients, 0, ctx.phase_deadline(), |n| {
-        connect_reader(ctx.addr, ctx.url.clone(), n, hello, ctx.shared.clone())
+        connect_reader(
+            ctx.addr,
+            ctx.url.clone(),
+            n,
+            hello,
+            ctx.shared.clone(),
+            ctx.client_options(),
+        )
     })
     .await;
     let (server_us, loadgen_us) = cpu.finish();

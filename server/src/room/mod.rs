@@ -214,6 +214,10 @@ struct Member {
     /// Presence events before this one are already in what the peer was
     /// told (its `welcome`), so batches leave them out for it.
     seen_presence: u64,
+    /// Whether the peer has been sent the whole people list (its `welcome`
+    /// or a `people` page had no next page): only then are newcomers listed
+    /// to it one by one.
+    knows_everyone: bool,
 }
 
 #[derive(Debug)]
@@ -250,8 +254,14 @@ struct PresenceEvent {
 /// batches: one frame per peer per tick instead of one per person.
 const BATCH_PRESENCE_FROM: usize = 200;
 
+/// How long presence stays quiet after a batch before the heap is trimmed.
+const QUIET_BEFORE_TRIM: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Most people one `presence` frame lists.
+const PRESENCE_FRAME_PEOPLE: usize = 25;
+
 /// How long a join or departure in a large room may wait for its batch.
-pub const PRESENCE_TICK: std::time::Duration = std::time::Duration::from_millis(50);
+pub const PRESENCE_TICK: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// The shared chat room. Cheap to share behind an `Arc`.
 #[derive(Debug)]
@@ -412,6 +422,7 @@ impl Room {
                 user: None,
                 joined_seq: 0,
                 seen_presence: 0,
+                knows_everyone: false,
             },
         );
         self.publish_stats(&state);
@@ -483,8 +494,9 @@ impl Room {
             limits: self.limits,
         }
         .to_frame();
-        if let Some(member) = state.members.get(&id) {
+        if let Some(member) = state.members.get_mut(&id) {
             member.outbox.push(welcome);
+            member.knows_everyone = people_next.is_none();
         }
         if batching {
             self.queue_presence(state, user.clone(), true);
@@ -524,40 +536,27 @@ impl Room {
         let events = std::mem::take(&mut state.presence);
         let first = events.first().map_or(0, |e| e.seq);
         let people = state.roster.len();
-        let frame_from = |seen: u64| {
-            let news = events.iter().filter(|e| e.seq >= seen);
-            let (joined, left): (Vec<_>, Vec<_>) = news.partition(|e| e.joined);
-            if joined.is_empty() && left.is_empty() {
-                return None;
-            }
-            Some(
-                ServerMessage::Presence {
-                    joined: joined.iter().map(|e| &e.user).collect(),
-                    left: left.iter().map(|e| &e.user).collect(),
-                    people,
-                }
-                .to_frame(),
-            )
-        };
-        let everything = frame_from(first);
-        let mut partial: HashMap<u64, Option<Message>> = HashMap::new();
+        let everything = presence_frames(&events, first, true, people);
+        let mut partial: HashMap<(u64, bool), Vec<Message>> = HashMap::new();
         let mut laggards = Vec::new();
         for member in state.members.values() {
             if member.user.is_none() {
                 continue;
             }
-            let frame = if member.seen_presence <= first {
-                everything.as_ref()
+            let frames = if member.seen_presence <= first && member.knows_everyone {
+                &everything
             } else {
-                partial
-                    .entry(member.seen_presence)
-                    .or_insert_with(|| frame_from(member.seen_presence))
-                    .as_ref()
+                let key = (member.seen_presence.max(first), member.knows_everyone);
+                &*partial
+                    .entry(key)
+                    .or_insert_with(|| presence_frames(&events, key.0, key.1, people))
             };
-            if let Some(frame) = frame {
-                if member.outbox.push(frame.clone()) == Push::Lagging {
-                    laggards.push(member.outbox.clone());
-                }
+            let mut lagging = false;
+            for frame in frames {
+                lagging |= member.outbox.push(frame.clone()) == Push::Lagging;
+            }
+            if lagging {
+                laggards.push(member.outbox.clone());
             }
         }
         laggards
@@ -567,19 +566,32 @@ impl Room {
     /// it was queued. Runs until the room is dropped; sleeps while there is
     /// nothing to send.
     pub async fn announce_presence(room: Weak<Room>) {
+        let mut since_trim = 0usize;
         loop {
-            let Some(notified) = room.upgrade().map(|room| {
-                let room = room.clone();
-                async move { room.presence_queued.notified().await }
-            }) else {
+            let Some(strong) = room.upgrade() else {
                 return;
             };
-            notified.await;
+            let queued = async move { strong.presence_queued.notified().await };
+            // After a crowd came or went, a quiet second: give back what
+            // announcing it took.
+            if since_trim > 0 {
+                if tokio::time::timeout(QUIET_BEFORE_TRIM, queued)
+                    .await
+                    .is_err()
+                {
+                    crate::limits::trim_heap();
+                    since_trim = 0;
+                    continue;
+                }
+            } else {
+                queued.await;
+            }
             tokio::time::sleep(PRESENCE_TICK).await;
             let Some(room) = room.upgrade() else {
                 return;
             };
             let mut state = room.lock();
+            since_trim += state.presence.len();
             // Laggards catch up on what matters: chat, which waits for them.
             drop(room.flush_presence(&mut state));
         }
@@ -596,8 +608,9 @@ impl Room {
         let laggards = self.flush_presence(&mut state);
         let (users, next) = people_page(&state, Some(after));
         let frame = ServerMessage::People { users, next }.to_frame();
-        if let Some(member) = state.members.get(&id) {
+        if let Some(member) = state.members.get_mut(&id) {
             member.outbox.push(frame);
+            member.knows_everyone = next.is_none();
         }
         Ok(laggards)
     }
@@ -911,15 +924,21 @@ impl Room {
             return;
         };
         if let Some(user) = &member.user {
+            let batching = state.roster.len() >= BATCH_PRESENCE_FROM;
+            // Leaving a small room is announced at once; whatever is still
+            // batched goes first, counted with the leaver still here.
+            if !state.closing && !batching {
+                drop(self.flush_presence(&mut state));
+            }
             state.roster.remove(&member.joined_seq);
             state.names.remove(&name_key(&user.name));
             // On shutdown everyone leaves at once: nobody is told who left.
             if !state.closing {
-                if state.roster.len() + 1 >= BATCH_PRESENCE_FROM {
+                if batching {
                     self.queue_presence(&mut state, user.clone(), false);
                 } else {
                     let frame = ServerMessage::Left { user }.to_frame();
-                    drop(self.broadcast(&mut state, &frame, None));
+                    drop(fan_out(&state, &frame, None));
                 }
             }
         }
@@ -1168,6 +1187,57 @@ fn fan_out(state: &State, frame: &Message, except: Option<PeerId>) -> Laggards {
         }
     }
     laggards
+}
+
+/// The `presence` frames for a peer that has seen every event before
+/// `seen`: who joined (only for a peer that has loaded the whole people
+/// list; others meet newcomers when they page on, as they join at its end),
+/// then who left, with the count after each frame. In frames of a few
+/// dozen people: a socket's write buffer keeps the size of the largest frame
+/// it ever sent, so none is huge.
+fn presence_frames(
+    events: &[PresenceEvent],
+    seen: u64,
+    knows_everyone: bool,
+    people: usize,
+) -> Vec<Message> {
+    let news: Vec<&PresenceEvent> = events.iter().filter(|e| e.seq >= seen).collect();
+    if news.is_empty() {
+        return Vec::new();
+    }
+    let joins = news.iter().filter(|e| e.joined).count();
+    let count_before = (people + news.len() - joins).saturating_sub(joins);
+    let listed: Vec<&PresenceEvent> = news
+        .into_iter()
+        .filter(|e| knows_everyone || !e.joined)
+        .collect();
+    if listed.is_empty() {
+        // Only newcomers this peer will page to: just the new count.
+        let frame = ServerMessage::Presence {
+            joined: Vec::new(),
+            left: Vec::new(),
+            people,
+        };
+        return vec![frame.to_frame()];
+    }
+    let mut count = count_before;
+    if !knows_everyone {
+        count += joins;
+    }
+    listed
+        .chunks(PRESENCE_FRAME_PEOPLE)
+        .map(|chunk| {
+            let (joined, left): (Vec<&&PresenceEvent>, Vec<_>) =
+                chunk.iter().partition(|e| e.joined);
+            count = (count + joined.len()).saturating_sub(left.len());
+            ServerMessage::Presence {
+                joined: joined.iter().map(|e| &e.user).collect(),
+                left: left.iter().map(|e| &e.user).collect(),
+                people: count,
+            }
+            .to_frame()
+        })
+        .collect()
 }
 
 /// Up to [`PEOPLE_PAGE`] people in joining order after the cursor `after`

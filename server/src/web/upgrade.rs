@@ -155,7 +155,7 @@ mod tests {
 
     #[test]
     fn a_handshake_missing_any_part_is_refused() {
-        for missing in 0..VALID.len() {
+        for (missing, left_out) in VALID.iter().enumerate() {
             let pairs: Vec<_> = VALID
                 .iter()
                 .enumerate()
@@ -164,8 +164,7 @@ mod tests {
                 .collect();
             assert!(
                 accept_key(&request(&pairs)).is_none(),
-                "without {:?}",
-                VALID[missing]
+                "without {left_out:?}"
             );
         }
         let mut old = VALID;
