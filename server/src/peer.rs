@@ -178,6 +178,13 @@ pub async fn serve(socket: Socket, arrival: Arrival, ctx: PeerContext, guards: S
         }
     };
     let name = ctx.room.name_of(id).unwrap_or_default();
+    // Counted before the room lets the peer go, so whoever sees it gone
+    // (the host panel, `/healthz`, a test) also sees why.
+    match end {
+        SessionEnd::Evicted(reason) => ctx.room.record_eviction(reason),
+        SessionEnd::NeverJoined => ctx.room.record_join_timeout(),
+        _ => {}
+    }
     ctx.room.disconnect(id);
     match end {
         SessionEnd::Evicted(reason @ (Eviction::RemovedByHost | Eviction::SharingStopped)) => {
@@ -188,7 +195,6 @@ pub async fn serve(socket: Socket, arrival: Arrival, ctx: PeerContext, guards: S
             );
         }
         SessionEnd::Evicted(reason) => {
-            ctx.room.record_eviction(reason);
             log::warn!(
                 "peer {id} name={name} from {} disconnected: {}",
                 Remote(addr),
@@ -196,7 +202,6 @@ pub async fn serve(socket: Socket, arrival: Arrival, ctx: PeerContext, guards: S
             );
         }
         SessionEnd::NeverJoined => {
-            ctx.room.record_join_timeout();
             log::info!(
                 "peer {id} from {} disconnected: did not join in time",
                 Remote(addr)

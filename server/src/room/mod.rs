@@ -283,7 +283,8 @@ pub struct Room {
     in_flight: Arc<Semaphore>,
     in_flight_bytes: usize,
     stats: watch::Sender<RoomStats>,
-    /// Wakes the presence ticker when a batch starts.
+    /// Wakes the presence ticker: a batch started, or someone left (the
+    /// ticker also trims the heap once things are quiet).
     presence_queued: Notify,
     counters: Counters,
     opened: Instant,
@@ -566,32 +567,39 @@ impl Room {
     /// it was queued. Runs until the room is dropped; sleeps while there is
     /// nothing to send.
     pub async fn announce_presence(room: Weak<Room>) {
-        let mut since_trim = 0usize;
+        // Whether people came or went since the heap was last trimmed.
+        let mut since_trim = false;
         loop {
             let Some(strong) = room.upgrade() else {
                 return;
             };
-            let queued = async move { strong.presence_queued.notified().await };
-            // After a crowd came or went, a quiet second: give back what
-            // announcing it took.
-            if since_trim > 0 {
-                if tokio::time::timeout(QUIET_BEFORE_TRIM, queued)
+            let woken = async move { strong.presence_queued.notified().await };
+            // After people came or went, a quiet moment: give back the
+            // memory their connections and announcements took.
+            if since_trim {
+                if tokio::time::timeout(QUIET_BEFORE_TRIM, woken)
                     .await
                     .is_err()
                 {
                     crate::limits::trim_heap();
-                    since_trim = 0;
+                    since_trim = false;
                     continue;
                 }
             } else {
-                queued.await;
+                woken.await;
+            }
+            since_trim = true;
+            let batched = room
+                .upgrade()
+                .is_some_and(|room| !room.lock().presence.is_empty());
+            if !batched {
+                continue;
             }
             tokio::time::sleep(PRESENCE_TICK).await;
             let Some(room) = room.upgrade() else {
                 return;
             };
             let mut state = room.lock();
-            since_trim += state.presence.len();
             // Laggards catch up on what matters: chat, which waits for them.
             drop(room.flush_presence(&mut state));
         }
@@ -942,6 +950,8 @@ impl Room {
                 }
             }
         }
+        // The ticker trims the heap once departures have been quiet a moment.
+        self.presence_queued.notify_one();
         // On shutdown, publish once, when the last one has gone.
         if state.closing && !state.members.is_empty() {
             return;
