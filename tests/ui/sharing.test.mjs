@@ -162,9 +162,9 @@ describe('sharing with the network', () => {
     await page.emulateMedia({ colorScheme: 'light' });
 
     // Several addresses are all listed.
-    await host.emit('share-changed', { ...ON, addresses: ['http://198.18.0.1:7070', 'http://10.0.0.5:7070'] });
+    await host.emit('share-changed', { ...ON, addresses: ['http://198.18.0.1:7070', 'http://198.19.0.5:7070'] });
     await page.locator('#share-addresses-label', { hasText: 'Addresses on the network' }).waitFor();
-    assert.deepEqual(await page.locator('#share-addresses li').allTextContents(), ['http://198.18.0.1:7070', 'http://10.0.0.5:7070']);
+    assert.deepEqual(await page.locator('#share-addresses li').allTextContents(), ['http://198.18.0.1:7070', 'http://198.19.0.5:7070']);
 
     await host.answer('set_sharing', OFF);
     await page.locator('#share-stop').click();
