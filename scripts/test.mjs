@@ -3,13 +3,35 @@
 //   npm test -- --only ui,desktop just those steps
 //   npm test -- --skip package    all but those
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statfsSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { commandExists, ensureNodeModules, ensureSystem, isDebianLike, ROOT, run } from './system.mjs';
 
 const TAURI_DRIVER = path.join(homedir(), '.cargo', 'bin', 'tauri-driver');
 const RELEASE = path.join(ROOT, 'target', 'release');
+const DEBUG = path.join(ROOT, 'target', 'debug');
+/** A full run needs about this much free disk (debug and release builds, packages). */
+const DISK_NEEDED_GIB = 8;
+
+// CI builds each thing once: incremental caches would only take disk.
+if (process.env.CI && process.env.CARGO_INCREMENTAL === undefined) process.env.CARGO_INCREMENTAL = '0';
+
+/** Free space on the disk that holds target/, in GiB. */
+function freeDiskGib() {
+  const stats = statfsSync(ROOT);
+  return (stats.bavail * stats.bsize) / 2 ** 30;
+}
+
+/**
+ * On CI, the debug build is done with once the desktop tests have run: remove
+ * it so the release builds have the disk (a developer's own target/ stays).
+ */
+function freeDebugBuildOnCi() {
+  if (!process.env.CI || !existsSync(DEBUG)) return;
+  rmSync(DEBUG, { recursive: true, force: true });
+  console.log(`CI: removed target/debug, ${freeDiskGib().toFixed(1)} GiB free`);
+}
 
 /** @type {{name: string, what: string, run: () => void | Promise<void>}[]} */
 const steps = [
@@ -17,6 +39,9 @@ const steps = [
     name: 'setup',
     what: 'system packages, npm packages, tauri-driver',
     run: () => {
+      const free = freeDiskGib();
+      console.log(`${free.toFixed(1)} GiB free on the disk that holds target/`);
+      if (free < DISK_NEEDED_GIB) console.warn(`warning: a full run needs about ${DISK_NEEDED_GIB} GiB free; builds may fail with "No space left" or a linker's bus error`);
       ensureSystem({ test: true });
       ensureNodeModules();
       if (!existsSync(TAURI_DRIVER) && !commandExists('tauri-driver')) {
@@ -51,6 +76,7 @@ const steps = [
     name: 'bench',
     what: 'short benchmark, storage benchmark and soak (release build)',
     run: () => {
+      freeDebugBuildOnCi();
       run(['cargo', 'build', '--release', '-p', 'hearth-server', '--bin', 'hearth-server', '--example', 'loadgen', '--example', 'soak', '--example', 'storebench']);
       const server = path.join(RELEASE, 'hearth-server');
       run([path.join(RELEASE, 'examples', 'loadgen'), '--server-bin', server, '--clients', '200', '--rounds', '100',
@@ -254,6 +280,7 @@ for (const step of chosen) {
 console.log('\nstep           seconds  result');
 for (const t of timings) console.log(`${t.name.padEnd(14)} ${t.seconds.toFixed(1).padStart(7)}  ${t.ok ? 'ok' : 'FAILED'}`);
 console.log(`${'total'.padEnd(14)} ${((Date.now() - started) / 1000).toFixed(1).padStart(7)}`);
+console.log(`disk free at the end: ${freeDiskGib().toFixed(1)} GiB`);
 const passed = timings.filter((t) => t.ok).length;
 console.log(`\nsteps: ${passed} passed, ${timings.length - passed} failed`);
 if (failed) {
