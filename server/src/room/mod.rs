@@ -564,8 +564,10 @@ impl Room {
     }
 
     /// Sends what presence is waiting, at most one tick after the first of
-    /// it was queued. Runs until the room is dropped; sleeps while there is
-    /// nothing to send.
+    /// it was queued, and trims the heap once comings and goings have been
+    /// quiet a moment. Sleeps while there is nothing to do. It holds the room
+    /// while it waits, so it runs until aborted (the server does so at
+    /// shutdown), or stops on waking to find the room gone.
     pub async fn announce_presence(room: Weak<Room>) {
         // Whether people came or went since the heap was last trimmed.
         let mut since_trim = false;
