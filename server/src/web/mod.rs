@@ -22,7 +22,6 @@ use gate::Admission;
 
 mod access;
 mod assets;
-mod coalesce;
 mod csp;
 mod files;
 mod gate;
