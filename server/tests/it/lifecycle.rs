@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use serde_json::json;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::support::{non_reader, test_config, Client, TestServer, PATIENCE};
@@ -82,6 +83,32 @@ fn read_to_close(
             }
         }
     })
+}
+
+/// A client that closes hears the server's close frame back (RFC 6455
+/// §5.5.1) before the connection ends: the closing handshake completes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_closes_gets_the_close_reply() {
+    let server = TestServer::start(test_config()).await;
+    let (mut client, _) = Client::join(&server, "leaving").await;
+    let bye = CloseFrame {
+        code: CloseCode::Normal,
+        reason: "bye".into(),
+    };
+    client
+        .socket
+        .close(Some(bye))
+        .await
+        .expect("the close frame is sent");
+    let reply = loop {
+        match tokio::time::timeout(PATIENCE, client.socket.next()).await {
+            Ok(Some(Ok(Message::Close(close)))) => break close,
+            Ok(Some(Ok(_))) => {}
+            other => panic!("no close reply: {other:?}"),
+        }
+    };
+    assert_eq!(reply.map(|c| c.code), Some(CloseCode::Normal));
+    server.stop().await;
 }
 
 /// Every client hears 1001 within two seconds of `shutdown()`, timed on the
