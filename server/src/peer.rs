@@ -468,8 +468,7 @@ async fn write_frames(
                     feed_all(&mut sink, &mut batch).await?;
                     sink.flush().await
                 };
-                let written = within(write_timeout, write).await;
-                match written {
+                match within(write_timeout, write).await {
                     Written::Done => {}
                     Written::Failed => return finish(sink).await,
                     Written::NotTaken => return outbox.evict(Eviction::Stalled),
