@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use futures::stream::{SplitSink, SplitStream};
 use futures::{SinkExt, StreamExt};
+use tokio::io::AsyncWriteExt as _;
 use tokio::time::{sleep_until, timeout, timeout_at, Instant, MissedTickBehavior};
 use tokio_tungstenite::tungstenite;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -163,7 +164,7 @@ pub async fn serve(socket: Socket, arrival: Arrival, ctx: PeerContext, guards: S
         ctx.config.ping_interval,
         ctx.config.write_timeout,
     ));
-    let mut writer_done = false;
+    let mut writer_ended = None;
     let end = tokio::select! {
         // Eviction first: a writer that evicts its peer (a write it does not
         // take) ends at the same moment, and the eviction is the reason.
@@ -172,8 +173,8 @@ pub async fn serve(socket: Socket, arrival: Arrival, ctx: PeerContext, guards: S
         () = ctx.shutdown.cancelled() => SessionEnd::ServerShutdown,
         () = until_cancelled(sharing.as_ref()) => SessionEnd::Evicted(Eviction::SharingStopped),
         end = read_frames(&mut stream, id, &ctx, &outbox) => end,
-        _ = &mut writer => {
-            writer_done = true;
+        ended = &mut writer => {
+            writer_ended = Some(ended);
             SessionEnd::Gone
         }
     };
@@ -216,11 +217,33 @@ pub async fn serve(socket: Socket, arrival: Arrival, ctx: PeerContext, guards: S
         frame: end.close_frame(),
         flush_queue: end == SessionEnd::ServerShutdown,
     });
-    if !writer_done && timeout(CLOSE_GRACE, &mut writer).await.is_err() {
-        log::debug!("peer {id} did not take its close frame in time");
-        writer.abort();
+    let grace = Instant::now() + CLOSE_GRACE;
+    let ended = match writer_ended {
+        Some(ended) => Some(ended),
+        None => timeout_at(grace, &mut writer).await.ok(),
+    };
+    match ended {
+        Some(Ok(Some(sink))) => hang_up(stream, sink, grace).await,
+        // Evicted for not reading: nothing more is waited for.
+        Some(Ok(None)) => {}
+        Some(Err(err)) => log::warn!("peer {id}'s writer failed: {err}"),
+        None => {
+            log::debug!("peer {id} did not take its close frame in time");
+            writer.abort();
+        }
     }
     drop(guards);
+}
+
+/// Ends the connection: sends what is still gathered (the reply to a peer's
+/// close frame is written last, and tungstenite's server side stops without
+/// flushing it), then closes the TCP stream, all by `grace`.
+async fn hang_up(stream: SplitStream<Socket>, sink: SplitSink<Socket, Message>, grace: Instant) {
+    // Both halves come from the same `split`, so they always fit.
+    let Ok(mut socket) = stream.reunite(sink) else {
+        return;
+    };
+    let _ = timeout_at(grace, socket.get_mut().shutdown()).await;
 }
 
 /// Reads frames until the peer leaves, errs or falls silent.
@@ -440,13 +463,15 @@ async fn wait_for(laggards: Laggards, grace: Duration) {
 /// what it is told to and the close frame. A write that the peer does not
 /// take within `write_timeout` (its socket stays full: it is not reading)
 /// evicts the peer, so a client that joins and never reads cannot keep its
-/// `welcome`, or anything else, in server memory.
+/// `welcome`, or anything else, in server memory. Returns the sink for the
+/// session to hang up with, or nothing when the peer was dropped for not
+/// reading.
 async fn write_frames(
     mut sink: SplitSink<Socket, Message>,
     outbox: Arc<Outbox>,
     ping_interval: Duration,
     write_timeout: Duration,
-) {
+) -> Option<SplitSink<Socket, Message>> {
     let mut batch = Vec::new();
     let mut ping = tokio::time::interval_at(Instant::now() + ping_interval, ping_interval);
     ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -457,8 +482,12 @@ async fn write_frames(
                 let ping = sink.send(Message::Ping(bytes::Bytes::new()));
                 match within(write_timeout, ping).await {
                     Written::Done => continue,
-                    Written::Failed => return finish(sink).await,
-                    Written::NotTaken => return outbox.evict(Eviction::Stalled),
+                    Written::Failed => return Some(finish(sink).await),
+                    Written::NotTaken => {
+                        outbox.evict(Eviction::Stalled);
+                        // A peer that does not read gets no more waiting.
+                        return None;
+                    }
                 }
             }
         }
@@ -470,8 +499,12 @@ async fn write_frames(
                 };
                 match within(write_timeout, write).await {
                     Written::Done => {}
-                    Written::Failed => return finish(sink).await,
-                    Written::NotTaken => return outbox.evict(Eviction::Stalled),
+                    Written::Failed => return Some(finish(sink).await),
+                    Written::NotTaken => {
+                        outbox.evict(Eviction::Stalled);
+                        // A peer that does not read gets no more waiting.
+                        return None;
+                    }
                 }
             }
             Drained::Closing(closing) => {
@@ -491,7 +524,7 @@ async fn write_frames(
                     // peer started it.
                     let _ = sink.close().await;
                 }
-                return;
+                return Some(sink);
             }
         }
     }
@@ -522,8 +555,9 @@ async fn within(
 /// tungstenite refuses new frames but still owes the peer its close reply,
 /// which closing the sink sends (RFC 6455 §5.5.1). On a broken socket this
 /// fails at once.
-async fn finish(mut sink: SplitSink<Socket, Message>) {
+async fn finish(mut sink: SplitSink<Socket, Message>) -> SplitSink<Socket, Message> {
     let _ = sink.close().await;
+    sink
 }
 
 async fn feed_all(

@@ -22,6 +22,7 @@ use gate::Admission;
 
 mod access;
 mod assets;
+mod coalesce;
 mod csp;
 mod files;
 mod gate;

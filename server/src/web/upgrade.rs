@@ -1,8 +1,9 @@
 //! The WebSocket upgrade, done here rather than by `warp::ws()`: warp's has
 //! no setting for tungstenite's buffers, whose defaults (128 KiB to read,
 //! allocated up front, and 128 KiB to write) were most of what a connection
-//! cost. The routes, the Host and Origin checks and the header validation
-//! stay warp filters; only the `101` and the socket are ours.
+//! cost; writes are gathered per batch by [`Coalesced`] instead. The
+//! routes, the Host and Origin checks and the header validation stay warp
+//! filters; only the `101` and the socket are ours.
 
 use futures::Future;
 use http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -16,18 +17,15 @@ use warp::reject::Rejection;
 use warp::reply::Response;
 use warp::Filter;
 
+use super::coalesce::Coalesced;
 use super::Refusal;
 
 /// A peer's WebSocket.
-pub type Socket = WebSocketStream<TokioIo<Upgraded>>;
+pub type Socket = WebSocketStream<Coalesced<TokioIo<Upgraded>>>;
 
 /// Bytes read from the socket at a time. Chat frames are small; a larger
 /// one is read in several goes (the buffer grows for it, then is reused).
 const READ_BUFFER_BYTES: usize = 4 * 1024;
-
-/// Frames are gathered up to this many bytes before a write to the socket,
-/// so a burst still goes out in few system calls.
-const WRITE_BUFFER_BYTES: usize = 4 * 1024;
 
 /// A request that asks for a WebSocket properly (RFC 6455 §4.2.1), ready to
 /// be answered.
@@ -84,7 +82,9 @@ fn accept_key(headers: &HeaderMap) -> Option<HeaderValue> {
 pub fn socket_config(max_message_bytes: usize) -> WebSocketConfig {
     WebSocketConfig::default()
         .read_buffer_size(READ_BUFFER_BYTES)
-        .write_buffer_size(WRITE_BUFFER_BYTES)
+        // Each frame goes straight to `Coalesced`, which gathers them until
+        // the writer flushes its batch.
+        .write_buffer_size(0)
         .max_message_size(Some(max_message_bytes))
         .max_frame_size(Some(max_message_bytes))
 }
@@ -107,7 +107,7 @@ impl Handshake {
             match on_upgrade.await {
                 Ok(upgraded) => {
                     let socket = WebSocketStream::from_raw_socket(
-                        TokioIo::new(upgraded),
+                        Coalesced::new(TokioIo::new(upgraded)),
                         Role::Server,
                         Some(config),
                     )
