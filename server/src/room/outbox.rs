@@ -145,11 +145,17 @@ impl Outbox {
     pub fn drain_into(&self, into: &mut Vec<Message>) -> Drained {
         let mut state = self.lock();
         into.extend(state.queue.drain(..));
+        // Only a sender that found the queue over half full waits for it
+        // (`caught_up`), and the queue has been over half full since then:
+        // below that, nobody is waiting and the wake-up is skipped.
+        let anyone_waiting = state.bytes > self.budget / 2;
         state.bytes = 0;
         state.oldest_since = None;
         let closing = state.closing;
         drop(state);
-        self.drained.notify_waiters();
+        if anyone_waiting {
+            self.drained.notify_waiters();
+        }
         closing.map_or(Drained::Open, Drained::Closing)
     }
 
