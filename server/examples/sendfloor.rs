@@ -19,6 +19,11 @@
 // Printing the report is what this binary is for.
 #![allow(clippy::print_stdout)]
 
+// This tool uses a few of the shared helpers only.
+#[allow(dead_code)]
+#[path = "support/mod.rs"]
+mod support;
+
 use std::io::Write as _;
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -55,7 +60,7 @@ fn main() -> Result<()> {
     if cli.peers == 0 || cli.size == 0 {
         bail!("--peers and --size must be above zero");
     }
-    let clk_tck = clock_ticks();
+    let clk_tck = support::clock_ticks();
     let remaining = Arc::new(AtomicUsize::new(0));
     let (round_done, round_finished) = mpsc::channel::<()>();
     let pin = cli.pin;
@@ -93,7 +98,7 @@ fn main() -> Result<()> {
     }
     let frame = vec![b'x'; cli.size];
     let mut round_micros = Vec::with_capacity(cli.rounds);
-    let cpu_before = thread_cpu_ticks().context("reading this thread's CPU time")?;
+    let cpu_before = thread_cpu_ticks()?;
     for _ in 0..cli.rounds {
         remaining.store(cli.peers, Ordering::SeqCst);
         let started = Instant::now();
@@ -103,13 +108,13 @@ fn main() -> Result<()> {
             .context("a round did not finish: a peer did not read its frame")?;
         round_micros.push(u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX));
     }
-    let cpu_after = thread_cpu_ticks().context("reading this thread's CPU time")?;
+    let cpu_after = thread_cpu_ticks()?;
     receivers.shutdown_background();
 
     let writes = (cli.peers * cli.rounds) as f64;
     let per_write_us = |ticks: u64| ticks as f64 * 1e6 / clk_tck as f64 / writes;
-    let user_us = per_write_us(cpu_after.user.saturating_sub(cpu_before.user));
-    let system_us = per_write_us(cpu_after.system.saturating_sub(cpu_before.system));
+    let user_us = per_write_us(cpu_after.0.saturating_sub(cpu_before.0));
+    let system_us = per_write_us(cpu_after.1.saturating_sub(cpu_before.1));
     round_micros.sort_unstable();
     let p50 = percentile_ms(&round_micros, 0.50);
     let p99 = percentile_ms(&round_micros, 0.99);
@@ -179,40 +184,9 @@ fn percentile_ms(sorted_micros: &[u64], share: f64) -> f64 {
     sorted_micros[index] as f64 / 1000.0
 }
 
-/// A thread's CPU time in clock ticks.
-#[derive(Debug, Clone, Copy)]
-struct CpuTicks {
-    user: u64,
-    system: u64,
-}
-
-/// The calling thread's user and system time, from `/proc/thread-self/stat`.
-fn thread_cpu_ticks() -> Result<CpuTicks> {
-    let stat = std::fs::read_to_string("/proc/thread-self/stat")?;
-    // Fields after the command name (which may hold spaces): utime is
-    // field 14, stime 15.
-    let rest = &stat[stat.rfind(')').context("no command name in stat")? + 1..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let field =
-        |index: usize| -> Result<u64> { Ok(fields.get(index).context("stat too short")?.parse()?) };
-    Ok(CpuTicks {
-        user: field(11)?,
-        system: field(12)?,
-    })
-}
-
-/// Clock ticks per second of `/proc` times.
-fn clock_ticks() -> u64 {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
-        // SAFETY: sysconf only reads a configuration value.
-        #[allow(unsafe_code)]
-        let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-        if ticks > 0 {
-            return ticks as u64;
-        }
-    }
-    100
+/// The calling thread's user and system time, in clock ticks.
+fn thread_cpu_ticks() -> Result<(u64, u64)> {
+    support::cpu_ticks("/proc/thread-self/stat").context("reading this thread's CPU time")
 }
 
 /// Keeps the calling thread on one core (Linux); elsewhere, says it cannot.

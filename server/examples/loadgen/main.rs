@@ -73,7 +73,8 @@ use tokio::time::Instant;
 
 use clients::Shared;
 use report::{evictions_seen, Report, ServerReport, Setup, TotalsReport};
-use sampling::{clock_ticks, Proc, Sampler};
+use sampling::{Proc, Sampler};
+use support::clock_ticks;
 use support::{health, SpawnedServer};
 
 /// Load generator for the Hearth room server (protocol v1).

@@ -28,14 +28,8 @@ impl Proc {
 
     /// User plus system CPU time in microseconds.
     pub fn cpu_us(self) -> Option<u64> {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid)).ok()?;
-        // Fields after the command name, which may contain spaces: state is
-        // field 3, utime 14 and stime 15.
-        let rest = &stat[stat.rfind(')')? + 1..];
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        let utime: u64 = fields.get(11)?.parse().ok()?;
-        let stime: u64 = fields.get(12)?.parse().ok()?;
-        Some((utime + stime) * 1_000_000 / self.clk_tck.max(1))
+        let (user, system) = support::cpu_ticks(&format!("/proc/{}/stat", self.pid))?;
+        Some((user + system) * 1_000_000 / self.clk_tck.max(1))
     }
 }
 
@@ -106,18 +100,4 @@ impl CpuSpan {
         };
         (self.server.and_then(since), since(self.me))
     }
-}
-
-/// Clock ticks per second for `/proc/PID/stat`, from `getconf CLK_TCK`
-/// (no unsafe `sysconf` call: the workspace forbids unsafe code); 100 if
-/// that fails, which is the value on every mainstream Linux.
-pub fn clock_ticks() -> u64 {
-    std::process::Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .and_then(|s| s.trim().parse().ok())
-        .filter(|&t| t > 0)
-        .unwrap_or(100)
 }

@@ -10,6 +10,7 @@
 //! * [`health`]: `GET /healthz` as [`Health`]; [`wire`] is the client code
 //!   shared with the integration tests;
 //! * [`rss_kib`]: a process's resident memory from `/proc/PID/status`;
+//!   [`cpu_ticks`] and [`clock_ticks`]: CPU time from `/proc/…/stat`;
 //! * [`raise_nofile_limit`]: raises `RLIMIT_NOFILE` and warns when too low;
 //! * [`heading`], [`print_row`], [`print_counts`] and [`opt`]: the
 //!   human-readable table; [`print_json_line`]: the JSON line;
@@ -71,6 +72,35 @@ pub fn rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// User and system CPU time, in clock ticks, from a `/proc/…/stat` file
+/// (a process's or a thread's).
+#[allow(dead_code)] // `soak` measures no CPU time
+pub fn cpu_ticks(stat_path: &str) -> Option<(u64, u64)> {
+    let stat = std::fs::read_to_string(stat_path).ok()?;
+    // Fields after the command name, which may hold spaces: utime is field
+    // 14, stime 15.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut fields = rest.split_whitespace().skip(11);
+    let user = fields.next()?.parse().ok()?;
+    let system = fields.next()?.parse().ok()?;
+    Some((user, system))
+}
+
+/// Clock ticks per second of `/proc` times, from `getconf CLK_TCK` (no
+/// unsafe `sysconf` call); 100 if that fails, the value on every mainstream
+/// Linux.
+#[allow(dead_code)] // `soak` measures no CPU time
+pub fn clock_ticks() -> u64 {
+    std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.trim().parse().ok())
+        .filter(|&t| t > 0)
+        .unwrap_or(100)
 }
 
 /// Raises the soft `RLIMIT_NOFILE` as far as allowed and returns it; prints
