@@ -9,6 +9,11 @@
 //! [`Coalesced`] gathers the frames until the peer's writer flushes, once per
 //! batch: one system call for everything queued, and the batch's memory is
 //! returned as soon as it is on the wire.
+//!
+//! Whatever is gathered is only sent by a flush or a shutdown. tungstenite's
+//! server side writes its reply to a peer's close frame and then stops
+//! without flushing, so a session ends by shutting the socket down itself
+//! (`peer::hang_up`).
 
 use std::io;
 use std::pin::Pin;
