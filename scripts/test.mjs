@@ -83,9 +83,10 @@ const steps = [
         '--senders', '10', '--messages', '500', '--size', '1024', '--non-readers', '3', '--fail-on-loss',
         // A 1 MiB send budget against a 5 MB burst: every non-reader must be dropped.
         '--server-arg=--send-queue-bytes=1048576']);
-      // A crowd joining at once: paged welcomes and batched presence.
+      // A crowd joining at once: paged welcomes and batched presence; every
+      // client's count of the room, and the whole list paged out, must be exact.
       run([path.join(RELEASE, 'examples', 'loadgen'), '--server-bin', server, '--clients', '3000', '--hold-only',
-        '--timeout-secs', '120', '--fail-on-loss']);
+        '--timeout-secs', '120', '--fail-on-loss', '--check-people']);
       run([path.join(RELEASE, 'examples', 'soak'), '--server-bin', server, '--duration-secs', '40']);
       // A tenth of the documented million: the same queries, in seconds.
       run([path.join(RELEASE, 'examples', 'storebench'), '--server-bin', server, '--messages', '100000']);

@@ -25,6 +25,14 @@ const MESSAGE_PREFIX: &str = r#"{"type":"message","id":"#;
 const ERROR_PREFIX: &str = r#"{"type":"error""#;
 /// The key in front of a message's text.
 const TEXT_KEY: &str = r#""text":""#;
+/// How `presence` frames start; the room's count follows `PEOPLE_KEY`.
+const PRESENCE_PREFIX: &str = r#"{"type":"presence""#;
+/// The key in front of a `presence` frame's count (a key only: names are
+/// JSON strings, whose quotes are escaped).
+const PEOPLE_KEY: &str = r#""people":"#;
+/// How `joined` and `left` frames (rooms under 200 people) start.
+const JOINED_PREFIX: &str = r#"{"type":"joined""#;
+const LEFT_PREFIX: &str = r#"{"type":"left""#;
 /// Read buffer of each reading client (tungstenite's default is 128 KiB).
 const READER_BUFFER: usize = 32 * 1024;
 /// Socket receive buffer and read buffer of each non-reading client.
@@ -112,6 +120,9 @@ pub struct ClientStats {
     pub next_id: AtomicU64,
     /// Whether the stream has ended.
     pub ended: AtomicBool,
+    /// How many people the client counts in the room, as a UI does: from
+    /// `welcome`, `presence`, and ±1 for `joined`/`left`.
+    pub people: AtomicU64,
 }
 
 /// A connected, joined client whose frames a task reads.
@@ -147,7 +158,7 @@ pub struct ClientOptions {
 }
 
 /// Opens a WebSocket to `url` at `addr`; a small receive buffer for non-readers.
-async fn open(
+pub async fn open(
     addr: SocketAddr,
     url: &str,
     non_reader: bool,
@@ -193,11 +204,15 @@ pub async fn connect_reader(
     options: ClientOptions,
 ) -> Result<Reader> {
     let mut ws = open(addr, &url, false, &options).await?;
+    let stats = Arc::new(ClientStats::default());
     if hello {
-        wire::join(&mut ws, &format!("{}{n}", options.prefix)).await?;
+        let welcome = wire::join(&mut ws, &format!("{}{n}", options.prefix)).await?;
+        let people = welcome["people"]
+            .as_u64()
+            .context("welcome without people")?;
+        stats.people.store(people, Relaxed);
     }
     let (sink, stream) = ws.split();
-    let stats = Arc::new(ClientStats::default());
     shared.alive.fetch_add(1, Relaxed);
     let task = tokio::spawn(read_loop(stream, shared, stats.clone()));
     Ok(Reader {
@@ -240,7 +255,20 @@ fn on_text(text: &str, shared: &Shared, me: &ClientStats) {
     shared.frames.fetch_add(1, Relaxed);
     shared.bytes.fetch_add(text.len() as u64, Relaxed);
     let Some(rest) = text.strip_prefix(MESSAGE_PREFIX) else {
-        if text.starts_with(ERROR_PREFIX) {
+        if text.starts_with(PRESENCE_PREFIX) {
+            let count = text
+                .rfind(PEOPLE_KEY)
+                .and_then(|at| leading_number(&text[at + PEOPLE_KEY.len()..]));
+            if let Some(count) = count {
+                me.people.store(count, Relaxed);
+            }
+        } else if text.starts_with(JOINED_PREFIX) {
+            me.people.fetch_add(1, Relaxed);
+        } else if text.starts_with(LEFT_PREFIX) {
+            // Only this task writes the count: a plain load and store.
+            me.people
+                .store(me.people.load(Relaxed).saturating_sub(1), Relaxed);
+        } else if text.starts_with(ERROR_PREFIX) {
             let code = text
                 .split(r#""code":""#)
                 .nth(1)

@@ -23,7 +23,11 @@
 //!    `--connect-rate` per second, `--connect-concurrency` handshakes at once.
 //!    Each reader is its own task reading its socket.
 //! 2. **idle**: the server's RSS before and after connecting gives KiB per idle
-//!    connection. `--hold-only` stops here.
+//!    connection. With `--check-people`, every reader's count of the room
+//!    (from `welcome`, `presence`, `joined` and `left`, as a UI keeps it)
+//!    must then match `/healthz`, and one more client pages through the
+//!    whole people list, which must hold everyone once. `--hold-only` stops
+//!    here.
 //! 3. **latency**: the websocket-shootout method: per round one client
 //!    (rotating) says a unique marker; the round lasts from the send until
 //!    *every* reader has received it. p50/p95/p99/max are reported.
@@ -55,6 +59,7 @@
 mod burst;
 mod clients;
 mod latency;
+mod people;
 mod phases;
 mod report;
 mod sampling;
@@ -152,6 +157,13 @@ pub struct Cli {
     /// the report (so several load generators can hold a crowd together).
     #[arg(long, default_value_t = 0, requires = "hold_only")]
     pub hold_secs: u64,
+
+    /// After the idle phase: wait until every reader counts the room as
+    /// `/healthz` does, then page through the whole people list with one
+    /// more client; any difference is a problem. Use it with one load
+    /// generator at a time (the room must hold still).
+    #[arg(long, conflicts_with = "no_hello")]
+    pub check_people: bool,
 
     /// Seconds to wait for the spawned server to exit after SIGTERM before SIGKILL.
     #[arg(long, default_value_t = 10)]
@@ -277,6 +289,13 @@ async fn run(cli: Cli) -> Result<ExitCode> {
     connect.print();
     let idle = phases::idle(&ctx, rss_before, readers.len()).await;
     idle.print();
+    let people = if ctx.cli.check_people {
+        let people = people::check(&ctx, &readers).await;
+        people.print();
+        Some(people)
+    } else {
+        None
+    };
     if ctx.cli.hold_secs > 0 {
         tokio::time::sleep(Duration::from_secs(ctx.cli.hold_secs)).await;
     }
@@ -325,6 +344,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         config: ctx.cli.clone(),
         connect,
         idle,
+        people,
         latency,
         burst,
         non_readers,

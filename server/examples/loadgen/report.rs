@@ -62,6 +62,8 @@ pub struct Report {
     pub connect: ConnectReport,
     /// Phase 2.
     pub idle: IdleReport,
+    /// `--check-people`, after phase 2.
+    pub people: Option<PeopleReport>,
     /// Phase 3 (all zero when it did not run).
     pub latency: LatencyReport,
     /// Phase 4, if it ran.
@@ -174,6 +176,94 @@ impl IdleReport {
         row("KiB per idle connection", opt(per_conn));
         row("/healthz clients", opt(self.healthz_clients));
         row("join frames received by readers", self.join_frames);
+    }
+}
+
+/// `--check-people`: every reader's count of the room, and the whole list
+/// paged out by one more client.
+#[derive(Debug, Default, Serialize)]
+pub struct PeopleReport {
+    /// `/healthz` `joined` when the counts were last compared.
+    pub expected: Option<u64>,
+    /// This load generator's readers.
+    pub own_readers: usize,
+    /// Open readers that count `expected` people.
+    pub readers_exact: usize,
+    /// Open readers that count otherwise.
+    pub readers_wrong: usize,
+    /// How long the counts took to agree (or the wait, when they did not).
+    pub count_wait_ms: f64,
+    /// Entries the auditor paged through, duplicates included.
+    pub listed: Option<usize>,
+    /// Distinct ids among them.
+    pub listed_distinct: Option<usize>,
+    /// Distinct ids named with this load generator's prefix.
+    pub listed_with_prefix: Option<usize>,
+    /// The room's count as the auditor knew it at the end.
+    pub auditor_count: Option<u64>,
+    /// Why the audit failed, if it did.
+    pub audit_error: Option<String>,
+}
+
+impl PeopleReport {
+    /// Prints the section.
+    pub fn print(&self) {
+        heading("people");
+        row("/healthz joined", opt(self.expected));
+        row("readers counting exactly that", self.readers_exact);
+        row("readers counting otherwise", self.readers_wrong);
+        row(
+            "wait for the counts ms",
+            format!("{:.1}", self.count_wait_ms),
+        );
+        row(
+            "auditor: listed / distinct",
+            format!("{} / {}", opt(self.listed), opt(self.listed_distinct)),
+        );
+        row("auditor: this prefix", opt(self.listed_with_prefix));
+        row("auditor: count", opt(self.auditor_count));
+        if let Some(err) = &self.audit_error {
+            row("auditor: error", err);
+        }
+    }
+
+    /// What is wrong, if anything: a reader's count, or a list that is not
+    /// the room (its size, a duplicate, or one of this load generator's
+    /// people missing).
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if self.readers_wrong > 0 || self.expected.is_none() {
+            problems.push(format!(
+                "{} readers count the room wrong",
+                self.readers_wrong
+            ));
+        }
+        if let Some(err) = &self.audit_error {
+            problems.push(format!("people audit failed: {err}"));
+        }
+        // The auditor joined after the readers: one more than they count.
+        let room = self.expected.map(|n| n + 1);
+        let listed = self.listed.map(|n| n as u64);
+        let distinct = self.listed_distinct.map(|n| n as u64);
+        if self.audit_error.is_none()
+            && (listed != distinct || distinct != room || self.auditor_count != room)
+        {
+            problems.push(format!(
+                "the people list pages out {} entries ({} distinct, count {}) for a room of {}",
+                opt(self.listed),
+                opt(self.listed_distinct),
+                opt(self.auditor_count),
+                opt(room)
+            ));
+        }
+        if self.audit_error.is_none() && self.listed_with_prefix != Some(self.own_readers + 1) {
+            problems.push(format!(
+                "the people list names {} of this load generator's {} people",
+                opt(self.listed_with_prefix),
+                self.own_readers + 1
+            ));
+        }
+        problems
     }
 }
 
@@ -439,6 +529,9 @@ impl Report {
         let mut problems = Vec::new();
         if self.connect.failed > 0 || self.connect.timed_out {
             problems.push("connect failures or timeout".to_owned());
+        }
+        if let Some(people) = &self.people {
+            problems.extend(people.problems());
         }
         let disconnects = self.totals.reader_disconnects;
         if disconnects > 0 {
