@@ -218,6 +218,11 @@ struct Member {
     /// or a `people` page had no next page): only then are newcomers listed
     /// to it one by one.
     knows_everyone: bool,
+    /// The join sequence up to which the peer may hold people: the last of
+    /// the pages it was sent, or of those it was told joined; `u64::MAX`
+    /// once it has been sent the whole list. Only departures up to here are
+    /// named to it: anyone later it never had, and meets no more.
+    loaded_through: u64,
 }
 
 #[derive(Debug)]
@@ -248,6 +253,8 @@ struct PresenceEvent {
     seq: u64,
     user: User,
     joined: bool,
+    /// The person's place in the roster (their join sequence).
+    roster_seq: u64,
 }
 
 /// From this many people on, joins and departures are announced in
@@ -424,6 +431,7 @@ impl Room {
                 joined_seq: 0,
                 seen_presence: 0,
                 knows_everyone: false,
+                loaded_through: 0,
             },
         );
         self.publish_stats(&state);
@@ -498,9 +506,10 @@ impl Room {
         if let Some(member) = state.members.get_mut(&id) {
             member.outbox.push(welcome);
             member.knows_everyone = people_next.is_none();
+            member.loaded_through = people_next.unwrap_or(u64::MAX);
         }
         if batching {
-            self.queue_presence(state, user.clone(), true);
+            self.queue_presence(state, user.clone(), true, seq);
         }
         // Its welcome holds everyone so far, and its own join (just queued,
         // if batched) is news only to the others.
@@ -511,6 +520,11 @@ impl Room {
         if !batching {
             let joined = ServerMessage::Joined { user: &user }.to_frame();
             laggards.extend(fan_out(state, &joined, Some(id)));
+            // Everyone now holds the newcomer, so everyone must hear if
+            // they leave (naming someone a peer lacks is harmless).
+            for member in state.members.values_mut() {
+                member.loaded_through = member.loaded_through.max(seq);
+            }
         }
         self.publish_stats(state);
         laggards
@@ -518,10 +532,15 @@ impl Room {
 
     /// Queues a join or departure for the next batch, and wakes the ticker
     /// that sends it.
-    fn queue_presence(&self, state: &mut State, user: User, joined: bool) {
+    fn queue_presence(&self, state: &mut State, user: User, joined: bool, roster_seq: u64) {
         let seq = state.next_presence_seq;
         state.next_presence_seq += 1;
-        state.presence.push(PresenceEvent { seq, user, joined });
+        state.presence.push(PresenceEvent {
+            seq,
+            user,
+            joined,
+            roster_seq,
+        });
         if state.presence.len() == 1 {
             self.presence_queued.notify_one();
         }
@@ -537,20 +556,29 @@ impl Room {
         let events = std::mem::take(&mut state.presence);
         let first = events.first().map_or(0, |e| e.seq);
         let people = state.roster.len();
-        let everything = presence_frames(&events, first, true, people);
-        let mut partial: HashMap<(u64, bool), Vec<Message>> = HashMap::new();
+        let everything = presence_frames(&events, first, true, u64::MAX, people);
+        let mut partial: HashMap<(u64, bool, u64), Vec<Message>> = HashMap::new();
         let mut laggards = Vec::new();
         for member in state.members.values() {
             if member.user.is_none() {
                 continue;
             }
-            let frames = if member.seen_presence <= first && member.knows_everyone {
+            let frames = if member.seen_presence <= first
+                && member.knows_everyone
+                && member.loaded_through == u64::MAX
+            {
                 &everything
             } else {
-                let key = (member.seen_presence.max(first), member.knows_everyone);
+                // Peers that paged alike share their frames: those who
+                // never paged (most, in a crowd) share one set.
+                let key = (
+                    member.seen_presence.max(first),
+                    member.knows_everyone,
+                    member.loaded_through,
+                );
                 &*partial
                     .entry(key)
-                    .or_insert_with(|| presence_frames(&events, key.0, key.1, people))
+                    .or_insert_with(|| presence_frames(&events, key.0, key.1, key.2, people))
             };
             let mut lagging = false;
             for frame in frames {
@@ -621,6 +649,8 @@ impl Room {
         if let Some(member) = state.members.get_mut(&id) {
             member.outbox.push(frame);
             member.knows_everyone = next.is_none();
+            // A peer may page from the start again and still hold later pages.
+            member.loaded_through = member.loaded_through.max(next.unwrap_or(u64::MAX));
         }
         Ok(laggards)
     }
@@ -945,7 +975,7 @@ impl Room {
             // On shutdown everyone leaves at once: nobody is told who left.
             if !state.closing {
                 if batching {
-                    self.queue_presence(&mut state, user.clone(), false);
+                    self.queue_presence(&mut state, user.clone(), false, member.joined_seq);
                 } else {
                     let frame = ServerMessage::Left { user }.to_frame();
                     drop(fan_out(&state, &frame, None));
@@ -1204,27 +1234,34 @@ fn fan_out(state: &State, frame: &Message, except: Option<PeerId>) -> Laggards {
 /// The `presence` frames for a peer that has seen every event before
 /// `seen`: who joined (only for a peer that has loaded the whole people
 /// list; others meet newcomers when they page on, as they join at its end),
-/// then who left, with the count after each frame. In frames of a few
-/// dozen people: a socket's write buffer keeps the size of the largest frame
-/// it ever sent, so none is huge.
+/// then who left (only those the peer may hold: joined by `loaded_through`;
+/// it never had anyone later, so a crowd leaving costs it only the count),
+/// with the count after each frame. In frames of a few dozen people: a
+/// socket's write buffer keeps the size of the largest frame it ever sent,
+/// so none is huge.
 fn presence_frames(
     events: &[PresenceEvent],
     seen: u64,
     knows_everyone: bool,
+    loaded_through: u64,
     people: usize,
 ) -> Vec<Message> {
     let news: Vec<&PresenceEvent> = events.iter().filter(|e| e.seq >= seen).collect();
     if news.is_empty() {
         return Vec::new();
     }
-    let joins = news.iter().filter(|e| e.joined).count();
-    let count_before = (people + news.len() - joins).saturating_sub(joins);
     let listed: Vec<&PresenceEvent> = news
         .into_iter()
-        .filter(|e| knows_everyone || !e.joined)
+        .filter(|e| {
+            if e.joined {
+                knows_everyone
+            } else {
+                e.roster_seq <= loaded_through
+            }
+        })
         .collect();
     if listed.is_empty() {
-        // Only newcomers this peer will page to: just the new count.
+        // Nobody this peer holds or will page to: just the new count.
         let frame = ServerMessage::Presence {
             joined: Vec::new(),
             left: Vec::new(),
@@ -1232,10 +1269,11 @@ fn presence_frames(
         };
         return vec![frame.to_frame()];
     }
-    let mut count = count_before;
-    if !knows_everyone {
-        count += joins;
-    }
+    // What is not listed counts at once; each frame then applies its own,
+    // so the last frame's count is the room's.
+    let listed_joins = listed.iter().filter(|e| e.joined).count();
+    let listed_leaves = listed.len() - listed_joins;
+    let mut count = (people + listed_leaves).saturating_sub(listed_joins);
     listed
         .chunks(PRESENCE_FRAME_PEOPLE)
         .map(|chunk| {

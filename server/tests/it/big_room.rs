@@ -188,3 +188,93 @@ async fn every_view_of_who_is_here_is_exact_after_a_churn_of_hundreds() {
         assert_eq!(view.count, 300, "the count each view was told");
     }
 }
+
+/// Every id a frame names as gone: a `left` user or a `presence` frame's
+/// `left` list.
+fn named_as_gone(frame: &Value) -> Vec<u64> {
+    match frame["type"].as_str() {
+        Some("left") => frame["user"]["id"].as_u64().into_iter().collect(),
+        Some("presence") => frame["left"]
+            .as_array()
+            .expect("left")
+            .iter()
+            .filter_map(|user| user["id"].as_u64())
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Reads `client`'s frames until the chat message `marker`; returns every
+/// id named as gone on the way and the last count it was told.
+async fn gone_until(client: &mut Client, marker: &str, mut count: u64) -> (Vec<u64>, u64) {
+    let mut gone = Vec::new();
+    loop {
+        let frame = client.next().await;
+        gone.extend(named_as_gone(&frame));
+        match frame["type"].as_str() {
+            Some("joined") => count += 1,
+            Some("left") => count -= 1,
+            Some("presence") => count = frame["people"].as_u64().expect("people"),
+            Some("message") if frame["text"] == marker => return (gone, count),
+            _ => {}
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_departure_is_named_only_to_those_who_were_shown_the_leaver() {
+    let server = TestServer::start(test_config()).await;
+    let mut stats = server.room.subscribe();
+    // The keeper joins an empty room: it is shown everyone who comes.
+    let (mut keeper, _) = Client::join(&server, "keeper").await;
+    let mut early: Vec<(Client, Value)> = stream::iter(0..210)
+        .map(|n| {
+            let server = &server;
+            async move { Client::join(server, &format!("a{n:03}")).await }
+        })
+        .buffer_unordered(32)
+        .collect()
+        .await;
+    // The room is past the batching threshold: the observer's welcome
+    // lists the first page only, and it never pages on.
+    let (mut observer, welcome) = Client::join(&server, "observer").await;
+    assert!(welcome["people_next"].is_u64(), "more than one page");
+    let shown: Vec<u64> = welcome["users"]
+        .as_array()
+        .expect("users")
+        .iter()
+        .filter_map(|user| user["id"].as_u64())
+        .collect();
+    let past_first_page = early
+        .iter()
+        .position(|(_, welcome)| !shown.contains(&welcome["you"]["id"].as_u64().expect("id")))
+        .expect("someone past the observer's first page");
+    let (mut leaver, leaver_welcome) = early.swap_remove(past_first_page);
+    let leaver_id = leaver_welcome["you"]["id"].as_u64().expect("id");
+    let settled = stats.wait_for(|s| s.people == 212);
+    tokio::time::timeout(crate::support::PATIENCE, settled)
+        .await
+        .expect("everyone is in")
+        .expect("stats");
+
+    leaver.socket.close(None).await.expect("close");
+    let gone = stats.wait_for(|s| s.people == 211);
+    tokio::time::timeout(crate::support::PATIENCE, gone)
+        .await
+        .expect("the leaver is gone")
+        .expect("stats");
+    keeper
+        .send(json!({"type": "say", "text": "still here?"}))
+        .await;
+
+    let count = welcome["people"].as_u64().expect("people");
+    let (named, told) = gone_until(&mut observer, "still here?", count).await;
+    assert!(
+        !named.contains(&leaver_id),
+        "the observer never had the leaver, so it is not named to it"
+    );
+    assert_eq!(told, 211, "the observer's count is still right");
+    let (named, _) = gone_until(&mut keeper, "still here?", 1).await;
+    assert!(named.contains(&leaver_id), "the keeper had it: it is named");
+    drop(early);
+}
