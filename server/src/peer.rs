@@ -482,12 +482,7 @@ async fn write_frames(
                 let ping = sink.send(Message::Ping(bytes::Bytes::new()));
                 match within(write_timeout, ping).await {
                     Written::Done => continue,
-                    Written::Failed => return Some(finish(sink).await),
-                    Written::NotTaken => {
-                        outbox.evict(Eviction::Stalled);
-                        // A peer that does not read gets no more waiting.
-                        return None;
-                    }
+                    undone => return give_up(undone, sink, &outbox).await,
                 }
             }
         }
@@ -499,12 +494,7 @@ async fn write_frames(
                 };
                 match within(write_timeout, write).await {
                     Written::Done => {}
-                    Written::Failed => return Some(finish(sink).await),
-                    Written::NotTaken => {
-                        outbox.evict(Eviction::Stalled);
-                        // A peer that does not read gets no more waiting.
-                        return None;
-                    }
+                    undone => return give_up(undone, sink, &outbox).await,
                 }
             }
             Drained::Closing(closing) => {
@@ -551,13 +541,23 @@ async fn within(
     }
 }
 
-/// After a failed send: if the peer has started the closing handshake,
-/// tungstenite refuses new frames but still owes the peer its close reply,
-/// which closing the sink sends (RFC 6455 §5.5.1). On a broken socket this
-/// fails at once.
-async fn finish(mut sink: SplitSink<Socket, Message>) -> SplitSink<Socket, Message> {
+/// Ends the writer after a write that did not go through. A peer that did
+/// not take it is evicted and gets no more waiting. After a failed send, if
+/// the peer has started the closing handshake, tungstenite refuses new
+/// frames but still owes the peer its close reply, which closing the sink
+/// sends (RFC 6455 §5.5.1); on a broken socket this fails at once. The sink
+/// goes back to the session to hang up with.
+async fn give_up(
+    undone: Written,
+    mut sink: SplitSink<Socket, Message>,
+    outbox: &Outbox,
+) -> Option<SplitSink<Socket, Message>> {
+    if matches!(undone, Written::NotTaken) {
+        outbox.evict(Eviction::Stalled);
+        return None;
+    }
     let _ = sink.close().await;
-    sink
+    Some(sink)
 }
 
 async fn feed_all(

@@ -1,7 +1,7 @@
 //! `--check-people`: after the crowd has joined, whether every reader counts
 //! the room right, and whether the whole people list pages out exactly.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
@@ -89,29 +89,24 @@ async fn audit(ctx: &Ctx) -> Result<Audit> {
     let mut count = welcome["people"]
         .as_u64()
         .context("welcome without people")?;
-    let mut ids = Vec::new();
-    let mut names = Vec::new();
-    collect(&welcome["users"], &mut ids, &mut names)?;
+    // Every entry listed counts; the map keeps one per id.
+    let mut listed = 0;
+    let mut people = BTreeMap::new();
+    listed += collect(&welcome["users"], &mut people)?;
     let mut next = welcome["people_next"].clone();
     while !next.is_null() {
         let page = timeout_at(deadline, next_page(&mut ws, &next, &mut count))
             .await
             .context("paging the people list timed out")??;
-        collect(&page["users"], &mut ids, &mut names)?;
+        listed += collect(&page["users"], &mut people)?;
         next = page["next"].clone();
     }
     let _ = ws.close(None).await;
-    let distinct: BTreeSet<u64> = ids.iter().copied().collect();
-    let with_prefix: BTreeSet<(u64, &str)> = ids
-        .iter()
-        .copied()
-        .zip(names.iter().map(String::as_str))
-        .filter(|(_, n)| n.starts_with(ctx.cli.name_prefix.as_str()))
-        .collect();
+    let prefix = ctx.cli.name_prefix.as_str();
     Ok(Audit {
-        listed: ids.len(),
-        distinct: distinct.len(),
-        with_prefix: with_prefix.len(),
+        listed,
+        distinct: people.len(),
+        with_prefix: people.values().filter(|n| n.starts_with(prefix)).count(),
         count,
     })
 }
@@ -145,11 +140,12 @@ async fn next_page(ws: &mut Ws, after: &Value, count: &mut u64) -> Result<Value>
     }
 }
 
-/// Appends the ids and names of a `users` array.
-fn collect(users: &Value, ids: &mut Vec<u64>, names: &mut Vec<String>) -> Result<()> {
-    for user in users.as_array().context("users is not a list")? {
-        ids.push(user["id"].as_u64().context("a user without an id")?);
-        names.push(user["name"].as_str().unwrap_or_default().to_owned());
+/// Adds the people of a `users` array by id; returns how many it listed.
+fn collect(users: &Value, people: &mut BTreeMap<u64, String>) -> Result<usize> {
+    let users = users.as_array().context("users is not a list")?;
+    for user in users {
+        let id = user["id"].as_u64().context("a user without an id")?;
+        people.insert(id, user["name"].as_str().unwrap_or_default().to_owned());
     }
-    Ok(())
+    Ok(users.len())
 }

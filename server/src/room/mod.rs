@@ -563,10 +563,8 @@ impl Room {
             if member.user.is_none() {
                 continue;
             }
-            let frames = if member.seen_presence <= first
-                && member.knows_everyone
-                && member.loaded_through == u64::MAX
-            {
+            // Knowing everyone means `loaded_through` is `u64::MAX` too.
+            let frames = if member.seen_presence <= first && member.knows_everyone {
                 &everything
             } else {
                 // Peers that paged alike share their frames: those who
