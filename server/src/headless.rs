@@ -50,6 +50,9 @@ pub async fn host_until_signal(mut config: Config, options: HostOptions) -> Exit
     if options.print_address {
         print_address(&url);
     }
+    if let Some(token) = server.host_token_path() {
+        print_host_controls(token, &url);
+    }
     if share_on_start {
         match server.sharing().start().await {
             Ok(status) => print_invite(&status, &url),
@@ -69,6 +72,17 @@ pub fn print_address(url: &str) {
     let _ = writeln!(stdout, "{url}").and_then(|()| stdout.flush());
 }
 
+/// Tells the host on the terminal how to use the host routes: the token's
+/// file (its path only; the secret stays in the file) and a `curl` line.
+fn print_host_controls(token: &std::path::Path, url: &str) {
+    log::info!(
+        "host controls (sharing, the invite, removing people) need the host token in {}: \
+         curl -H \"Authorization: Bearer $(cat {})\" {url}/host/share",
+        token.display(),
+        token.display(),
+    );
+}
+
 /// Prints the invite once on the terminal (standard error, beside the log
 /// lines but not through the logger: log files are no place for a secret).
 fn print_invite(status: &ShareStatus, url: &str) {
@@ -81,7 +95,8 @@ fn print_invite(status: &ShareStatus, url: &str) {
         terminal,
         "\n    The room is shared with your network at {addresses}.\n    \
          Anyone on it with this link can join (share it only with people you invite):\n\n        \
-         {link}\n\n    The link and its QR code are also at {url}/invite (on this computer only).\n    \
+         {link}\n\n    The link and its QR code are also at {url}/invite?token=TOKEN (on this computer \
+         only; TOKEN is in the host token's file named above).\n    \
          Messages travel unencrypted: share only on networks you trust.\n",
         addresses = status.addresses.join(", "),
     );

@@ -24,7 +24,9 @@ use crate::peer::PeerContext;
 use crate::room::Room;
 use crate::share::{Invites, Sharing, SharingParts};
 use crate::shutdown::ShutdownHandle;
-use crate::web::{routes, AccessPolicy, Loopback, PeerAddr, RouteState, Uploads, Via};
+use crate::web::{
+    routes, AccessPolicy, HostRoutes, HostToken, Loopback, PeerAddr, RouteState, Uploads, Via,
+};
 
 /// Uploads the room takes, all senders together: enough for a class that
 /// shares pictures, not enough to fill a disk in a hurry. Off with the
@@ -58,9 +60,23 @@ pub enum BindError {
         /// The address asked for.
         addr: SocketAddr,
     },
+    /// The address is not a loopback address: every connection on it would
+    /// count as this computer, so the network would need no invite.
+    #[error(
+        "refusing to listen on {addr}: it is not a loopback address, so anyone on the network \
+         could join without an invite. Keep --addr on 127.0.0.1 (or [::1]) and use --share \
+         (and --share-addr IP) to let people on the network in with an invite"
+    )]
+    NotLoopback {
+        /// The address asked for.
+        addr: SocketAddr,
+    },
     /// The room's messages could not be opened.
     #[error(transparent)]
     Storage(#[from] crate::store::StorageError),
+    /// The headless host's token could not be made.
+    #[error(transparent)]
+    HostToken(#[from] crate::web::HostTokenError),
     /// The OS gave no randomness for the invite secret.
     #[error("no randomness from the operating system: {0}")]
     NoRandomness(getrandom::Error),
@@ -134,6 +150,9 @@ pub struct Server {
     room: Arc<Room>,
     stop_requested: CancellationToken,
     sharing: Sharing,
+    /// Kept for as long as the server runs (an ephemeral room's token
+    /// directory goes with it).
+    host_token: Option<Arc<HostToken>>,
 }
 
 /// How accepted connections are served: the routes, the tasks shutdown
@@ -215,6 +234,11 @@ impl Server {
     /// for `localhost`.
     pub async fn bind(config: Config) -> Result<Self, BindError> {
         let addr = config.addr;
+        // The network comes in only through sharing's listeners, behind the
+        // gate; the main listener is this computer's alone.
+        if !addr.ip().is_loopback() {
+            return Err(BindError::NotLoopback { addr });
+        }
         let listener = TcpListener::bind(addr).await.map_err(|source| {
             if source.kind() == io::ErrorKind::AddrInUse {
                 BindError::AddrInUse { addr }
@@ -249,6 +273,13 @@ impl Server {
             Loopback::Elsewhere
         };
         let room = Room::open(&config)?;
+        // Made once the data directory is ours (its lock is held), so a
+        // second server on it cannot replace the first one's token.
+        let host_token = if config.host_routes {
+            Some(Arc::new(HostToken::create(&config.storage)?))
+        } else {
+            None
+        };
         let config = Arc::new(config);
         let access = Arc::new(AccessPolicy::new(
             local_addr,
@@ -279,7 +310,9 @@ impl Server {
                 uploads: Uploads::new(config.rate_limit.map(|_| UPLOAD_RATE)),
                 tracker: tracker.clone(),
                 invites,
-                host: config.host_routes.then_some(sharing),
+                host: host_token
+                    .clone()
+                    .map(|token| HostRoutes { sharing, token }),
             });
             Acceptor {
                 routes,
@@ -296,12 +329,18 @@ impl Server {
             room,
             stop_requested: CancellationToken::new(),
             sharing,
+            host_token,
         })
     }
 
     /// The host's controls for sharing the room with the network.
     pub fn sharing(&self) -> Sharing {
         self.sharing.clone()
+    }
+
+    /// Where the host routes' token is, when the server has host routes.
+    pub fn host_token_path(&self) -> Option<&std::path::Path> {
+        self.host_token.as_deref().map(HostToken::path)
     }
 
     /// The address actually bound (the real port when 0 was asked for).
@@ -333,6 +372,7 @@ impl Server {
             room,
             stop_requested,
             sharing,
+            host_token,
         } = self;
         let acceptor = sharing.acceptor().clone();
         let presence = tokio::spawn(Room::announce_presence(Arc::downgrade(&room)));
@@ -380,6 +420,7 @@ impl Server {
         {
             log::warn!("the database did not close in time");
         }
+        drop(host_token);
         log::info!("room closed");
     }
 }
@@ -502,6 +543,19 @@ mod tests {
         let note = bound.note.expect("a note");
         assert!(note.contains(&taken.to_string()), "{note}");
         assert!(note.contains(&bound.server.url()), "{note}");
+    }
+
+    #[tokio::test]
+    async fn a_network_address_is_refused_and_points_to_share() {
+        for addr in ["0.0.0.0:0", "[::]:0"] {
+            let config = Config {
+                addr: addr.parse().expect("addr"),
+                ..Config::default()
+            };
+            let err = Server::bind(config).await.expect_err("refused");
+            assert!(matches!(err, BindError::NotLoopback { .. }), "{err}");
+            assert!(err.to_string().contains("--share"), "{err}");
+        }
     }
 
     #[test]

@@ -4,7 +4,7 @@
 // (through `ip netns exec`) try the room; the host's controls are the
 // headless server's loopback routes, as a terminal would use them.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -105,7 +105,18 @@ class Local {
 }
 
 /**
- * A host request as a terminal makes it: to loopback, with no Origin.
+ * The host token of a server started with a data directory, as the
+ * terminal's `$(cat DIR/host-token)` reads it.
+ * @param {{dataDir: string | null}} started
+ */
+function hostAuth(started) {
+  assert.ok(started.dataDir, 'the server keeps a data directory');
+  return `Bearer ${readFileSync(path.join(started.dataDir, 'host-token'), 'utf8').trim()}`;
+}
+
+/**
+ * A host request as a terminal makes it: to loopback, with no Origin and
+ * with the host token.
  * @param {'GET' | 'POST'} method @param {string} target @param {object} [body]
  * @returns {Promise<{status: number, json: any}>}
  */
@@ -114,7 +125,7 @@ function host(method, target, body) {
     const data = body === undefined ? '' : JSON.stringify(body);
     const request = http.request(`${server.url}${target}`, {
       method,
-      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) },
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data), authorization: hostAuth(server) },
     }, (response) => {
       let text = '';
       response.setEncoding('utf8');
@@ -137,7 +148,7 @@ function passOf(/** @type {string[]} */ setCookie) {
 before(async () => {
   network = createNetwork();
   // Sharing is off until the host turns it on; its address is the veth's.
-  server = await startServer({ args: ['--share-addr', HOST_ADDR] });
+  server = await startServer({ dataDir: true, args: ['--share-addr', HOST_ADDR] });
   shared = `${HOST_ADDR}:${server.port}`;
   const child = network.spawn(process.execPath, [path.join(HERE, 'guest.mjs')], { stdio: ['pipe', 'pipe', 'pipe'] });
   guest = new Guest(child);
@@ -313,10 +324,10 @@ test('Stop sharing closes the network with 1001 and the address stops answering'
 });
 
 test('--share shares at start and prints the invite once on the terminal', async () => {
-  const started = await startServer({ args: ['--share', '--share-addr', `${HOST_ADDR}:0`] });
+  const started = await startServer({ dataDir: true, args: ['--share', '--share-addr', `${HOST_ADDR}:0`] });
   try {
     const { json } = await new Promise((resolve, reject) => {
-      http.get(`${started.url}/host/share`, (response) => {
+      http.get(`${started.url}/host/share`, { headers: { authorization: hostAuth(started) } }, (response) => {
         let text = '';
         response.on('data', (chunk) => { text += chunk; });
         response.on('end', () => resolve({ json: JSON.parse(text) }));

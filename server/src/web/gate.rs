@@ -81,7 +81,14 @@ pub fn admit(
         // Only the accept loops make connections; without the extension
         // the request did not come through one, so it is not trusted.
         None => return Err(Refusal::Forbidden("unknown listener")),
-        Some(Via::Loopback) => return Ok(Admission::Local),
+        Some(Via::Loopback) => {
+            // "This computer" is whoever connects from a loopback address,
+            // not whatever reached the main listener.
+            return match addr {
+                Some(addr) if is_loopback(addr.0.ip()) => Ok(Admission::Local),
+                _ => Err(Refusal::Forbidden("not from this computer")),
+            };
+        }
         Some(Via::Network(sharing)) => sharing,
     };
     let Some(addr) = addr else {
@@ -98,6 +105,12 @@ pub fn admit(
             None => Err(Refusal::NeedsInvite { stale: true, page }),
         },
     }
+}
+
+/// Whether `ip` is this computer, an IPv4 loopback address mapped into
+/// IPv6 included.
+fn is_loopback(ip: IpAddr) -> bool {
+    ip.to_canonical().is_loopback()
 }
 
 /// Lets through what a request from where it came from may reach: anything
@@ -252,8 +265,23 @@ mod tests {
     #[test]
     fn loopback_needs_no_pass() {
         let invites = Invites::new().expect("randomness");
-        let admitted = admit(Some(&Via::Loopback), None, None, &invites, true);
-        assert!(matches!(admitted, Ok(Admission::Local)));
+        for ip in ["127.0.0.1", "::1", "::ffff:127.0.0.1"] {
+            let addr = Some(PeerAddr(std::net::SocketAddr::new(
+                ip.parse().expect("ip"),
+                50000,
+            )));
+            let admitted = admit(Some(&Via::Loopback), addr, None, &invites, true);
+            assert!(matches!(admitted, Ok(Admission::Local)), "{ip}");
+        }
+    }
+
+    #[test]
+    fn this_computer_is_decided_by_the_peer_address_not_the_listener() {
+        let invites = Invites::new().expect("randomness");
+        for addr in [guest_addr(), None] {
+            let admitted = admit(Some(&Via::Loopback), addr, None, &invites, true);
+            assert!(matches!(admitted, Err(Refusal::Forbidden(_))), "{addr:?}");
+        }
     }
 
     #[test]

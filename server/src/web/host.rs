@@ -8,11 +8,19 @@
 //! - `POST /host/share/new-link` `{"remove_everyone": bool}`: a new link;
 //! - `POST /host/people/{id}/remove`: close someone with 1008.
 //!
-//! Only a request through the loopback listener that carries no `Origin`
-//! header gets through: browsers send `Origin` with every `POST` and every
-//! cross-origin request, so no web page (on the network or on this
-//! computer) can use them; a terminal's `curl` can. `GET /invite` is also
-//! what a browser's address bar sends, and is never framed.
+//! A request gets through only if it came from this computer through the
+//! loopback listener, and
+//! - carries the launch's host token as `Authorization: Bearer TOKEN` (for
+//!   `GET /invite`, which a browser's address bar opens, `?token=TOKEN`
+//!   does too): other accounts on the machine reach loopback as well, but
+//!   cannot read the token's file;
+//! - has no `Origin` header and no `Sec-Fetch-Site` other than `none`:
+//!   browsers send these with every request a web page makes;
+//! - for a `POST`, has `Content-Type: application/json` (which no HTML form
+//!   can send, and which makes a browser ask first) and a body with no
+//!   field the route does not know.
+
+use std::sync::Arc;
 
 use http::{header, HeaderValue, StatusCode};
 use serde::Deserialize;
@@ -21,15 +29,25 @@ use warp::reject::Rejection;
 use warp::reply::{Reply, Response};
 use warp::Filter;
 
+use super::host_token::HostToken;
 use super::{Refusal, Via};
 use crate::share::{ShareStatus, Sharing, WeakSharing};
 
 /// Most bytes of JSON a host request may carry.
 const MAX_BODY: u64 = 1024;
 
+/// What the host routes need: the host's controls and the key to them.
+#[derive(Debug, Clone)]
+pub struct HostRoutes {
+    /// The host's controls.
+    pub sharing: WeakSharing,
+    /// This launch's host token.
+    pub token: Arc<HostToken>,
+}
+
 /// The host routes, or none at all (404 as for any unknown path) when
 /// `host` is `None`.
-pub fn routes(host: Option<WeakSharing>) -> BoxedFilter<(Response,)> {
+pub fn routes(host: Option<HostRoutes>) -> BoxedFilter<(Response,)> {
     match host {
         Some(host) => mounted(host).boxed(),
         None => warp::any()
@@ -38,12 +56,15 @@ pub fn routes(host: Option<WeakSharing>) -> BoxedFilter<(Response,)> {
     }
 }
 
-fn mounted(host: WeakSharing) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+fn mounted(host: HostRoutes) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    let token = host.token.clone();
     let host_only = host_only(host);
     let invite = warp::path!("invite")
         .and(warp::get())
         .and(host_only.clone())
-        .map(|sharing: Sharing| invite_page(&sharing.status(), sharing.room_port()));
+        .map(move |sharing: Sharing| {
+            invite_page(&sharing.status(), sharing.room_port(), token.path())
+        });
     let status = warp::path!("host" / "share")
         .and(warp::get())
         .and(host_only.clone())
@@ -78,7 +99,8 @@ fn mounted(host: WeakSharing) -> impl Filter<Extract = (Response,), Error = Reje
     let remove = warp::path!("host" / "people" / usize / "remove")
         .and(warp::post())
         .and(host_only)
-        .map(|id: usize, sharing: Sharing| {
+        .and(json_body::<NoFields>())
+        .map(|id: usize, sharing: Sharing, NoFields {}| {
             if sharing.remove(id) {
                 StatusCode::NO_CONTENT.into_response()
             } else {
@@ -97,20 +119,41 @@ fn mounted(host: WeakSharing) -> impl Filter<Extract = (Response,), Error = Reje
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Switch {
     on: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct NewLink {
     #[serde(default)]
     remove_everyone: bool,
 }
 
-/// A small JSON body; an empty one reads as the type's default.
+/// The body of a route that takes no fields: `{}` or nothing.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoFields {}
+
+/// A small JSON body, sent as `application/json`; an empty one reads as
+/// `{}`. Anything else is refused before the route acts: 415 for another
+/// content type (an HTML form can send only three, none of them JSON), 400
+/// for a body that is not the route's fields.
 fn json_body<T: serde::de::DeserializeOwned + Send>(
 ) -> impl Filter<Extract = (T,), Error = Rejection> + Clone {
-    warp::body::content_length_limit(MAX_BODY)
+    warp::header::optional::<String>("content-type")
+        .and_then(|content_type: Option<String>| async move {
+            if content_type.as_deref().is_some_and(is_json) {
+                Ok(())
+            } else {
+                Err(warp::reject::custom(Refusal::UnsupportedMediaType(
+                    "host requests are application/json",
+                )))
+            }
+        })
+        .untuple_one()
+        .and(warp::body::content_length_limit(MAX_BODY))
         .and(warp::body::bytes())
         .and_then(|bytes: bytes::Bytes| async move {
             let text = if bytes.is_empty() {
@@ -118,36 +161,103 @@ fn json_body<T: serde::de::DeserializeOwned + Send>(
             } else {
                 &bytes[..]
             };
-            serde_json::from_slice::<T>(text)
-                .map_err(|_| warp::reject::custom(Refusal::BadRequest("malformed JSON")))
+            serde_json::from_slice::<T>(text).map_err(|_| {
+                warp::reject::custom(Refusal::BadRequest("not the JSON this route takes"))
+            })
         })
 }
 
-/// Passes requests through the loopback listener without an `Origin`
-/// header, extracting the host's controls; refuses the rest with 403.
-fn host_only(host: WeakSharing) -> impl Filter<Extract = (Sharing,), Error = Rejection> + Clone {
+/// Whether a `Content-Type` names JSON (parameters such as `charset` aside).
+fn is_json(content_type: &str) -> bool {
+    content_type
+        .split(';')
+        .next()
+        .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"))
+}
+
+/// What a request says about who sent it, as the host routes read it.
+#[derive(Debug)]
+struct Asker {
+    via: Option<Via>,
+    origin: Option<String>,
+    fetch_site: Option<String>,
+    authorization: Option<String>,
+    /// `?token=` on `GET /invite`, for the host's address bar.
+    query_token: Option<String>,
+}
+
+impl Asker {
+    /// Why this request may not use the host's powers, if it may not.
+    fn refusal(&self, token: &HostToken) -> Option<Refusal> {
+        if !matches!(self.via, Some(Via::Loopback)) {
+            log::warn!("refused a host request from the network");
+            return Some(Refusal::Forbidden("only the host's computer may do this"));
+        }
+        // A browser sends `Sec-Fetch-Site: none` only for what a person
+        // opened themselves (the address bar, a bookmark).
+        let from_a_page = self.origin.is_some()
+            || self
+                .fetch_site
+                .as_deref()
+                .is_some_and(|site| !site.trim().eq_ignore_ascii_case("none"));
+        if from_a_page {
+            log::warn!("refused a host request from a web page");
+            return Some(Refusal::Forbidden("web pages may not do this"));
+        }
+        let by_query = self
+            .query_token
+            .as_deref()
+            .is_some_and(|t| token.matches(t));
+        if !(token.authorizes(self.authorization.as_deref()) || by_query) {
+            log::warn!("refused a host request without the host token");
+            return Some(Refusal::Unauthorized);
+        }
+        None
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct TokenQuery {
+    token: Option<String>,
+}
+
+/// Passes requests from the host (see the module's doc), extracting the
+/// host's controls; refuses the rest with 401 or 403.
+fn host_only(host: HostRoutes) -> impl Filter<Extract = (Sharing,), Error = Rejection> + Clone {
+    let query = warp::query::<TokenQuery>()
+        .or(warp::any().map(TokenQuery::default))
+        .unify();
     warp::ext::optional::<Via>()
         .and(warp::header::optional::<String>("origin"))
-        .and_then(move |via: Option<Via>, origin: Option<String>| {
-            let verdict = match host.upgrade() {
-                // The server is gone.
-                None => Err(warp::reject::not_found()),
-                Some(_) if !matches!(via, Some(Via::Loopback)) => {
-                    log::warn!("refused a host request from the network");
-                    Err(warp::reject::custom(Refusal::Forbidden(
-                        "only the host's computer may do this",
-                    )))
-                }
-                Some(_) if origin.is_some() => {
-                    log::warn!("refused a host request from a web page");
-                    Err(warp::reject::custom(Refusal::Forbidden(
-                        "web pages may not do this",
-                    )))
-                }
-                Some(sharing) => Ok(sharing),
-            };
-            async move { verdict }
-        })
+        .and(warp::header::optional::<String>("sec-fetch-site"))
+        .and(warp::header::optional::<String>("authorization"))
+        .and(warp::path::full())
+        .and(query)
+        .and_then(
+            move |via: Option<Via>,
+                  origin: Option<String>,
+                  fetch_site: Option<String>,
+                  authorization: Option<String>,
+                  path: warp::path::FullPath,
+                  query: TokenQuery| {
+                let asker = Asker {
+                    via,
+                    origin,
+                    fetch_site,
+                    authorization,
+                    query_token: query.token.filter(|_| path.as_str() == "/invite"),
+                };
+                let verdict = match host.sharing.upgrade() {
+                    // The server is gone.
+                    None => Err(warp::reject::not_found()),
+                    Some(sharing) => match asker.refusal(&host.token) {
+                        Some(refusal) => Err(warp::reject::custom(refusal)),
+                        None => Ok(sharing),
+                    },
+                };
+                async move { verdict }
+            },
+        )
 }
 
 fn with_status(reply: impl Reply, status: StatusCode) -> Response {
@@ -170,7 +280,7 @@ fn status_json(sharing: &Sharing) -> Response {
 /// The invite page for the host's browser: built here, from the link (our
 /// own address and hex) and the QR code's SVG (our own drawing), with no
 /// text from anyone in the room.
-fn invite_page(status: &ShareStatus, port: u16) -> Response {
+fn invite_page(status: &ShareStatus, port: u16, token_path: &std::path::Path) -> Response {
     let body = match (&status.link, &status.qr_svg) {
         (Some(link), qr) => format!(
             "<h1>Invite people on your network</h1>\
@@ -180,14 +290,19 @@ fn invite_page(status: &ShareStatus, port: u16) -> Response {
              <p>The room is also at {addresses}.</p>\
              <p class=\"small\">Messages travel unencrypted on your local network: \
              share only on networks you trust. For a new link, \
-             <code>curl -X POST http://127.0.0.1:{port}/host/share/new-link</code>.</p>",
+             <code>curl -X POST -H \"Authorization: Bearer $(cat {token})\" \
+             -H 'Content-Type: application/json' http://127.0.0.1:{port}/host/share/new-link</code>.</p>",
+            token = html_text(&token_path.display().to_string()),
             qr = qr.as_deref().unwrap_or(""),
             addresses = status.addresses.join(", "),
         ),
         (None, _) => format!(
             "<h1>The room is not shared</h1>\
              <p>Only this computer can join. Start <code>hearth-server --share</code>, or \
-             <code>curl -X POST -d '{{\"on\":true}}' http://127.0.0.1:{port}/host/share</code>.</p>"
+             <code>curl -X POST -H \"Authorization: Bearer $(cat {token})\" \
+             -H 'Content-Type: application/json' -d '{{\"on\":true}}' \
+             http://127.0.0.1:{port}/host/share</code>.</p>",
+            token = html_text(&token_path.display().to_string()),
         ),
     };
     let html = format!(
@@ -211,4 +326,21 @@ fn invite_page(status: &ShareStatus, port: u16) -> Response {
         HeaderValue::from_static("no-referrer"),
     );
     response
+}
+
+/// `text` escaped for HTML: the token's path is the host's own, but a
+/// folder's name may hold any character.
+fn html_text(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            '\'' => escaped.push_str("&#39;"),
+            c => escaped.push(c),
+        }
+    }
+    escaped
 }

@@ -17,7 +17,7 @@ use warp::Filter;
 
 use crate::limits::ClientSlots;
 use crate::peer::{self, Arrival, PeerContext, Remote, SessionGuards};
-use crate::share::{Invites, WeakSharing, PASS_COOKIE};
+use crate::share::{Invites, PASS_COOKIE};
 use gate::Admission;
 
 mod access;
@@ -27,12 +27,15 @@ mod csp;
 mod files;
 mod gate;
 mod host;
+mod host_token;
 mod upgrade;
 
 pub use access::{AccessPolicy, Loopback, DESKTOP_WEBVIEW_ORIGIN};
 pub use csp::content_security_policy;
 pub use files::Uploads;
 pub use gate::Via;
+pub use host::HostRoutes;
+pub use host_token::{HostToken, HostTokenError};
 pub use upgrade::Socket;
 
 /// This crate's version, reported by `/healthz`.
@@ -58,9 +61,9 @@ pub struct RouteState {
     pub uploads: Uploads,
     /// The invite secret and the passes it bought.
     pub invites: Arc<Invites>,
-    /// The host's controls, for the headless server's host routes; `None`
-    /// where the host has a window instead.
-    pub host: Option<WeakSharing>,
+    /// The host's controls and their token, for the headless server's host
+    /// routes; `None` where the host has a window instead.
+    pub host: Option<HostRoutes>,
 }
 
 /// Why a request was refused before reaching a handler.
@@ -70,6 +73,10 @@ pub(crate) enum Refusal {
     BadRequest(&'static str),
     /// Host or Origin not on the allowlist.
     Forbidden(&'static str),
+    /// A host route asked without the host token.
+    Unauthorized,
+    /// A host route's body in another format than JSON.
+    UnsupportedMediaType(&'static str),
     /// The client cap is reached.
     RoomFull,
     /// From the network without a valid invite pass (`stale`: with one
@@ -255,6 +262,19 @@ async fn explain_rejection(rejection: Rejection) -> Result<Response, Rejection> 
             }
             Refusal::BadRequest(why) => (StatusCode::BAD_REQUEST, *why),
             Refusal::Forbidden(why) => (StatusCode::FORBIDDEN, *why),
+            Refusal::Unauthorized => {
+                let mut response = warp::reply::with_status(
+                    "this needs the host token: Authorization: Bearer TOKEN",
+                    StatusCode::UNAUTHORIZED,
+                )
+                .into_response();
+                response.headers_mut().insert(
+                    http::header::WWW_AUTHENTICATE,
+                    http::HeaderValue::from_static("Bearer"),
+                );
+                return Ok(response);
+            }
+            Refusal::UnsupportedMediaType(why) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, *why),
             Refusal::RoomFull => (StatusCode::SERVICE_UNAVAILABLE, "the room is full"),
         }
     } else if rejection.is_not_found() {

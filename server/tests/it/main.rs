@@ -8,6 +8,7 @@ mod chat;
 mod conversation;
 mod flow;
 mod hardening;
+mod host_routes;
 mod lifecycle;
 mod limits;
 mod sharing;

@@ -316,24 +316,42 @@ async fn stopping_closes_the_network_with_1001_and_stops_listening() {
 #[tokio::test]
 async fn host_routes_answer_the_terminal_only() {
     let (server, network) = shared_server(true).await;
-    let (status, head, body) = get(server.addr, "/host/share", "").await;
+    let auth = format!(
+        "Authorization: Bearer {}\r\n",
+        server.host_token.as_deref().expect("a host token")
+    );
+    let (status, head, body) = get(server.addr, "/host/share", &auth).await;
     assert_eq!(status, 200, "{head}");
     let state: Value = serde_json::from_str(&body).expect("JSON");
     assert_eq!(state["share"]["on"], true);
     let link = state["share"]["link"].as_str().expect("a link").to_owned();
 
-    let (status, head, body) = get(server.addr, "/invite", "").await;
+    let (status, head, body) = get(server.addr, "/invite", &auth).await;
     assert_eq!(status, 200);
     assert!(body.contains(&link) && body.contains("<svg"), "{body}");
     assert!(head.contains("frame-ancestors 'none'"), "{head}");
+    // The host's address bar cannot send a header: the token in the query.
+    let token = server.host_token.clone().expect("token");
+    let (status, _, body) = get(server.addr, &format!("/invite?token={token}"), "").await;
+    assert_eq!(status, 200);
+    assert!(body.contains(&link));
 
-    // A web page (any Origin) and the network get 403.
+    // A web page (any Origin) and the network get 403, with the token too.
     let origin = format!("Origin: http://{}\r\n", server.addr);
-    assert_eq!(get(server.addr, "/invite", &origin).await.0, 403);
-    assert_eq!(get(server.addr, "/host/share", &origin).await.0, 403);
+    let page = format!("{origin}{auth}");
+    assert_eq!(get(server.addr, "/invite", &page).await.0, 403);
+    assert_eq!(get(server.addr, "/host/share", &page).await.0, 403);
     let cookie = redeem(network, &secret_of(&server)).await;
-    assert_eq!(get(network, "/invite", &cookie).await.0, 403);
-    assert_eq!(get(network, "/host/share", &cookie).await.0, 403);
+    assert_eq!(
+        get(network, "/invite", &format!("{cookie}{auth}")).await.0,
+        403
+    );
+    assert_eq!(
+        get(network, "/host/share", &format!("{cookie}{auth}"))
+            .await
+            .0,
+        403
+    );
 
     let post = |path: &str, body: &str, extra: &str| {
         format!(
@@ -343,17 +361,17 @@ async fn host_routes_answer_the_terminal_only() {
             body.len()
         )
     };
-    let (status, _, _) =
-        raw_request(server.addr, &post("/host/share/new-link", "{}", &origin)).await;
+    let (status, _, _) = raw_request(server.addr, &post("/host/share/new-link", "{}", &page)).await;
     assert_eq!(status, 403, "a page cannot make a new link");
     assert_eq!(server.sharing.status().link.as_deref(), Some(link.as_str()));
-    let (status, _, body) = raw_request(server.addr, &post("/host/share/new-link", "", "")).await;
+    let (status, _, body) =
+        raw_request(server.addr, &post("/host/share/new-link", "", &auth)).await;
     assert_eq!(status, 200);
     let renewed: Value = serde_json::from_slice(&body).expect("JSON");
     assert_ne!(renewed["share"]["link"].as_str(), Some(link.as_str()));
 
     let (status, _, _) =
-        raw_request(server.addr, &post("/host/share", r#"{"on":false}"#, "")).await;
+        raw_request(server.addr, &post("/host/share", r#"{"on":false}"#, &auth)).await;
     assert_eq!(status, 200);
     assert!(!server.sharing.is_on());
 }

@@ -38,6 +38,8 @@ pub struct TestServer {
     pub room: Arc<Room>,
     pub shutdown: ShutdownHandle,
     pub sharing: Sharing,
+    /// The host routes' token, read from its file, when they are mounted.
+    pub host_token: Option<String>,
     pub task: Option<JoinHandle<()>>,
 }
 
@@ -53,12 +55,19 @@ impl TestServer {
         let room = server.room();
         let shutdown = server.shutdown_handle();
         let sharing = server.sharing();
+        let host_token = server.host_token_path().map(|path| {
+            std::fs::read_to_string(path)
+                .expect("the host token's file")
+                .trim()
+                .to_owned()
+        });
         let task = tokio::spawn(server.run(std::future::pending()));
         Ok(Self {
             addr,
             room,
             shutdown,
             sharing,
+            host_token,
             task: Some(task),
         })
     }
