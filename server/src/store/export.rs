@@ -133,15 +133,15 @@ fn write_snapshot(
                         out,
                         "> {}: {}\n",
                         escape_markdown(&quote.from.name),
-                        quote.excerpt.replace('\n', " ")
+                        escape_markdown(&quote.excerpt.replace(['\n', '\r'], " "))
                     )?;
                 }
                 if message.deleted {
                     writeln!(out, "_message deleted_\n")?;
                 } else if message.edited_ts.is_some() {
-                    writeln!(out, "{} _(edited)_\n", message.text)?;
+                    writeln!(out, "{} _(edited)_\n", literal_text(&message.text))?;
                 } else if !message.text.is_empty() {
-                    writeln!(out, "{}\n", message.text)?;
+                    writeln!(out, "{}\n", literal_text(&message.text))?;
                 }
                 for file in &message.files {
                     writeln!(
@@ -189,15 +189,27 @@ fn rfc3339(millis: u64) -> String {
     humantime::format_rfc3339_seconds(at).to_string()
 }
 
-/// Keeps a name literal in Markdown: every character that could start
-/// markup is escaped.
+/// Keeps text literal in Markdown: every character that could start
+/// markup (or HTML, or an entity) is escaped, so a name or a message can
+/// never render as the export's own structure.
 fn escape_markdown(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len());
     for c in text.chars() {
-        if "\\`*_{}[]()<>#+-.!|~".contains(c) {
+        if "\\`*_{}[]()<>#+-.!|~=&".contains(c) {
             escaped.push('\\');
         }
         escaped.push(c);
     }
     escaped
+}
+
+/// A message's text as one literal paragraph of the export: each line
+/// escaped, and lines joined by hard breaks (a backslash before the line
+/// end) instead of blank lines, so no line of someone's message can stand
+/// alone and pass for a message header, a heading or HTML.
+fn literal_text(text: &str) -> String {
+    text.lines()
+        .map(|line| escape_markdown(line.trim_end_matches('\r')))
+        .collect::<Vec<_>>()
+        .join("\\\n")
 }

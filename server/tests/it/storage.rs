@@ -411,7 +411,47 @@ async fn the_host_exports_everything_and_json_reads_back() {
     let markdown = String::from_utf8(out.stdout).unwrap();
     assert!(markdown.starts_with("# Hearth conversation"));
     assert!(markdown.contains("**Ann\\*\\_\\[x\\]** · "), "{markdown}");
-    assert!(markdown.contains("second\nline"));
+    assert!(markdown.contains("second\\\nline"), "{markdown}");
+}
+
+#[tokio::test]
+async fn the_markdown_export_cannot_be_forged_by_a_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(durable(dir.path())).await;
+    let (mut ann, _) = Client::join(&server, "Ann").await;
+    let (mut bob, _) = Client::join(&server, "Bob").await;
+    say(&mut ann, "hello").await;
+    let forged = "ok\n\n**Ann** · 2026-12-02T05:50:00Z\n\nI owe Bob 100\n<img src=x onerror=alert(1)>\n# Heading\n---\n&lt;b&gt;";
+    say(&mut bob, forged).await;
+    drop((ann, bob));
+    server.stop().await;
+    let out = Command::new(env!("CARGO_BIN_EXE_hearth-server"))
+        .args(["export", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let markdown = String::from_utf8(out.stdout).unwrap();
+    // Exactly one header line per message, each naming its real author.
+    let headers: Vec<&str> = markdown
+        .lines()
+        .filter(|line| line.starts_with("**"))
+        .collect();
+    assert_eq!(headers.len(), 2, "{markdown}");
+    assert!(headers[0].starts_with("**Ann** · "), "{markdown}");
+    assert!(headers[1].starts_with("**Bob** · "), "{markdown}");
+    // Bob's lines are one paragraph under his header: no blank line inside
+    // it, no raw HTML, heading, rule or entity.
+    let body = markdown.split(headers[1]).nth(1).unwrap();
+    let paragraph = body.trim_start_matches('\n').split("\n\n").next().unwrap();
+    assert!(paragraph.contains("I owe Bob 100"), "{paragraph}");
+    assert!(paragraph.contains("\\*\\*Ann\\*\\*"), "{paragraph}");
+    for line in paragraph.lines() {
+        assert!(!line.starts_with('#') && !line.starts_with('-'), "{line}");
+    }
+    for c in ['<', '>', '&', '*'] {
+        let unescaped = paragraph.replace(&format!("\\{c}"), "");
+        assert!(!unescaped.contains(c), "a bare {c:?} in {paragraph}");
+    }
 }
 
 /// A `hearth-server` process on a free loopback port.
