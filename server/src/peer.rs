@@ -310,11 +310,14 @@ async fn read_frames(
         // Joining and paging through the people list reach nobody else's
         // screen one by one: the room-wide ceiling on what everyone
         // receives is not theirs to use up (a crowd arriving at once would
-        // otherwise wait at 100 a second).
-        let own_budget_only = matches!(
-            request,
-            ClientMessage::Hello { .. } | ClientMessage::People { .. }
-        );
+        // otherwise wait at 100 a second). A `hello` from someone already
+        // in is a rename, which everyone sees: it pays like one.
+        let joined = join_deadline.is_none();
+        let own_budget_only = match request {
+            ClientMessage::Hello { .. } => !joined,
+            ClientMessage::People { .. } => true,
+            _ => false,
+        };
         let outcome = if typing {
             if typing_rate.allow() && ctx.room_typing_rate.allow() {
                 apply(request, id, ctx, outbox, &mut in_flight).await

@@ -362,3 +362,68 @@ async fn look_alike_and_invisible_names_are_refused() {
     assert_eq!(other.expect("welcome").await["you"]["name"], "Anna");
     assert_eq!(names(&server), ["Ann", "Anna"]);
 }
+
+/// Issue 23.8: a `hello` from someone already in renames them, and every
+/// rename reaches everyone; it escaped the room-wide ceiling (1,580
+/// `renamed` in 5 s where 700 were allowed). It pays like `rename`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn renaming_by_hello_pays_the_room_wide_ceiling() {
+    let ceiling = RateLimit {
+        per_second: 5,
+        burst: 5,
+    };
+    let server = TestServer::start(Config {
+        rate_limit: None,
+        room_rate_limit: Some(ceiling),
+        ..test_config()
+    })
+    .await;
+    let (mut observer, _) = Client::join(&server, "observer").await;
+    let (mut renamer, _) = Client::join(&server, "renamer").await;
+    let started = Instant::now();
+    let tries = 40;
+    for i in 0..tries {
+        renamer
+            .send(json!({"type": "hello", "name": format!("renamer{i}")}))
+            .await;
+    }
+    // Each hello is answered: the rename (seen by the renamer too) or a refusal.
+    let mut refused = 0;
+    let mut renamed = 0;
+    while refused + renamed < tries {
+        let frame = renamer.next().await;
+        if frame["type"] == "error" {
+            assert_eq!(frame["code"], "rate_limited", "{frame}");
+            refused += 1;
+        } else if frame["type"] == "renamed" {
+            renamed += 1;
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let allowed = f64::from(ceiling.burst) + f64::from(ceiling.per_second) * elapsed + 1.0;
+    assert!(
+        f64::from(renamed) <= allowed,
+        "{renamed} renames in {elapsed:.2} s; the ceiling allows {allowed:.0}"
+    );
+    assert!(refused > 0, "the ceiling refused some");
+    // The observer saw exactly the renames that went through; the marker
+    // may meet the ceiling too, so it is sent again as the bucket refills.
+    loop {
+        renamer.send(json!({"type": "say", "text": "marker"})).await;
+        let frame = renamer.next().await;
+        if frame["type"] == "message" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let mut seen = 0;
+    loop {
+        let frame = observer.next().await;
+        if frame["type"] == "renamed" {
+            seen += 1;
+        } else if frame["type"] == "message" && frame["text"] == "marker" {
+            break;
+        }
+    }
+    assert_eq!(seen, renamed);
+}
