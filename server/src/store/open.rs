@@ -17,7 +17,7 @@ use super::{queries, Blobs, Opened, Retention, Storage, Store, DATABASE_FILE, FI
 const LOCK_FILE: &str = "hearth.lock";
 
 /// How long a statement waits for a lock another connection holds.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+pub(super) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Why the room's storage could not be opened or used. The messages say
 /// what to do, for the one line a person reads.
@@ -210,7 +210,21 @@ fn open_writer(path: &Path) -> Result<Connection, StorageError> {
     conn.pragma_update(None, "synchronous", "normal")
         .map_err(|err| StorageError::opening(path, err))?;
     migrate(&mut conn).map_err(|err| StorageError::schema(path, err))?;
+    scrub_removals(&conn).map_err(|err| StorageError::opening(path, err))?;
     Ok(conn)
+}
+
+/// Makes "deleted" mean gone from the file: SQLite zeroes what it deletes
+/// (rows, old versions of edited ones), and the full-text index removes a
+/// deleted message's words from its pages instead of only marking them.
+/// The write-ahead log is scrubbed after each removal by the writer.
+fn scrub_removals(conn: &Connection) -> rusqlite::Result<()> {
+    conn.pragma_update(None, "secure_delete", "on")?;
+    conn.execute(
+        "INSERT INTO messages_fts (messages_fts, rank) VALUES ('secure-delete', 1)",
+        [],
+    )?;
+    Ok(())
 }
 
 fn configure(conn: &Connection) -> rusqlite::Result<()> {

@@ -20,6 +20,15 @@ const MAX_BATCH: usize = 1024;
 /// How often retention runs, and forgotten uploads are collected.
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
 
+/// How long after an edit or a deletion the write-ahead log is
+/// checkpointed and truncated, so the old text leaves the disk: soon, but
+/// not on every commit of a conversation full of edits.
+const SCRUB_AFTER: Duration = Duration::from_secs(1);
+
+/// How long the scrub's checkpoint waits for readers to move on before it
+/// tries again later: the writer has messages to commit meanwhile.
+const SCRUB_BUSY_WAIT: Duration = Duration::from_millis(50);
+
 /// How long an upload may wait for a message to use it before it is
 /// collected.
 const UNSENT_UPLOAD_LIFETIME: Duration = Duration::from_secs(60 * 60);
@@ -107,6 +116,9 @@ struct Writer<T> {
     retention: Retention,
     blobs: Blobs,
     next_prune: Instant,
+    /// When the write-ahead log is next to be scrubbed of removed text;
+    /// `None` while nothing was removed since the last scrub.
+    scrub_due: Option<Instant>,
     /// Set while commits fail, so an outage is logged once, not per batch.
     failing: bool,
 }
@@ -121,6 +133,7 @@ impl<T: Send + 'static> Writer<T> {
             blobs,
             // `open` has just pruned.
             next_prune: Instant::now() + PRUNE_EVERY,
+            scrub_due: None,
             failing: false,
         }
     }
@@ -129,7 +142,10 @@ impl<T: Send + 'static> Writer<T> {
     /// database is closed) or until every handle is gone.
     fn run(mut self, jobs: Receiver<Job<T>>) -> Option<oneshot::Sender<()>> {
         loop {
-            let wait = self.next_prune.saturating_duration_since(Instant::now());
+            let next = self
+                .scrub_due
+                .map_or(self.next_prune, |due| due.min(self.next_prune));
+            let wait = next.saturating_duration_since(Instant::now());
             match jobs.recv_timeout(wait) {
                 Ok(first) => {
                     let mut closing = self.take(first);
@@ -151,6 +167,9 @@ impl<T: Send + 'static> Writer<T> {
             if Instant::now() >= self.next_prune {
                 self.prune();
                 self.next_prune = Instant::now() + PRUNE_EVERY;
+            }
+            if self.scrub_due.is_some_and(|due| Instant::now() >= due) {
+                self.scrub();
             }
         }
         self.commit();
@@ -197,8 +216,13 @@ impl<T: Send + 'static> Writer<T> {
         match outcome {
             Ok(applied) => {
                 for outcome in &applied {
-                    if let Ok(Applied::Deleted { gone, .. }) = outcome {
-                        gone.iter().for_each(|hash| self.blobs.remove(hash));
+                    match outcome {
+                        Ok(Applied::Deleted { gone, .. }) => {
+                            gone.iter().for_each(|hash| self.blobs.remove(hash));
+                            self.scrub_soon();
+                        }
+                        Ok(Applied::Edited { .. }) => self.scrub_soon(),
+                        _ => {}
                     }
                 }
                 if let Some(observer) = observer {
@@ -222,6 +246,7 @@ impl<T: Send + 'static> Writer<T> {
         if self.retention.prunes() {
             match queries::prune(&mut self.conn, self.retention, now) {
                 Ok(Some(first_kept)) => {
+                    self.scrub_soon();
                     if let Some(observer) = self.observer.as_ref().and_then(Weak::upgrade) {
                         observer.pruned(first_kept);
                     }
@@ -235,6 +260,36 @@ impl<T: Send + 'static> Writer<T> {
 }
 
 impl<T> Writer<T> {
+    /// Asks for a scrub within [`SCRUB_AFTER`], unless one is already due.
+    fn scrub_soon(&mut self) {
+        self.scrub_due
+            .get_or_insert_with(|| Instant::now() + SCRUB_AFTER);
+    }
+
+    /// Takes removed text off the disk: `secure_delete` has zeroed it in
+    /// the database's pages, but the write-ahead log still holds the pages
+    /// as they were. A checkpoint copies the log into the database and
+    /// truncates it. If a reader holds an older snapshot, it tries again
+    /// later rather than keep the writer waiting.
+    fn scrub(&mut self) {
+        self.scrub_due = None;
+        let _ = self.conn.busy_timeout(SCRUB_BUSY_WAIT);
+        let outcome = self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| {
+                row.get::<_, i64>(0)
+            });
+        let _ = self.conn.busy_timeout(super::open::BUSY_TIMEOUT);
+        match outcome {
+            Ok(0) => log::debug!("the write-ahead log is checkpointed and truncated"),
+            Ok(_) => self.scrub_soon(),
+            Err(err) => {
+                log::debug!("checkpoint after a removal: {err}; trying again");
+                self.scrub_soon();
+            }
+        }
+    }
+
     /// Forgets uploads no message has used for [`UNSENT_UPLOAD_LIFETIME`].
     fn collect_orphans(&mut self, now: Duration) {
         let before = now.saturating_sub(UNSENT_UPLOAD_LIFETIME).as_millis();

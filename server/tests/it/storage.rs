@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures::{SinkExt, StreamExt};
 use hearth_server::{Config, Exported, Retention, Storage};
@@ -775,4 +775,62 @@ async fn a_full_disk_refuses_messages_without_losing_any_and_recovers() {
         .map(|m| m["text"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(stored, seen, "stored exactly what was delivered");
+}
+
+/// Whether any file of the data directory's database holds `needle`.
+fn on_disk(dir: &Path, needle: &str) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_name().to_string_lossy().starts_with("hearth.db"))
+        .filter(|entry| {
+            let bytes = std::fs::read(entry.path()).unwrap_or_default();
+            bytes
+                .windows(needle.len())
+                .any(|window| window == needle.as_bytes())
+        })
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+/// Issue 23.13: a deleted or edited message's text stayed in `hearth.db-wal`
+/// while the room ran. "Gone for good" is true within seconds.
+#[tokio::test]
+async fn deleted_and_edited_text_leaves_the_disk_within_seconds() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(durable(dir.path())).await;
+    let (mut ann, _) = Client::join(&server, "Ann").await;
+    let doomed = "doomed-secret-zq81x";
+    let revised = "revised-secret-kw27y";
+    let deleted = say(&mut ann, &format!("the code is {doomed}")).await["id"].clone();
+    let edited = say(&mut ann, &format!("the word is {revised}")).await["id"].clone();
+    say(&mut ann, "something to keep").await;
+    // Stored where anyone with the disk could read it.
+    assert!(!on_disk(dir.path(), doomed).is_empty());
+    ann.send(json!({"type": "delete", "id": deleted})).await;
+    ann.expect("deleted").await;
+    ann.send(json!({"type": "edit", "id": edited, "text": "the word is gone"}))
+        .await;
+    ann.expect("edited").await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let left: Vec<String> = [doomed, revised]
+            .iter()
+            .flat_map(|needle| on_disk(dir.path(), needle))
+            .collect();
+        if left.is_empty() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still on disk after 5 s, in {left:?}"
+        );
+        // Waiting on the disk itself: there is no event for a checkpoint.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The room still has what was kept, and search no longer finds it.
+    assert_eq!(say(&mut ann, "after").await["type"], "message");
+    drop(ann);
+    server.stop().await;
+    assert!(on_disk(dir.path(), "something to keep").len() == 1);
 }
