@@ -141,3 +141,87 @@ fn an_export_across_several_chunks_keeps_every_message_and_its_reactions() {
         .collect();
     assert_eq!(reacted, [1, 256, 257, 600]);
 }
+
+/// Delivers nothing; records, for each committed message, whether another
+/// connection to the same file could already read it at that moment.
+struct Witness {
+    reader: std::sync::Mutex<Connection>,
+    seen: std::sync::mpsc::Sender<(u32, bool)>,
+}
+
+impl super::Observer<u32> for Witness {
+    fn committed(&self, batch: Vec<(Result<super::Applied, super::changes::Rejected>, u32)>) {
+        let reader = self.reader.lock().expect("reader");
+        for (outcome, ticket) in batch {
+            if let Ok(super::Applied::Said(message)) = outcome {
+                let stored: i64 = reader
+                    .query_row(
+                        "SELECT count(*) FROM messages WHERE id = ?1",
+                        [message.id],
+                        |row| row.get(0),
+                    )
+                    .expect("reads");
+                let _ = self.seen.send((ticket, stored == 1));
+            }
+        }
+    }
+
+    fn failed(&self, _batch: Vec<u32>, _err: super::StorageError) {}
+
+    fn pruned(&self, _first_kept: u64) {}
+}
+
+/// Issue 23.16b: "nobody receives what is not stored", checked without a
+/// race. The observer (which delivers in the room) is handed a batch only
+/// once another connection can read it; and while another connection holds
+/// the write lock, the commit is held and nothing is handed over.
+#[test]
+fn a_batch_reaches_the_observer_only_once_it_is_committed() {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let storage = super::Storage::Dir(dir.path().to_owned());
+    let opened = super::Store::<u32>::open(&storage, Retention::default(), 10).expect("opens");
+    let path = dir.path().join(super::DATABASE_FILE);
+    let (seen, deliveries) = std::sync::mpsc::channel();
+    let witness: Arc<dyn super::Observer<u32>> = Arc::new(Witness {
+        reader: std::sync::Mutex::new(Connection::open(&path).expect("a second connection")),
+        seen,
+    });
+    opened.store.observe(Arc::downgrade(&witness));
+    let ann = User {
+        id: 1,
+        uid: "ann".into(),
+        name: "Ann".into(),
+    };
+    let say = |id: u64| Change::Say {
+        message: Box::new(ChatMessage::plain(id, ann.clone(), format!("m{id}"), id)),
+        reply_to: None,
+        files: Vec::new(),
+    };
+    let next = opened.next_id;
+    opened.store.append(say(next), 1);
+    assert_eq!(
+        deliveries.recv_timeout(Duration::from_secs(10)),
+        Ok((1, true))
+    );
+
+    // Another connection holds the write lock: the commit waits for it.
+    let blocker = Connection::open(&path).expect("a blocking connection");
+    blocker
+        .execute_batch("BEGIN IMMEDIATE")
+        .expect("the write lock");
+    opened.store.append(say(next + 1), 2);
+    assert!(
+        deliveries.recv_timeout(Duration::from_millis(500)).is_err(),
+        "handed over while its commit could not happen"
+    );
+    blocker.execute_batch("COMMIT").expect("lets go");
+    assert_eq!(
+        deliveries.recv_timeout(Duration::from_secs(10)),
+        Ok((2, true)),
+        "delivered once stored, and stored when delivered"
+    );
+    drop(witness);
+}

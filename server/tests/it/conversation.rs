@@ -132,6 +132,27 @@ async fn a_reply_quotes_its_original_and_a_missing_one_disturbs_nobody() {
     nothing_else_reached(&mut ann, &mut bob, "marker").await;
 }
 
+/// Issue 23.16a: without `deleted = 0` in the quote's lookup a reply to a
+/// deleted message went through with an empty quote, and no test noticed.
+#[tokio::test]
+async fn a_reply_to_a_deleted_message_is_refused_and_reaches_nobody() {
+    let server = TestServer::start(test_config()).await;
+    let (mut ann, _) = join_with_key(&server, "Ann", Some(ANN_KEY)).await;
+    let (mut bob, _) = join_with_key(&server, "Bob", Some(BOB_KEY)).await;
+    let id = say(&mut ann, json!({"text": "regrettable"})).await["id"].clone();
+    bob.expect("message").await;
+    answer(&mut ann, json!({"type": "delete", "id": id}), "deleted").await;
+    assert_eq!(bob.expect("deleted").await["id"], id);
+    let refused = say(
+        &mut bob,
+        json!({"text": "what did you say?", "reply_to": id}),
+    )
+    .await;
+    assert_eq!(refused["type"], "error", "{refused}");
+    assert_eq!(refused["code"], "not_found");
+    nothing_else_reached(&mut ann, &mut bob, "marker").await;
+}
+
 #[tokio::test]
 async fn reactions_toggle_once_per_person_and_show_in_history() {
     let server = TestServer::start(test_config()).await;
