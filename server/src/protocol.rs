@@ -229,6 +229,30 @@ pub struct ChatMessage {
 }
 
 impl ChatMessage {
+    /// Sheds who reacted (the latest reactors first, then whole reactions
+    /// from the last) until the message's JSON takes at most `max_bytes`,
+    /// so a page or `welcome` always carries the message itself however
+    /// many people reacted to it. Its text and files stay.
+    pub fn trim_reactions_to(&mut self, max_bytes: usize) {
+        let size = |m: &ChatMessage| serde_json::to_string(m).map_or(usize::MAX, |j| j.len());
+        if size(self) <= max_bytes {
+            return;
+        }
+        let mut keep = self
+            .reactions
+            .iter()
+            .map(|r| r.users.len())
+            .max()
+            .unwrap_or(0);
+        while keep > 1 && size(self) > max_bytes {
+            keep /= 2;
+            for reaction in &mut self.reactions {
+                reaction.users.truncate(keep.max(1));
+            }
+        }
+        while size(self) > max_bytes && self.reactions.pop().is_some() {}
+    }
+
     /// A new message with nothing but its text.
     pub fn plain(id: u64, from: User, text: String, ts: u64) -> Self {
         Self {
@@ -342,6 +366,9 @@ pub enum ErrorCode {
     Forbidden,
     /// A reaction must be one emoji.
     InvalidEmoji,
+    /// The message has as many different reactions as it may, or the
+    /// person has put as many on it as one may.
+    TooManyReactions,
 }
 
 /// What the server tells clients. Each is serialized once per event and the

@@ -135,11 +135,22 @@ impl History {
 
     /// Forgets the oldest messages until both bounds hold.
     fn fit(&mut self) {
-        while self.messages.len() > self.max_len || self.bytes > self.max_bytes {
+        while self.messages.len() > self.max_len
+            || (self.bytes > self.max_bytes && self.messages.len() > 1)
+        {
             let Some((_, dropped)) = self.messages.pop_front() else {
                 break;
             };
             self.bytes -= dropped;
+        }
+        // The newest message stays, whatever it carries: trimmed to fit.
+        if self.bytes > self.max_bytes {
+            if let Some((message, size)) = self.messages.back_mut() {
+                message.trim_reactions_to(self.max_bytes.saturating_sub(24));
+                let new_size = size_of(message);
+                self.bytes = self.bytes - *size + new_size;
+                *size = new_size;
+            }
         }
     }
 

@@ -44,6 +44,12 @@ pub enum Refused {
     /// A reaction that is not one emoji.
     #[error("a reaction is one emoji")]
     InvalidEmoji,
+    /// The message has all the reactions it may have, or the person all
+    /// they may put on it.
+    #[error(
+        "that message has as many reactions as it can take: 20 different ones, 10 of them yours"
+    )]
+    TooManyReactions,
     /// A `hello` key that cannot be a client secret.
     #[error("the key must be 16 to 256 printable ASCII characters")]
     InvalidKey,
@@ -65,6 +71,7 @@ impl Refused {
             Refused::NotFound => ErrorCode::NotFound,
             Refused::Forbidden => ErrorCode::Forbidden,
             Refused::InvalidEmoji => ErrorCode::InvalidEmoji,
+            Refused::TooManyReactions => ErrorCode::TooManyReactions,
             Refused::InvalidKey | Refused::TooManyFiles(_) => ErrorCode::Malformed,
         }
     }
@@ -75,6 +82,7 @@ impl From<Rejected> for Refused {
         match rejected {
             Rejected::NotFound => Refused::NotFound,
             Rejected::Forbidden => Refused::Forbidden,
+            Rejected::TooManyReactions => Refused::TooManyReactions,
         }
     }
 }

@@ -93,7 +93,18 @@ pub enum Rejected {
     /// The message is someone else's.
     #[error("only its author may change that message")]
     Forbidden,
+    /// The message has [`MAX_DISTINCT_REACTIONS`] different emoji already,
+    /// or the person [`MAX_REACTIONS_PER_PERSON`] on it.
+    #[error("that message has as many reactions as it may")]
+    TooManyReactions,
 }
+
+/// Most different emoji on one message: a message's reactions stay
+/// something people read at a glance, and its size bounded.
+pub const MAX_DISTINCT_REACTIONS: i64 = 20;
+
+/// Most reactions one person (uid) may put on one message.
+pub const MAX_REACTIONS_PER_PERSON: i64 = 10;
 
 /// Applies `change` within `tx`. The outer error is SQLite failing (the
 /// whole batch rolls back); the inner one, a change refused on its merits.
@@ -133,6 +144,9 @@ pub fn apply(tx: &Transaction<'_>, change: Change) -> rusqlite::Result<Result<Ap
                 )?
                 .execute(params![id, emoji, user.uid])?;
             if removed == 0 {
+                if let Err(rejected) = room_for_reaction(tx, id, &emoji, &user.uid)? {
+                    return Ok(Err(rejected));
+                }
                 tx.prepare_cached(
                     "INSERT INTO reactions (message_id, emoji, user_uid, user_id, user_name)
                      VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -147,6 +161,31 @@ pub fn apply(tx: &Transaction<'_>, change: Change) -> rusqlite::Result<Result<Ap
             }))
         }
     }
+}
+
+/// Whether `uid` may add `emoji` to message `id`: under both caps. Both
+/// counts use the reactions' unique index on (message, emoji, uid).
+fn room_for_reaction(
+    tx: &Transaction<'_>,
+    id: u64,
+    emoji: &str,
+    uid: &str,
+) -> rusqlite::Result<Result<(), Rejected>> {
+    let (distinct, used, mine): (i64, bool, i64) = tx
+        .prepare_cached(
+            "SELECT count(DISTINCT emoji), coalesce(max(emoji = ?2), 0),
+                    coalesce(sum(user_uid = ?3), 0)
+             FROM reactions WHERE message_id = ?1",
+        )?
+        .query_row(params![id, emoji, uid], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+        })?;
+    let full = (!used && distinct >= MAX_DISTINCT_REACTIONS) || mine >= MAX_REACTIONS_PER_PERSON;
+    Ok(if full {
+        Err(Rejected::TooManyReactions)
+    } else {
+        Ok(())
+    })
 }
 
 fn say(

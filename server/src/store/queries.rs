@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
 use rusqlite::{params, Connection, OptionalExtension as _, Row};
@@ -104,6 +105,9 @@ pub(super) fn decorate(conn: &Connection, messages: &mut [ChatMessage]) -> rusql
          ORDER BY rowid",
     )?;
     let mut rows = reactions.query([&ids])?;
+    // Each (message, emoji) found by hash, so decorating is linear in the
+    // reactions however many different ones a message has.
+    let mut slots: HashMap<(usize, String), usize> = HashMap::new();
     while let Some(row) = rows.next()? {
         let Some(&at) = index.get(&row.get(0)?) else {
             continue;
@@ -115,12 +119,16 @@ pub(super) fn decorate(conn: &Connection, messages: &mut [ChatMessage]) -> rusql
             name: row.get(4)?,
         };
         let reactions = &mut messages[at].reactions;
-        match reactions.iter_mut().find(|r| r.emoji == emoji) {
-            Some(reaction) => reaction.users.push(user),
-            None => reactions.push(Reaction {
-                emoji,
-                users: vec![user],
-            }),
+        match slots.entry((at, emoji)) {
+            Entry::Occupied(slot) => reactions[*slot.get()].users.push(user),
+            Entry::Vacant(slot) => {
+                let emoji = slot.key().1.clone();
+                slot.insert(reactions.len());
+                reactions.push(Reaction {
+                    emoji,
+                    users: vec![user],
+                });
+            }
         }
     }
     Ok(())
@@ -222,7 +230,14 @@ fn within(mut rows: Vec<ChatMessage>, limit: usize, max_bytes: usize) -> (Vec<Ch
         })
         .count();
     if fits < rows.len() {
+        // Never an empty page while messages remain: the cursor would not
+        // move and the client would ask again at once. The nearest message
+        // comes with what it carries trimmed instead.
+        let fits = fits.max(1);
         rows.truncate(fits);
+        if let (1, Some(only)) = (fits, rows.first_mut()) {
+            only.trim_reactions_to(max_bytes);
+        }
         more = true;
     }
     (rows, more)

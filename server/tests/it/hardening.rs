@@ -427,3 +427,121 @@ async fn renaming_by_hello_pays_the_room_wide_ceiling() {
     }
     assert_eq!(seen, renamed);
 }
+
+/// Reacts with `emoji` to `id` and returns the answer: the `reaction`
+/// (everyone gets it, the reacter too) or the `error`.
+async fn react(client: &mut Client, id: &serde_json::Value, emoji: &str) -> serde_json::Value {
+    client
+        .send(json!({"type": "react", "id": id, "emoji": emoji}))
+        .await;
+    loop {
+        let frame = client.next().await;
+        if frame["type"] == "error" || (frame["type"] == "reaction" && frame["emoji"] == emoji) {
+            return frame;
+        }
+    }
+}
+
+async fn say_text(client: &mut Client, text: &str) -> serde_json::Value {
+    client.send(json!({"type": "say", "text": text})).await;
+    loop {
+        let frame = client.next().await;
+        if frame["type"] == "message" && frame["text"] == text {
+            return frame;
+        }
+    }
+}
+
+/// The first emoji of the RGI set that are plain pictographs, for tests.
+const EMOJI: [&str; 24] = [
+    "😀", "😁", "😂", "🤣", "😃", "😄", "😅", "😆", "😉", "😊", "😋", "😎", "😍", "😘", "🥰", "😗",
+    "😙", "🥲", "😚", "🙂", "🤗", "🤩", "🤔", "🫡",
+];
+
+/// Issue 23.1: one person could put an unlimited number of "different"
+/// reactions on a message (any pictographs joined by ZWJ passed as one
+/// emoji). Only RGI emoji count, and a message takes at most 20 different
+/// ones, a person at most 10 on it.
+#[tokio::test]
+async fn reactions_are_real_emoji_and_capped_per_message_and_person() {
+    let server = TestServer::start(test_config()).await;
+    let (mut ann, _) = Client::join(&server, "Ann").await;
+    let id = say_text(&mut ann, "react to me").await["id"].clone();
+    for (i, made_up) in ["😀\u{200D}😀", "😀\u{200D}😁\u{200D}😂", "🐱\u{200D}🚀"]
+        .iter()
+        .enumerate()
+    {
+        let answer = react(&mut ann, &id, made_up).await;
+        assert_eq!(answer["code"], "invalid_emoji", "{i}: {answer}");
+    }
+    for emoji in &EMOJI[..10] {
+        assert_eq!(react(&mut ann, &id, emoji).await["type"], "reaction");
+    }
+    let eleventh = react(&mut ann, &id, EMOJI[10]).await;
+    assert_eq!(eleventh["code"], "too_many_reactions", "{eleventh}");
+    // Taking one back makes room again.
+    assert_eq!(react(&mut ann, &id, EMOJI[0]).await["added"], false);
+    assert_eq!(react(&mut ann, &id, EMOJI[10]).await["added"], true);
+
+    let (mut bob, _) = Client::join(&server, "Bob").await;
+    for emoji in &EMOJI[11..20] {
+        assert_eq!(react(&mut bob, &id, emoji).await["type"], "reaction");
+    }
+    let (mut cy, _) = Client::join(&server, "Cy").await;
+    assert_eq!(react(&mut cy, &id, EMOJI[20]).await["added"], true);
+    // 20 different ones are on the message now: another different one is
+    // refused, but joining one already there is not.
+    let different = react(&mut cy, &id, EMOJI[21]).await;
+    assert_eq!(different["code"], "too_many_reactions", "{different}");
+    assert_eq!(react(&mut cy, &id, EMOJI[1]).await["added"], true);
+}
+
+/// Issue 23.1: a message whose reactions outgrew the page budget was left
+/// out of `welcome`, `history` answered `messages: [] more: true` (so the
+/// client asked again at once), and search found nothing. The message now
+/// always comes, with the list of who reacted trimmed to fit.
+#[tokio::test]
+async fn a_message_buried_in_reactions_still_comes_in_every_page() {
+    // A small send budget: pages and `welcome` carry 2 KiB of history.
+    let server = TestServer::start(Config {
+        send_queue_bytes: 8 * 1024,
+        ..test_config()
+    })
+    .await;
+    let (mut ann, _) = Client::join(&server, "Ann").await;
+    let buried = say_text(&mut ann, "buried treasure").await["id"].clone();
+    let mut crowd = Vec::new();
+    for n in 0..8 {
+        let (mut person, _) = Client::join(&server, &format!("reactor-{n}")).await;
+        for emoji in &EMOJI[..10] {
+            assert_eq!(react(&mut person, &buried, emoji).await["type"], "reaction");
+        }
+        crowd.push(person);
+    }
+    let later = say_text(&mut ann, "later").await["id"].clone();
+
+    let (mut newcomer, welcome) = Client::join(&server, "newcomer").await;
+    let history = welcome["history"].as_array().unwrap();
+    assert!(
+        history.iter().any(|m| m["id"] == buried),
+        "welcome without the buried message: {welcome}"
+    );
+    newcomer
+        .send(json!({"type": "history", "before": later}))
+        .await;
+    let page = newcomer.expect("history").await;
+    let messages = page["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 1, "{page}");
+    assert_eq!(messages[0]["id"], buried);
+    assert_eq!(messages[0]["text"], "buried treasure");
+    assert!(
+        page.to_string().len() < 4 * 1024,
+        "trimmed to the budget: {} bytes",
+        page.to_string().len()
+    );
+    newcomer
+        .send(json!({"type": "search", "query": "treasure"}))
+        .await;
+    let results = newcomer.expect("results").await;
+    assert_eq!(results["messages"][0]["id"], buried, "{results}");
+}
