@@ -10,7 +10,7 @@ pub fn validate_emoji(raw: &str) -> Result<String, Refused> {
     let emoji = raw.trim();
     // Digits, `#` and `*` are the unqualified forms of keycap bases in the
     // emoji data, but read as text.
-    if emoji.chars().all(|c| c.is_ascii()) {
+    if emoji.is_ascii() {
         return Err(Refused::InvalidEmoji);
     }
     emojis::get(emoji)
