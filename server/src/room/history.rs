@@ -16,9 +16,12 @@ use crate::protocol::{excerpt, ChatMessage, Quote, Reaction, User};
 /// An upper bound of the bytes `message` takes in a `message` frame (and
 /// so in `welcome`).
 pub fn size_of(message: &ChatMessage) -> usize {
-    // `{"type":"message",` and the closing brace, generously.
-    serde_json::to_string(message).map_or(usize::MAX / 2, |json| json.len() + 24)
+    serde_json::to_string(message).map_or(usize::MAX / 2, |json| json.len() + FRAME_OVERHEAD)
 }
+
+/// What a frame adds around a message's JSON: `{"type":"message",` and the
+/// closing brace, generously.
+const FRAME_OVERHEAD: usize = 24;
 
 /// The last messages, oldest first, at most `max_len` of them and at most
 /// `max_bytes` of JSON together.
@@ -146,7 +149,7 @@ impl History {
         // The newest message stays, whatever it carries: trimmed to fit.
         if self.bytes > self.max_bytes {
             if let Some((message, size)) = self.messages.back_mut() {
-                message.trim_reactions_to(self.max_bytes.saturating_sub(24));
+                message.trim_reactions_to(self.max_bytes.saturating_sub(FRAME_OVERHEAD));
                 let new_size = size_of(message);
                 self.bytes = self.bytes - *size + new_size;
                 *size = new_size;
