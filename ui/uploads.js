@@ -3,13 +3,16 @@
  * Files attached in the composer: from the attach button, a paste or a
  * drop; each uploaded at once with `POST /files` (XMLHttpRequest, so its
  * progress shows), with a button to cancel or remove it. A file over the
- * room's limit is refused before anything is sent. The one owner of the
+ * room's limit is refused before anything is sent. The room takes one file
+ * at a time from each person, so several attached at once go one after
+ * another. The one owner of the
  * attachments of the message being written.
  * @module uploads
  */
 
 import { byId, el } from './dom.js';
 import { formatSize, uploadUrl } from './files.js';
+import * as identity from './identity.js';
 
 /** @typedef {import('./conversation.js').FileInfo} FileInfo */
 /**
@@ -17,8 +20,9 @@ import { formatSize, uploadUrl } from './files.js';
  * @property {number} key
  * @property {string} name
  * @property {number} size
- * @property {'uploading' | 'done'} state
+ * @property {'waiting' | 'uploading' | 'done'} state
  * @property {number} loaded bytes sent so far
+ * @property {File | null} file what is still to be sent
  * @property {XMLHttpRequest | null} xhr
  * @property {FileInfo | null} info what the room answered
  */
@@ -135,8 +139,18 @@ export function add(files) {
 
 /** @param {File} file */
 function start(file) {
-  /** @type {Upload} */
-  const upload = { key: nextKey++, name: file.name || 'pasted file', size: file.size, state: 'uploading', loaded: 0, xhr: null, info: null };
+  uploads.push({ key: nextKey++, name: file.name || 'pasted file', size: file.size, state: 'waiting', loaded: 0, file, xhr: null, info: null });
+  next();
+}
+
+/** Sends the first waiting file, unless one is on its way. */
+function next() {
+  if (uploads.some((upload) => upload.state === 'uploading')) return;
+  const upload = uploads.find((other) => other.state === 'waiting');
+  if (!upload?.file) return;
+  const file = upload.file;
+  upload.file = null;
+  upload.state = 'uploading';
   const xhr = new XMLHttpRequest();
   upload.xhr = xhr;
   xhr.open('POST', uploadUrl());
@@ -152,6 +166,7 @@ function start(file) {
       upload.info = body.file;
       upload.xhr = null;
       render();
+      next();
       settled();
     } else {
       failed(upload, refusal(upload, xhr.status, body?.error));
@@ -159,10 +174,13 @@ function start(file) {
   });
   xhr.addEventListener('error', () => failed(upload, `${upload.name} could not be uploaded: the room could not be reached.`));
   xhr.addEventListener('timeout', () => failed(upload, `${upload.name} could not be uploaded: the room took too long to answer.`));
+  // The key first: the room takes files only from people in it, and
+  // reads the form in order.
   const form = new FormData();
+  form.append('key', identity.key());
   form.append('file', file, upload.name);
   xhr.send(form);
-  uploads.push(upload);
+  render();
 }
 
 /** @param {string} text */
@@ -184,6 +202,12 @@ function refusal(upload, status, error) {
   const code = error?.code ?? '';
   if (code === 'too_big' || status === 413) return `${upload.name} is too big (max ${formatSize(maxBytes)}).`;
   if (code === 'rate_limited' || status === 429) return `Too many uploads at once: ${upload.name} was not sent. Wait a moment, then attach it again.`;
+  if (code === 'files_full') return `The room has no space left for files, so ${upload.name} was not sent.`;
+  if (code === 'person_files_full') return `You have sent as many files as the room keeps for one person, so ${upload.name} was not sent. Deleting your messages with files frees space.`;
+  if (code === 'disk_full') return `The host's disk is nearly full, so ${upload.name} was not sent.`;
+  if (code === 'not_joined') return `${upload.name} was not sent: you are not in the room right now. Wait until you are back, then attach it again.`;
+  if (code === 'too_slow') return `${upload.name} arrived too slowly and was not kept. Try again on a better connection.`;
+  if (code === 'busy') return `The room is receiving other files right now, so ${upload.name} was not sent. Attach it again in a moment.`;
   if (code === 'storage_unavailable' || status === 503) return `The room cannot store files right now, so ${upload.name} was not sent. Try again later.`;
   if (error?.message) return `${upload.name} was not accepted: ${error.message}`;
   return `${upload.name} could not be uploaded (HTTP ${status}).`;
@@ -201,6 +225,7 @@ function failed(upload, why) {
   hooks.showError(why);
   render();
   hooks.changed();
+  next();
 }
 
 /**
@@ -213,6 +238,7 @@ function remove(key, refocus) {
   if (!upload) return;
   upload.xhr?.abort();
   uploads = uploads.filter((other) => other !== upload);
+  next();
   render();
   hooks.changed();
   settled();
@@ -234,7 +260,7 @@ export function any() {
 
 /** Whether some upload is still under way. */
 export function busy() {
-  return uploads.some((upload) => upload.state === 'uploading');
+  return uploads.some((upload) => upload.state !== 'done');
 }
 
 /**
@@ -271,7 +297,7 @@ export function clear() {
 export function restore(files) {
   for (const info of files) {
     if (uploads.some((upload) => upload.info?.id === info.id)) continue;
-    uploads.push({ key: nextKey++, name: info.name, size: info.size, state: 'done', loaded: info.size, xhr: null, info });
+    uploads.push({ key: nextKey++, name: info.name, size: info.size, state: 'done', loaded: info.size, file: null, xhr: null, info });
   }
   render();
   hooks.changed();
@@ -290,7 +316,7 @@ function render() {
       progress.value = upload.loaded;
       progress.setAttribute('aria-label', `Uploading ${upload.name}`);
       progress.hidden = upload.state === 'done';
-      const status = el('span', 'attachment-status', upload.state === 'done' ? 'ready' : percent(upload));
+      const status = el('span', 'attachment-status', upload.state === 'done' ? 'ready' : upload.state === 'waiting' ? 'waiting' : percent(upload));
       const remove = el('button', 'remove-attachment ghost', '×');
       remove.type = 'button';
       remove.dataset.key = String(upload.key);

@@ -28,6 +28,18 @@ const DEFAULT_PING_SECS: u64 = 20;
 const DEFAULT_JOIN_SECS: u64 = 10;
 const DEFAULT_SEND_QUEUE_BYTES: u64 = 4 * 1024 * 1024;
 const DEFAULT_MAX_UPLOAD_BYTES: u64 = 10 * 1024 * 1024;
+const GIB: u64 = 1024 * 1024 * 1024;
+/// All files together, at most: what fits a desktop's disk.
+const DEFAULT_MAX_FILES_BYTES: u64 = 2 * GIB;
+/// All files together in an `--ephemeral` room, which keeps them in memory.
+const DEFAULT_MAX_FILES_BYTES_IN_MEMORY: u64 = 256 * 1024 * 1024;
+const DEFAULT_MAX_PERSON_FILES_BYTES: u64 = 200 * 1024 * 1024;
+const DEFAULT_MAX_DOWNLOADS: usize = 64;
+const DEFAULT_MAX_DOWNLOADS_PER_ADDRESS: usize = 8;
+const DEFAULT_CONCURRENT_UPLOADS: usize = 4;
+/// A phone on weak Wi-Fi sends far faster; a connection that trickles to
+/// hold an upload's place does not.
+const DEFAULT_UPLOAD_MIN_RATE: u64 = 16 * 1024;
 
 /// Everything the server needs to know to run a room.
 #[derive(Debug, Clone)]
@@ -72,6 +84,25 @@ pub struct Config {
     pub retention: Retention,
     /// Largest file `POST /files` accepts, in bytes.
     pub max_upload_bytes: u64,
+    /// All uploaded files together, in bytes; `None`: 2 GiB or a tenth of
+    /// the free disk space at start, whichever is smaller (256 MiB when
+    /// ephemeral, in memory).
+    pub max_files_bytes: Option<u64>,
+    /// One person's uploaded files together, in bytes.
+    pub max_person_files_bytes: u64,
+    /// Files being downloaded at once, by everyone.
+    pub max_downloads: usize,
+    /// Files being downloaded at once from one address.
+    pub max_downloads_per_address: usize,
+    /// Files being received at once; one more is refused (503), not kept
+    /// waiting.
+    pub max_concurrent_uploads: usize,
+    /// How long an upload may take before its first bytes count, and the
+    /// slowest it may then go on average, in bytes per second.
+    pub upload_pace: UploadPace,
+    /// How long one write of an HTTP response (a download) may wait for
+    /// the client to take bytes before the connection is closed.
+    pub connection_write_timeout: Duration,
     /// Share the room with the network as soon as it starts.
     pub share_on_start: bool,
     /// Where to share it; empty means this machine's network addresses.
@@ -148,6 +179,13 @@ impl Default for Config {
             storage: Storage::Ephemeral,
             retention: Retention::default(),
             max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
+            max_files_bytes: None,
+            max_person_files_bytes: DEFAULT_MAX_PERSON_FILES_BYTES,
+            max_downloads: DEFAULT_MAX_DOWNLOADS,
+            max_downloads_per_address: DEFAULT_MAX_DOWNLOADS_PER_ADDRESS,
+            max_concurrent_uploads: DEFAULT_CONCURRENT_UPLOADS,
+            upload_pace: UploadPace::default(),
+            connection_write_timeout: Duration::from_secs(30),
             share_on_start: false,
             share_addrs: Vec::new(),
             host_routes: false,
@@ -161,6 +199,38 @@ impl Config {
     /// with room for the people list and the chat that follows.
     pub fn history_bytes(&self) -> usize {
         self.send_queue_bytes / 4
+    }
+
+    /// The quota on all uploaded files: as set, or the default for where
+    /// they are kept, given the free disk space (if known) at start.
+    pub fn files_quota(&self, free_space: Option<u64>) -> u64 {
+        if let Some(max) = self.max_files_bytes {
+            return max;
+        }
+        match (&self.storage, free_space) {
+            (Storage::Ephemeral, _) => DEFAULT_MAX_FILES_BYTES_IN_MEMORY,
+            (Storage::Dir(_), Some(free)) => DEFAULT_MAX_FILES_BYTES.min(free / 10),
+            (Storage::Dir(_), None) => DEFAULT_MAX_FILES_BYTES,
+        }
+    }
+}
+
+/// How fast an upload must arrive: the body is due `grace` after the
+/// request plus one second per `min_bytes_per_sec` bytes received.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct UploadPace {
+    /// Time before the rate counts.
+    pub grace: Duration,
+    /// Slowest average rate after it, in bytes per second.
+    pub min_bytes_per_sec: u64,
+}
+
+impl Default for UploadPace {
+    fn default() -> Self {
+        Self {
+            grace: Duration::from_secs(10),
+            min_bytes_per_sec: DEFAULT_UPLOAD_MIN_RATE,
+        }
     }
 }
 
@@ -242,6 +312,40 @@ pub struct ServerArgs {
           default_value_t = DEFAULT_MAX_UPLOAD_BYTES,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub max_upload_bytes: u64,
+
+    /// All files people send together, in bytes (unsent ones included).
+    /// Default: 2 GiB or a tenth of the free disk space at start, whichever
+    /// is smaller; 256 MiB with --ephemeral (kept in memory).
+    #[arg(long, env = "HEARTH_MAX_FILES_BYTES", value_name = "BYTES")]
+    pub max_files_bytes: Option<u64>,
+
+    /// One person's files together, in bytes.
+    #[arg(long, env = "HEARTH_MAX_PERSON_FILES_BYTES", value_name = "BYTES",
+          default_value_t = DEFAULT_MAX_PERSON_FILES_BYTES)]
+    pub max_person_files_bytes: u64,
+
+    /// Files being downloaded at once, by everyone; more get 503.
+    #[arg(long, env = "HEARTH_MAX_DOWNLOADS", default_value_t = DEFAULT_MAX_DOWNLOADS,
+          value_parser = clap::value_parser!(u64).range(1..).map(|v| v as usize))]
+    pub max_downloads: usize,
+
+    /// Files being downloaded at once from one address; more get 503.
+    #[arg(long, env = "HEARTH_MAX_DOWNLOADS_PER_ADDRESS",
+          default_value_t = DEFAULT_MAX_DOWNLOADS_PER_ADDRESS,
+          value_parser = clap::value_parser!(u64).range(1..).map(|v| v as usize))]
+    pub max_downloads_per_address: usize,
+
+    /// Files received at once, from everyone; more get 503 (busy).
+    #[arg(long, env = "HEARTH_MAX_CONCURRENT_UPLOADS", default_value_t = DEFAULT_CONCURRENT_UPLOADS,
+          value_parser = clap::value_parser!(u64).range(1..).map(|v| v as usize))]
+    pub max_concurrent_uploads: usize,
+
+    /// Slowest an upload may arrive, in bytes per second (after 10 s of
+    /// grace); slower ones are cut off (408, too_slow).
+    #[arg(long, env = "HEARTH_UPLOAD_MIN_RATE", value_name = "BYTES_PER_SEC",
+          default_value_t = DEFAULT_UPLOAD_MIN_RATE,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub upload_min_rate: u64,
 
     /// Keep the conversation in this directory (created if missing).
     /// Default: the platform's data directory, e.g. `~/.local/share/hearth`.
@@ -346,6 +450,15 @@ impl ServerArgs {
             join_timeout: Duration::from_secs(args.join_timeout),
             send_queue_bytes: args.send_queue_bytes,
             max_upload_bytes: args.max_upload_bytes,
+            max_files_bytes: args.max_files_bytes,
+            max_person_files_bytes: args.max_person_files_bytes,
+            max_downloads: args.max_downloads,
+            max_downloads_per_address: args.max_downloads_per_address,
+            max_concurrent_uploads: args.max_concurrent_uploads,
+            upload_pace: UploadPace {
+                min_bytes_per_sec: args.upload_min_rate,
+                ..UploadPace::default()
+            },
             share_on_start: args.share,
             share_addrs: args.share_addr,
             ..Config::default()
@@ -359,5 +472,29 @@ impl From<ServerArgs> for Config {
     fn from(args: ServerArgs) -> Self {
         let storage = args.storage(platform_data_dir());
         args.into_config(storage)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_files_quota_fits_where_files_are_kept() {
+        const MIB: u64 = 1024 * 1024;
+        let on_disk = Config {
+            storage: Storage::Dir("/nowhere".into()),
+            ..Config::default()
+        };
+        assert_eq!(on_disk.files_quota(Some(100 * GIB)), 2 * GIB);
+        assert_eq!(on_disk.files_quota(Some(5 * GIB)), 512 * MIB, "a tenth");
+        assert_eq!(on_disk.files_quota(None), 2 * GIB);
+        let in_memory = Config::default();
+        assert_eq!(in_memory.files_quota(Some(100 * GIB)), 256 * MIB);
+        let set = Config {
+            max_files_bytes: Some(7),
+            ..on_disk
+        };
+        assert_eq!(set.files_quota(Some(5 * GIB)), 7);
     }
 }

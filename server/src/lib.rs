@@ -30,7 +30,9 @@ mod shutdown;
 mod store;
 mod web;
 
-pub use config::{platform_data_dir, Config, RateLimit, ServerArgs, ShareAddr, DEFAULT_ADDR};
+pub use config::{
+    platform_data_dir, Config, RateLimit, ServerArgs, ShareAddr, UploadPace, DEFAULT_ADDR,
+};
 pub use headless::{host_until_signal, print_address, HostOptions};
 pub use limits::{raise_open_files_limit, release_memory_eagerly};
 pub use panics::count_panics;

@@ -30,7 +30,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Host the room (what `hearth-server` alone does).
-    Serve(ServerArgs),
+    Serve(Box<ServerArgs>),
     /// Print the kept conversation to standard output.
     Export(ExportArgs),
 }
@@ -52,7 +52,7 @@ async fn main() -> ExitCode {
     hearth_server::count_panics();
     let server = match cli.command {
         Some(Command::Export(args)) => return export(args),
-        Some(Command::Serve(server)) => server,
+        Some(Command::Serve(server)) => *server,
         None => cli.server,
     };
     hearth_server::release_memory_eagerly();

@@ -25,7 +25,8 @@ use crate::room::Room;
 use crate::share::{Invites, Sharing, SharingParts};
 use crate::shutdown::ShutdownHandle;
 use crate::web::{
-    routes, AccessPolicy, HostRoutes, HostToken, Loopback, PeerAddr, RouteState, Uploads, Via,
+    routes, AccessPolicy, Downloads, HostRoutes, HostToken, Loopback, PeerAddr, RouteState,
+    Uploads, Via,
 };
 
 /// Uploads the room takes, all senders together: enough for a class that
@@ -168,7 +169,18 @@ pub(crate) struct Acceptor {
     shutdown: CancellationToken,
     pending: PendingConnections,
     network_pending: PendingConnections,
-    header_read_timeout: Duration,
+    timeouts: ConnectionTimeouts,
+}
+
+/// How long an HTTP connection may make the server wait.
+#[derive(Debug, Clone, Copy)]
+struct ConnectionTimeouts {
+    /// For the request's headers.
+    header_read: Duration,
+    /// For the client to take bytes of one write: a download nobody reads
+    /// does not hold its place (and its file) for ever. WebSocket peers
+    /// are dropped sooner by their own write timeout.
+    write: Duration,
 }
 
 impl std::fmt::Debug for Acceptor {
@@ -194,7 +206,7 @@ impl Acceptor {
             self.routes.clone(),
             close,
             place,
-            self.header_read_timeout,
+            self.timeouts,
         );
         self.tracker.spawn(connection);
     }
@@ -307,7 +319,8 @@ impl Server {
                 },
                 access,
                 slots: ClientSlots::new(config.max_clients),
-                uploads: Uploads::new(config.rate_limit.map(|_| UPLOAD_RATE)),
+                uploads: Uploads::new(&config, config.rate_limit.map(|_| UPLOAD_RATE)),
+                downloads: Downloads::new(&config),
                 tracker: tracker.clone(),
                 invites,
                 host: host_token
@@ -320,7 +333,10 @@ impl Server {
                 shutdown,
                 pending: PendingConnections::new(config.max_pending_connections),
                 network_pending: PendingConnections::new(config.max_pending_connections),
-                header_read_timeout: config.header_read_timeout,
+                timeouts: ConnectionTimeouts {
+                    header_read: config.header_read_timeout,
+                    write: config.connection_write_timeout,
+                },
             }
         });
         Ok(Self {
@@ -461,7 +477,7 @@ async fn serve_connection(
     routes: BoxedFilter<(Response,)>,
     shutdown: CancellationToken,
     place: PendingPlace,
-    header_read_timeout: Duration,
+    timeouts: ConnectionTimeouts,
 ) {
     let service = hyper::service::service_fn(move |mut request| {
         request.extensions_mut().insert(PeerAddr(addr));
@@ -471,9 +487,11 @@ async fn serve_connection(
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())
-        .header_read_timeout(header_read_timeout);
+        .header_read_timeout(timeouts.header_read);
+    let mut stream = tokio_io_timeout::TimeoutStream::new(stream);
+    stream.set_write_timeout(Some(timeouts.write));
     let connection = builder
-        .serve_connection(TokioIo::new(stream), service)
+        .serve_connection(TokioIo::new(Box::pin(stream)), service)
         .with_upgrades();
     tokio::pin!(connection);
     let result = tokio::select! {

@@ -146,6 +146,8 @@ describe('the desktop app', () => {
       return (async () => {
         const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
         const form = new FormData();
+        // The room takes files only from people in it: the window's key.
+        form.append('key', localStorage.getItem('hearth.key') ?? '');
         form.append('file', new Blob([bytes], { type: 'image/png' }), 'dot.png');
         const answer = await fetch(room + '/files', { method: 'POST', body: form }).then((r) => r.json());
         const width = await new Promise((resolve) => {

@@ -324,6 +324,13 @@ describe('a conversation people expect', () => {
     await link.waitFor();
     assert.equal(await link.getAttribute('download'), 'notes.txt');
     assert.match(await link.textContent() ?? '', /notes\.txt1\.8 KiB$/);
+    // Several at once go one after another (the room takes one file at a
+    // time from each person) and leave in one message.
+    await ann.page.locator('#attach-input').setInputFiles(['a', 'b', 'c'].map((n) => ({ name: `${n}.txt`, mimeType: 'text/plain', buffer: Buffer.alloc(20000, n) })));
+    await uploaded(ann.page, 3);
+    await ann.page.locator('#send-button').click();
+    await bob.page.waitForFunction(() => [...document.querySelectorAll('#messages a.download')].filter((a) => /[abc]\.txt/.test(a.textContent ?? '')).length === 3);
+    assert.equal(await ann.page.locator('#composer-error').textContent(), '');
     // Removing an attachment before sending.
     await ann.page.locator('#attach-input').setInputFiles([{ name: 'draft.txt', mimeType: 'text/plain', buffer: Buffer.from('x') }]);
     await uploaded(ann.page, 1);

@@ -21,11 +21,11 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::config::Config;
 use crate::protocol::{
-    clean_text, AnnouncedLimits, ChatMessage, FileInfo, PeerId, ServerMessage, User, PEOPLE_PAGE,
+    clean_text, AnnouncedLimits, ChatMessage, PeerId, ServerMessage, User, PEOPLE_PAGE,
 };
 use crate::store::{
-    Applied, Change, Observer, Opened, Rejected, Storage, StorageError, Store, PAGE_LIMIT,
-    SEARCH_LIMIT,
+    Applied, Change, FileQuota, Observer, Opened, Rejected, Storage, StorageError, Store,
+    PAGE_LIMIT, SEARCH_LIMIT,
 };
 
 mod history;
@@ -34,12 +34,14 @@ mod names;
 mod outbox;
 mod reactions;
 mod refused;
+mod uploads;
 
 pub use history::History;
 pub use names::{name_key, validate_name, MAX_NAME_CHARS};
 pub use outbox::{Closing, Drained, Eviction, Outbox, Push};
 pub use reactions::validate_emoji;
 pub use refused::Refused;
+pub use uploads::UploadLimits;
 
 /// Where a connection comes from: what the host's people list shows, and
 /// what ties a guest on the network to the invite pass that let them in.
@@ -294,6 +296,8 @@ pub struct Room {
     /// ticker also trims the heap once things are quiet).
     presence_queued: Notify,
     counters: Counters,
+    /// Quotas on the files people send.
+    uploads: UploadLimits,
     opened: Instant,
     /// The room itself, for work that finishes on the store's thread.
     me: Weak<Room>,
@@ -310,6 +314,20 @@ impl Room {
             first_id,
             recent,
         } = Store::open(&config.storage, config.retention, config.history)?;
+        let free_space = config
+            .storage
+            .dir()
+            .and_then(|dir| fs4::available_space(dir).ok());
+        let quota = FileQuota {
+            total: config.files_quota(free_space),
+            per_person: config.max_person_files_bytes,
+            disk_reserve: uploads::DISK_RESERVE_BYTES,
+        };
+        log::info!(
+            "files people send may take {} MiB in all, {} MiB each",
+            quota.total / (1024 * 1024),
+            quota.per_person / (1024 * 1024)
+        );
         let mut history = History::new(config.history, config.history_bytes());
         for message in recent {
             let size = history::size_of(&message);
@@ -349,6 +367,7 @@ impl Room {
                 )),
                 in_flight_bytes: config.send_queue_bytes / 4,
                 counters: Counters::default(),
+                uploads: UploadLimits::new(quota),
                 opened: Instant::now(),
                 me: me.clone(),
             }
@@ -780,25 +799,6 @@ impl Room {
             _share: None,
         };
         pending.await.map(drop)
-    }
-
-    /// Keeps an uploaded file (see [`Store::add_upload`]).
-    pub async fn add_upload(
-        &self,
-        bytes: bytes::Bytes,
-        name: &str,
-    ) -> Result<FileInfo, StorageError> {
-        let name = crate::store::clean_file_name(name);
-        self.store.add_upload(bytes, name, now_millis()).await
-    }
-
-    /// An uploaded file and its bytes.
-    pub async fn upload(&self, id: &str) -> Result<Option<(FileInfo, bytes::Bytes)>, StorageError> {
-        // Ids are hex: anything else cannot name an upload.
-        if id.is_empty() || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Ok(None);
-        }
-        self.store.upload(id.to_owned()).await
     }
 
     /// Sends the peer up to `limit` stored messages just before `before` (or

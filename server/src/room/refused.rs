@@ -53,6 +53,15 @@ pub enum Refused {
     /// A `hello` key that cannot be a client secret.
     #[error("the key must be 16 to 256 printable ASCII characters")]
     InvalidKey,
+    /// The files people sent fill the room's space for them.
+    #[error("the room has no more space for files; old ones go as messages are deleted")]
+    FilesFull,
+    /// The person's own files fill their space.
+    #[error("you have sent as many files as one person may; delete some of your messages with files to send more")]
+    PersonFilesFull,
+    /// The host's disk is nearly full.
+    #[error("the host's disk is nearly full, so it keeps no more files")]
+    DiskFull,
     /// More files than one message may carry.
     #[error("too many files for one message (at most {0})")]
     TooManyFiles(usize),
@@ -73,6 +82,10 @@ impl Refused {
             Refused::InvalidEmoji => ErrorCode::InvalidEmoji,
             Refused::TooManyReactions => ErrorCode::TooManyReactions,
             Refused::InvalidKey | Refused::TooManyFiles(_) => ErrorCode::Malformed,
+            // Told over HTTP (`POST /files`), never in a frame.
+            Refused::FilesFull | Refused::PersonFilesFull | Refused::DiskFull => {
+                ErrorCode::StorageUnavailable
+            }
         }
     }
 }
@@ -83,6 +96,9 @@ impl From<Rejected> for Refused {
             Rejected::NotFound => Refused::NotFound,
             Rejected::Forbidden => Refused::Forbidden,
             Rejected::TooManyReactions => Refused::TooManyReactions,
+            Rejected::FilesFull => Refused::FilesFull,
+            Rejected::PersonFilesFull => Refused::PersonFilesFull,
+            Rejected::DiskFull => Refused::DiskFull,
         }
     }
 }

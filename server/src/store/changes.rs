@@ -97,6 +97,15 @@ pub enum Rejected {
     /// or the person [`MAX_REACTIONS_PER_PERSON`] on it.
     #[error("that message has as many reactions as it may")]
     TooManyReactions,
+    /// The files people sent fill the room's quota.
+    #[error("the room's space for files is full")]
+    FilesFull,
+    /// The person's files fill their quota.
+    #[error("your space for files is full")]
+    PersonFilesFull,
+    /// The host's disk has too little free space.
+    #[error("the host's disk is nearly full")]
+    DiskFull,
 }
 
 /// Most different emoji on one message: a message's reactions stay
@@ -219,9 +228,15 @@ fn say(
         }
     }
     for id in files {
+        // Only the sender's own uploads, and only ones no message carries
+        // yet: nobody can keep someone else's file alive by attaching it.
         let file = tx
-            .prepare_cached("SELECT id, name, size, type FROM uploads WHERE id = ?1")?
-            .query_row([id], |row| file_info(row, 0))
+            .prepare_cached(
+                "SELECT id, name, size, type FROM uploads
+                 WHERE id = ?1 AND owner = ?2
+                 AND NOT EXISTS (SELECT 1 FROM message_files WHERE upload_id = uploads.id)",
+            )?
+            .query_row(params![id, message.from.uid], |row| file_info(row, 0))
             .optional()?;
         match file {
             Some(file) => message.files.push(file),
@@ -362,10 +377,16 @@ pub struct Upload {
     pub info: FileInfo,
 }
 
-/// Records an upload.
-pub fn insert_upload(tx: &Transaction<'_>, upload: &Upload, ts: u64) -> rusqlite::Result<()> {
+/// Records an upload of `owner`'s.
+pub fn insert_upload(
+    tx: &Transaction<'_>,
+    upload: &Upload,
+    owner: &str,
+    ts: u64,
+) -> rusqlite::Result<()> {
     tx.prepare_cached(
-        "INSERT INTO uploads (id, hash, name, size, type, ts) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO uploads (id, hash, name, size, type, ts, owner)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?
     .execute(params![
         upload.info.id,
@@ -373,9 +394,20 @@ pub fn insert_upload(tx: &Transaction<'_>, upload: &Upload, ts: u64) -> rusqlite
         upload.info.name,
         upload.info.size,
         upload.info.kind,
-        ts
+        ts,
+        owner
     ])?;
     Ok(())
+}
+
+/// Bytes kept for uploads in all, and for `owner`'s: what the quotas are
+/// checked against (sent or not; a file sent twice counts twice).
+pub fn upload_bytes(tx: &Transaction<'_>, owner: &str) -> rusqlite::Result<(u64, u64)> {
+    tx.prepare_cached(
+        "SELECT coalesce(sum(size), 0), coalesce(sum(CASE WHEN owner = ?1 THEN size END), 0)
+         FROM uploads",
+    )?
+    .query_row([owner], |row| Ok((row.get(0)?, row.get(1)?)))
 }
 
 /// The upload `id`, if it exists.

@@ -14,6 +14,16 @@ use sha2::{Digest as _, Sha256};
 /// The folder inside the data directory that holds the files.
 pub const FILES_DIR: &str = "files";
 
+/// The bytes of one file, ready to be read: a file on disk is streamed,
+/// never read whole into memory.
+#[derive(Debug)]
+pub enum Blob {
+    /// Kept in memory (shared, not copied).
+    Memory(Bytes),
+    /// An open file on disk.
+    File(fs::File),
+}
+
 /// Where the bytes of uploaded files live.
 #[derive(Debug, Clone)]
 pub enum Blobs {
@@ -61,16 +71,30 @@ impl Blobs {
         }
     }
 
-    /// The bytes kept under `hash`.
-    pub fn get(&self, hash: &str) -> io::Result<Bytes> {
+    /// Free space on the disk that holds the files, where there is a disk
+    /// (`None` in memory, or when the system cannot tell).
+    pub fn free_space(&self) -> Option<u64> {
+        match self {
+            Blobs::Memory(_) => None,
+            Blobs::Dir(dir) => {
+                // The folder may not exist before the first file.
+                let existing = dir.ancestors().find(|path| path.exists())?;
+                fs4::available_space(existing).ok()
+            }
+        }
+    }
+
+    /// The bytes kept under `hash`, to be read.
+    pub fn open(&self, hash: &str) -> io::Result<Blob> {
         match self {
             Blobs::Memory(map) => map
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .get(hash)
                 .cloned()
+                .map(Blob::Memory)
                 .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound)),
-            Blobs::Dir(dir) => fs::read(dir.join(hash)).map(Bytes::from),
+            Blobs::Dir(dir) => fs::File::open(dir.join(hash)).map(Blob::File),
         }
     }
 
@@ -183,8 +207,8 @@ mod tests {
         let bytes = Bytes::from_static(b"hello");
         let hash = Blobs::hash(&bytes);
         blobs.put(&hash, &bytes).expect("put");
-        assert_eq!(blobs.get(&hash).expect("get"), bytes);
+        assert!(matches!(blobs.open(&hash), Ok(Blob::Memory(kept)) if kept == bytes));
         blobs.remove(&hash);
-        assert!(blobs.get(&hash).is_err());
+        assert!(blobs.open(&hash).is_err());
     }
 }

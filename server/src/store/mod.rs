@@ -28,7 +28,7 @@ use crate::protocol::{ChatMessage, FileInfo};
 
 pub use changes::{Applied, Change, Rejected, Upload};
 pub use export::{export, write_conversation, ExportError, ExportFormat, Exported};
-pub use files::{clean_file_name, sniff, Blobs, FILES_DIR};
+pub use files::{clean_file_name, sniff, Blob, Blobs, FILES_DIR};
 pub use open::StorageError;
 pub use queries::{Page, PAGE_LIMIT, SEARCH_LIMIT};
 
@@ -139,15 +139,19 @@ impl<T: Send + 'static> Store<T> {
         self.send_write(Job::Append(change, ticket));
     }
 
-    /// Keeps an uploaded file: its bytes under their hash (once), and an
-    /// upload of them under a new random id. On the writer thread, so a
-    /// message deleted meanwhile cannot remove the bytes under it.
+    /// Keeps `owner`'s uploaded file: its bytes under their hash (once),
+    /// and an upload of them under a new random id, if it fits `quota` and
+    /// the disk. On the writer thread, so a message deleted meanwhile cannot
+    /// remove the bytes under it, and two uploads cannot both take the last
+    /// of a quota.
     pub async fn add_upload(
         &self,
         bytes: bytes::Bytes,
         name: String,
         ts: u64,
-    ) -> Result<FileInfo, StorageError> {
+        owner: String,
+        quota: FileQuota,
+    ) -> Result<Result<FileInfo, Rejected>, StorageError> {
         let blobs = self.blobs.clone();
         let id = random_id().map_err(|err| StorageError::Unavailable(err.to_string()))?;
         let upload = Upload {
@@ -160,29 +164,40 @@ impl<T: Send + 'static> Store<T> {
                 kind: sniff(&bytes).to_owned(),
             },
         };
+        let size = upload.info.size;
         self.write(move |conn| {
+            let tx = conn.transaction()?;
+            let (all, mine) = changes::upload_bytes(&tx, &owner)?;
+            if all.saturating_add(size) > quota.total {
+                return Ok(Ok(Err(Rejected::FilesFull)));
+            }
+            if mine.saturating_add(size) > quota.per_person {
+                return Ok(Ok(Err(Rejected::PersonFilesFull)));
+            }
+            if blobs
+                .free_space()
+                .is_some_and(|free| free < size.saturating_add(quota.disk_reserve))
+            {
+                return Ok(Ok(Err(Rejected::DiskFull)));
+            }
             if let Err(err) = blobs.put(&upload.hash, &bytes) {
                 return Ok(Err(err));
             }
-            let tx = conn.transaction()?;
-            changes::insert_upload(&tx, &upload, ts)?;
+            changes::insert_upload(&tx, &upload, &owner, ts)?;
             tx.commit()?;
-            Ok(Ok(upload.info))
+            Ok(Ok(Ok(upload.info)))
         })
         .await?
         .map_err(|err| StorageError::Unavailable(format!("cannot keep the file: {err}")))
     }
 
     /// The upload `id` and its bytes, if it exists.
-    pub async fn upload(
-        &self,
-        id: String,
-    ) -> Result<Option<(FileInfo, bytes::Bytes)>, StorageError> {
+    pub async fn upload(&self, id: String) -> Result<Option<(FileInfo, Blob)>, StorageError> {
         let Some(upload) = self.read(move |conn| changes::upload(conn, &id)).await? else {
             return Ok(None);
         };
         let blobs = self.blobs.clone();
-        let bytes = tokio::task::spawn_blocking(move || blobs.get(&upload.hash))
+        let bytes = tokio::task::spawn_blocking(move || blobs.open(&upload.hash))
             .await
             .map_err(|err| StorageError::Unavailable(err.to_string()))?;
         match bytes {
@@ -275,6 +290,18 @@ impl<T: Send + 'static> Store<T> {
         self.read(move |conn| queries::search(conn, &query, limit, max_bytes))
             .await
     }
+}
+
+/// How much room uploaded files may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileQuota {
+    /// All files together, sent or not yet, in bytes.
+    pub total: u64,
+    /// One person's files (by uid), in bytes.
+    pub per_person: u64,
+    /// Free disk space that must be left after a file is kept, so the
+    /// conversation itself can still be written.
+    pub disk_reserve: u64,
 }
 
 /// A new random id (128 bits, hex): unguessable, so knowing one file's

@@ -98,6 +98,13 @@ pub(super) const MIGRATIONS: &[&str] = &[
     ) STRICT, WITHOUT ROWID;
     CREATE INDEX message_files_by_upload ON message_files (upload_id);
     "#,
+    // 3: who uploaded a file (their uid), so only they may attach it and
+    // their files count against their quota. Older uploads have no owner
+    // and can no longer be attached.
+    r#"
+    ALTER TABLE uploads ADD COLUMN owner TEXT NOT NULL DEFAULT '';
+    CREATE INDEX uploads_by_owner ON uploads (owner);
+    "#,
 ];
 
 /// The schema version this build writes.

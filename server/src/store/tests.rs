@@ -225,3 +225,36 @@ fn a_batch_reaches_the_observer_only_once_it_is_committed() {
     );
     drop(witness);
 }
+
+/// A file that would leave the disk with less free space than the reserve
+/// is refused before a byte of it is written; the store goes on working.
+#[tokio::test]
+async fn an_upload_that_would_leave_the_disk_nearly_full_is_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let storage = super::Storage::Dir(dir.path().to_owned());
+    let opened = super::Store::<u32>::open(&storage, Retention::default(), 10).expect("opens");
+    let quota = super::FileQuota {
+        total: u64::MAX,
+        per_person: u64::MAX,
+        disk_reserve: u64::MAX / 2,
+    };
+    let bytes = bytes::Bytes::from_static(b"hello");
+    let upload = |quota| {
+        opened
+            .store
+            .add_upload(bytes.clone(), "a.txt".into(), 1, "ann".into(), quota)
+    };
+    assert!(matches!(
+        upload(quota).await,
+        Ok(Err(super::Rejected::DiskFull))
+    ));
+    let files = dir.path().join(super::FILES_DIR);
+    let kept = || std::fs::read_dir(&files).map_or(0, |d| d.count());
+    assert_eq!(kept(), 0, "nothing written");
+    let roomy = super::FileQuota {
+        disk_reserve: 0,
+        ..quota
+    };
+    assert!(matches!(upload(roomy).await, Ok(Ok(_))));
+    assert_eq!(kept(), 1);
+}

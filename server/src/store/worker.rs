@@ -31,7 +31,8 @@ const SCRUB_BUSY_WAIT: Duration = Duration::from_millis(50);
 
 /// How long an upload may wait for a message to use it before it is
 /// collected.
-const UNSENT_UPLOAD_LIFETIME: Duration = Duration::from_secs(60 * 60);
+/// (Collected at the next prune, so within a minute after.)
+const UNSENT_UPLOAD_LIFETIME: Duration = Duration::from_secs(10 * 60);
 
 /// What a storage thread is asked to do.
 pub enum Job<T> {

@@ -24,19 +24,21 @@ mod access;
 mod assets;
 mod coalesce;
 mod csp;
-mod files;
+mod downloads;
 mod gate;
 mod host;
 mod host_token;
 mod upgrade;
+mod uploads;
 
 pub use access::{AccessPolicy, Loopback, DESKTOP_WEBVIEW_ORIGIN};
 pub use csp::content_security_policy;
-pub use files::Uploads;
+pub use downloads::Downloads;
 pub use gate::Via;
 pub use host::HostRoutes;
 pub use host_token::{HostToken, HostTokenError};
 pub use upgrade::Socket;
+pub use uploads::Uploads;
 
 /// This crate's version, reported by `/healthz`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -59,6 +61,8 @@ pub struct RouteState {
     pub tracker: TaskTracker,
     /// What uploads share: their concurrency and rate.
     pub uploads: Uploads,
+    /// What downloads share: how many run.
+    pub downloads: Downloads,
     /// The invite secret and the passes it bought.
     pub invites: Arc<Invites>,
     /// The host's controls and their token, for the headless server's host
@@ -102,9 +106,9 @@ pub fn routes(state: RouteState) -> BoxedFilter<(Response,)> {
         .unify()
         .or(health(state.clone()))
         .unify()
-        .or(files::upload(state.clone()))
+        .or(uploads::upload(state.clone()))
         .unify()
-        .or(files::download(state.clone()))
+        .or(downloads::download(state.clone()))
         .unify()
         .or(static_files())
         .unify();
@@ -214,6 +218,7 @@ fn health(state: RouteState) -> impl Filter<Extract = (Response,), Error = Rejec
         let room = &state.peer.room;
         let stats = room.stats();
         let counters = room.counters();
+        let (receiving, senders) = state.uploads.under_way();
         warp::reply::json(&serde_json::json!({
             "status": "ok",
             "version": VERSION,
@@ -230,6 +235,11 @@ fn health(state: RouteState) -> impl Filter<Extract = (Response,), Error = Rejec
             "storage_failures": counters.storage_failures,
             "uptime_secs": counters.uptime_secs,
             "panics": crate::panics::panics(),
+            "files": {
+                "receiving": receiving,
+                "senders": senders,
+                "downloading": state.downloads.running(),
+            },
         }))
         .into_response()
     })

@@ -6,6 +6,7 @@ mod adversarial;
 mod big_room;
 mod chat;
 mod conversation;
+mod files;
 mod flow;
 mod hardening;
 mod host_routes;

@@ -6,11 +6,12 @@ mod wire;
 pub use wire::BASE_SERVER_ARGS;
 
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
-use hearth_server::{Config, Room, Server, Sharing, ShutdownHandle};
+use hearth_server::{Config, Room, Server, Sharing, ShutdownHandle, Storage};
 use serde_json::{json, Value};
 use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
@@ -249,13 +250,46 @@ pub struct Uploaded {
 /// browser's `FormData` does, from `origin` (none: a non-browser client).
 pub async fn post_file(
     addr: SocketAddr,
+    key: Option<&str>,
     name: &str,
     claimed_type: &str,
     bytes: &[u8],
     origin: Option<&str>,
 ) -> Uploaded {
+    let response = wire::raw_request_bytes(
+        addr,
+        &upload_request(addr, key, name, claimed_type, bytes, origin),
+        PATIENCE,
+    )
+    .await
+    .expect("HTTP response");
+    Uploaded {
+        status: response.status,
+        json: serde_json::from_slice(&response.body).unwrap_or(Value::Null),
+        head: response.head,
+    }
+}
+
+/// The whole HTTP request of an upload, as a browser's form sends it: the
+/// field `key` (when given), then the field `file`.
+pub fn upload_request(
+    addr: SocketAddr,
+    key: Option<&str>,
+    name: &str,
+    claimed_type: &str,
+    bytes: &[u8],
+    origin: Option<&str>,
+) -> Vec<u8> {
     let boundary = "----hearthtestboundary7MA4YWxkTrZu0gW";
     let mut body = Vec::new();
+    if let Some(key) = key {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\n{key}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
     body.extend_from_slice(
         format!(
             "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
@@ -273,17 +307,58 @@ pub async fn post_file(
     )
     .into_bytes();
     request.extend_from_slice(&body);
-    let response = wire::raw_request_bytes(addr, &request, PATIENCE)
-        .await
-        .expect("HTTP response");
-    Uploaded {
-        status: response.status,
-        json: serde_json::from_slice(&response.body).unwrap_or(Value::Null),
-        head: response.head,
-    }
+    request
 }
 
 /// The names of the people in the room, in joining order.
 pub fn names(server: &TestServer) -> Vec<String> {
     server.room.people().into_iter().map(|p| p.name).collect()
+}
+
+/// The smallest valid PNG: one transparent pixel.
+pub const PNG: &[u8] = &[
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4,
+    0x89, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0x00, 0x01, 0x00, 0x00,
+    0x05, 0x00, 0x01, 0x0d, 0x0a, 0x2d, 0xb4, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae,
+    0x42, 0x60, 0x82,
+];
+
+/// A room kept in `dir`.
+pub fn durable(dir: &Path) -> Config {
+    Config {
+        storage: Storage::Dir(dir.to_owned()),
+        ..test_config()
+    }
+}
+
+/// Joins as `name` with the client secret `key`; returns the client and
+/// its `welcome`.
+pub async fn join_with_key(server: &TestServer, name: &str, key: Option<&str>) -> (Client, Value) {
+    let mut client = Client::connect(server).await;
+    let mut hello = json!({"type": "hello", "name": name});
+    if let Some(key) = key {
+        hello["key"] = json!(key);
+    }
+    client.send(hello).await;
+    let welcome = client.expect("welcome").await;
+    (client, welcome)
+}
+
+/// Sends `request` and returns the first frame of type `kind` or `error`.
+pub async fn answer(client: &mut Client, request: Value, kind: &str) -> Value {
+    client.send(request).await;
+    loop {
+        let frame = client.next().await;
+        if frame["type"] == kind || frame["type"] == "error" {
+            return frame;
+        }
+    }
+}
+
+/// Says `message` (a `say` frame without its type); returns the echo or the error.
+pub async fn say(client: &mut Client, message: Value) -> Value {
+    let mut request = message;
+    request["type"] = json!("say");
+    answer(client, request, "message").await
 }

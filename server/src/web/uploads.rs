@@ -1,0 +1,353 @@
+//! `POST /files`: upload one file, for a message to carry. Uploads are a
+//! way in for hostile bytes and a way to fill the host's disk, so an upload
+//! passes the same Origin checks as the WebSocket, comes only from someone
+//! in the room (the form's `key`), one at a time per person, within the
+//! room's rate ceiling, a size limit, a minimum pace and the quotas; when
+//! every place is taken it is refused (503), not kept waiting.
+//! (`downloads.rs` serves them.)
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use bytes::{Buf as _, BytesMut};
+use futures::{StreamExt as _, TryStreamExt as _};
+use http::header::{HeaderValue, ACCESS_CONTROL_ALLOW_ORIGIN, VARY};
+use http::StatusCode;
+use tokio::sync::Semaphore;
+use tokio::time::Instant;
+use warp::reject::Rejection;
+use warp::reply::{Reply, Response};
+use warp::Filter;
+
+use super::{PeerAddr, RouteState};
+use crate::config::{Config, UploadPace};
+use crate::limits::MessageRate;
+use crate::peer::Remote;
+use crate::protocol::FileInfo;
+use crate::room::Refused;
+
+/// Room for the multipart envelope around the file: boundaries and part
+/// headers (a long file name included).
+const ENVELOPE_BYTES: u64 = 16 * 1024;
+
+/// Longest client key the upload form may carry (as in `hello`).
+const MAX_KEY_BYTES: usize = 256;
+
+/// What uploads share beyond [`RouteState`]: how many are received, and
+/// who is uploading.
+#[derive(Debug, Clone)]
+pub struct Uploads {
+    /// Places for uploads being received: each may hold up to the size
+    /// limit in memory.
+    receiving: Arc<Semaphore>,
+    max_receiving: usize,
+    pace: UploadPace,
+    rate: Arc<MessageRate>,
+    /// The uids with an upload under way: one at a time each.
+    uploaders: Arc<Mutex<HashSet<String>>>,
+}
+
+impl Uploads {
+    /// Uploads as `config` bounds them, and `rate` for the room's.
+    pub fn new(config: &Config, rate: Option<crate::config::RateLimit>) -> Self {
+        let max_receiving = config.max_concurrent_uploads.min(Semaphore::MAX_PERMITS);
+        Self {
+            receiving: Arc::new(Semaphore::new(max_receiving)),
+            max_receiving,
+            pace: config.upload_pace,
+            rate: Arc::new(MessageRate::new(rate)),
+            uploaders: Arc::default(),
+        }
+    }
+
+    /// Uploads being received now, and of them those whose sender is
+    /// known (for `/healthz`).
+    pub fn under_way(&self) -> (usize, usize) {
+        let receiving = self.max_receiving - self.receiving.available_permits();
+        let senders = self
+            .uploaders
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len();
+        (receiving, senders)
+    }
+}
+
+/// The one upload of a uid under way; its place is given back on drop.
+struct UploaderPlace {
+    uid: String,
+    uploaders: Arc<Mutex<HashSet<String>>>,
+}
+
+impl Drop for UploaderPlace {
+    fn drop(&mut self) {
+        self.uploaders
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&self.uid);
+    }
+}
+
+/// Why an upload was refused: its status, code and explanation go back as
+/// JSON, `{"error": {"code", "message"}}`.
+#[derive(Debug)]
+struct UploadError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl UploadError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    fn too_big(max: u64) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_big",
+            format!("the file is too big: at most {}", human_size(max)),
+        )
+    }
+
+    fn busy() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy",
+            "the room is receiving other files right now; try again in a moment",
+        )
+    }
+
+    fn too_slow() -> Self {
+        Self::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "too_slow",
+            "the file arrived too slowly and was not kept",
+        )
+    }
+}
+
+impl From<Refused> for UploadError {
+    fn from(refused: Refused) -> Self {
+        let (status, code) = match refused {
+            Refused::NotJoined => (StatusCode::FORBIDDEN, "not_joined"),
+            Refused::FilesFull => (StatusCode::INSUFFICIENT_STORAGE, "files_full"),
+            Refused::PersonFilesFull => (StatusCode::INSUFFICIENT_STORAGE, "person_files_full"),
+            Refused::DiskFull => (StatusCode::INSUFFICIENT_STORAGE, "disk_full"),
+            _ => (StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable"),
+        };
+        let message = match refused {
+            Refused::NotJoined => "join the room before sending files".to_owned(),
+            Refused::StorageUnavailable | Refused::ReadFailed => {
+                "the host cannot keep files right now; try again soon".to_owned()
+            }
+            other => other.to_string(),
+        };
+        Self::new(status, code, message)
+    }
+}
+
+/// `1.5 MiB`, `10 MiB`, `900 bytes`.
+fn human_size(bytes: u64) -> String {
+    const MIB: u64 = 1024 * 1024;
+    const KIB: u64 = 1024;
+    match bytes {
+        b if b >= MIB && b % MIB == 0 => format!("{} MiB", b / MIB),
+        b if b >= MIB => format!("{:.1} MiB", b as f64 / MIB as f64),
+        b if b >= KIB && b % KIB == 0 => format!("{} KiB", b / KIB),
+        b if b >= KIB => format!("{:.1} KiB", b as f64 / KIB as f64),
+        b => format!("{b} bytes"),
+    }
+}
+
+/// `POST /files`: a `multipart/form-data` form with the field `key` (the
+/// client's key, as in `hello`: only people in the room may send files)
+/// and then the field `file`.
+pub fn upload(state: RouteState) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    warp::path!("files")
+        .and(warp::post())
+        .and(warp::header::optional::<String>("origin"))
+        .and(warp::header::optional::<u64>("content-length"))
+        .and(warp::ext::optional::<PeerAddr>())
+        .and(warp::multipart::form().max_length(None))
+        .then(
+            move |origin: Option<String>,
+                  length: Option<u64>,
+                  addr: Option<PeerAddr>,
+                  form: warp::multipart::FormData| {
+                let state = state.clone();
+                async move {
+                    let allowed = state.access.origin_allowed(origin.as_deref());
+                    let answer = receive(&state, allowed, length, form).await;
+                    let mut response = match answer {
+                        Ok(file) => {
+                            log::info!(
+                                "received a file of {} bytes ({}) from {}",
+                                file.size,
+                                file.kind,
+                                Remote(addr.map(|a| a.0))
+                            );
+                            warp::reply::json(&serde_json::json!({ "file": file })).into_response()
+                        }
+                        Err(err) => {
+                            log::debug!(
+                                "refused an upload from {}: {}",
+                                Remote(addr.map(|a| a.0)),
+                                err.message
+                            );
+                            let body = serde_json::json!({
+                                "error": {"code": err.code, "message": err.message}
+                            });
+                            warp::reply::with_status(warp::reply::json(&body), err.status)
+                                .into_response()
+                        }
+                    };
+                    // The desktop window's page is another origin: it may
+                    // read the answer. Pages from anywhere else may not.
+                    if let Some(origin) = origin.filter(|_| allowed) {
+                        if let Ok(value) = HeaderValue::from_str(&origin) {
+                            let headers = response.headers_mut();
+                            headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, value);
+                            headers.insert(VARY, HeaderValue::from_static("Origin"));
+                        }
+                    }
+                    response
+                }
+            },
+        )
+}
+
+/// When the body must have brought `received` bytes: a grace, then the
+/// minimum rate.
+fn due(pace: UploadPace, started: Instant, received: usize) -> Instant {
+    let rate = pace.min_bytes_per_sec.max(1) as f64;
+    started + pace.grace + Duration::from_secs_f64(received as f64 / rate)
+}
+
+/// The next item of a body stream, if it comes by `deadline`.
+async fn by<T>(
+    deadline: Instant,
+    next: impl std::future::Future<Output = T>,
+) -> Result<T, UploadError> {
+    tokio::time::timeout_at(deadline, next)
+        .await
+        .map_err(|_| UploadError::too_slow())
+}
+
+async fn receive(
+    state: &RouteState,
+    origin_allowed: bool,
+    length: Option<u64>,
+    mut form: warp::multipart::FormData,
+) -> Result<FileInfo, UploadError> {
+    if !origin_allowed {
+        return Err(UploadError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "uploads are not allowed from this page",
+        ));
+    }
+    let max = state.peer.config.max_upload_bytes;
+    // Refused before a byte of the body is read, when the browser says how
+    // much is coming.
+    if length.is_some_and(|length| length > max.saturating_add(ENVELOPE_BYTES)) {
+        return Err(UploadError::too_big(max));
+    }
+    let uploads = &state.uploads;
+    let _receiving = uploads
+        .receiving
+        .clone()
+        .try_acquire_owned()
+        .map_err(|_| UploadError::busy())?;
+    let started = Instant::now();
+    let malformed = |why: &str| UploadError::new(StatusCode::BAD_REQUEST, "malformed", why);
+    let mut uploader: Option<(UploaderPlace, crate::room::ConnectedFrom)> = None;
+    let mut received = 0usize;
+    while let Some(part) = by(due(uploads.pace, started, received), form.next()).await? {
+        let part = part.map_err(|_| malformed("the upload was not a valid form"))?;
+        let field = part.name().to_owned();
+        let name = part.filename().unwrap_or("file").to_owned();
+        let limit = match field.as_str() {
+            "key" => MAX_KEY_BYTES as u64,
+            "file" if uploader.is_some() => max,
+            "file" => return Err(Refused::NotJoined.into()),
+            _ => continue,
+        };
+        let mut bytes = BytesMut::new();
+        let mut stream = part.stream();
+        while let Some(chunk) = by(due(uploads.pace, started, received), stream.try_next())
+            .await?
+            .map_err(|_| malformed("the upload broke off"))?
+        {
+            if bytes.len() as u64 + chunk.remaining() as u64 > limit {
+                return Err(if field == "key" {
+                    malformed("the key is too long")
+                } else {
+                    UploadError::too_big(max)
+                });
+            }
+            received += chunk.remaining();
+            bytes.extend_from_slice(chunk.chunk());
+        }
+        if field == "key" {
+            let key = std::str::from_utf8(&bytes).map_err(|_| malformed("the key is not text"))?;
+            let (uid, from) = state.peer.room.joined_uploader(key.trim())?;
+            if !uploads.rate.allow() || !state.peer.room_rate.allow() {
+                return Err(UploadError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "rate_limited",
+                    "too many uploads right now; try again in a moment",
+                ));
+            }
+            let fresh = uploads
+                .uploaders
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(uid.clone());
+            if !fresh {
+                return Err(UploadError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "one_at_a_time",
+                    "your other file is still on its way; send this one after it",
+                ));
+            }
+            let place = UploaderPlace {
+                uid,
+                uploaders: uploads.uploaders.clone(),
+            };
+            uploader = Some((place, from));
+            continue;
+        }
+        if bytes.is_empty() {
+            return Err(malformed("the file is empty"));
+        }
+        let Some((place, from)) = &uploader else {
+            return Err(Refused::NotJoined.into());
+        };
+        return state
+            .peer
+            .room
+            .add_upload(bytes.freeze(), &name, place.uid.clone(), from)
+            .await
+            .map_err(UploadError::from);
+    }
+    Err(malformed("the form has no field named file"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_read_as_people_write_them() {
+        assert_eq!(human_size(10 * 1024 * 1024), "10 MiB");
+        assert_eq!(human_size(1024), "1 KiB");
+        assert_eq!(human_size(1536), "1.5 KiB");
+        assert_eq!(human_size(900), "900 bytes");
+    }
+}
