@@ -37,6 +37,10 @@ const DEFAULT_MAX_PERSON_FILES_BYTES: u64 = 200 * 1024 * 1024;
 const DEFAULT_MAX_DOWNLOADS: usize = 64;
 const DEFAULT_MAX_DOWNLOADS_PER_ADDRESS: usize = 8;
 const DEFAULT_CONCURRENT_UPLOADS: usize = 4;
+/// A browser with a few tabs open; a phone and a laptop are two passes.
+const DEFAULT_CONNECTIONS_PER_GUEST: usize = 8;
+/// A few people behind one address (a shared computer, a hotspot).
+const DEFAULT_CONNECTIONS_PER_ADDRESS: usize = 16;
 /// A phone on weak Wi-Fi sends far faster; a connection that trickles to
 /// hold an upload's place does not.
 const DEFAULT_UPLOAD_MIN_RATE: u64 = 16 * 1024;
@@ -94,6 +98,10 @@ pub struct Config {
     pub max_downloads: usize,
     /// Files being downloaded at once from one address.
     pub max_downloads_per_address: usize,
+    /// Connections one guest on the network (one invite pass) may hold open.
+    pub max_connections_per_guest: usize,
+    /// Connections one network address may hold open.
+    pub max_connections_per_address: usize,
     /// Files being received at once; one more is refused (503), not kept
     /// waiting.
     pub max_concurrent_uploads: usize,
@@ -183,6 +191,8 @@ impl Default for Config {
             max_person_files_bytes: DEFAULT_MAX_PERSON_FILES_BYTES,
             max_downloads: DEFAULT_MAX_DOWNLOADS,
             max_downloads_per_address: DEFAULT_MAX_DOWNLOADS_PER_ADDRESS,
+            max_connections_per_guest: DEFAULT_CONNECTIONS_PER_GUEST,
+            max_connections_per_address: DEFAULT_CONNECTIONS_PER_ADDRESS,
             max_concurrent_uploads: DEFAULT_CONCURRENT_UPLOADS,
             upload_pace: UploadPace::default(),
             connection_write_timeout: Duration::from_secs(30),
@@ -246,8 +256,20 @@ pub struct ServerArgs {
     pub history: usize,
 
     /// Most people connected at once; further connections get HTTP 503.
+    /// Some are kept for this computer, so the network cannot take them all.
     #[arg(long, env = "HEARTH_MAX_CLIENTS", default_value_t = DEFAULT_MAX_CLIENTS)]
     pub max_clients: usize,
+
+    /// Connections one guest on the network (one browser's invite pass) may
+    /// hold open; more get 429.
+    #[arg(long, env = "HEARTH_MAX_CONNECTIONS_PER_GUEST", default_value_t = DEFAULT_CONNECTIONS_PER_GUEST,
+          value_parser = clap::value_parser!(u64).range(1..).map(|v| v as usize))]
+    pub max_connections_per_guest: usize,
+
+    /// Connections one address on the network may hold open; more get 429.
+    #[arg(long, env = "HEARTH_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = DEFAULT_CONNECTIONS_PER_ADDRESS,
+          value_parser = clap::value_parser!(u64).range(1..).map(|v| v as usize))]
+    pub max_connections_per_address: usize,
 
     /// Largest WebSocket message in bytes; a larger one closes that connection (code 1009).
     #[arg(long, env = "HEARTH_MAX_MESSAGE_BYTES", default_value_t = DEFAULT_MAX_MESSAGE_BYTES as usize,
@@ -454,6 +476,8 @@ impl ServerArgs {
             max_person_files_bytes: args.max_person_files_bytes,
             max_downloads: args.max_downloads,
             max_downloads_per_address: args.max_downloads_per_address,
+            max_connections_per_guest: args.max_connections_per_guest,
+            max_connections_per_address: args.max_connections_per_address,
             max_concurrent_uploads: args.max_concurrent_uploads,
             upload_pace: UploadPace {
                 min_bytes_per_sec: args.upload_min_rate,

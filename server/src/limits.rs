@@ -16,22 +16,44 @@ use crate::config::RateLimit;
 #[derive(Debug, Clone)]
 pub struct ClientSlots {
     slots: Arc<Semaphore>,
+    /// The share of them the network may take.
+    network: Arc<Semaphore>,
 }
 
+/// Slots only this computer may take (at most half of them): the host's
+/// window and browsers always get in, however many guests try.
+pub const LOOPBACK_RESERVED_SLOTS: usize = 32;
+
 /// Proof that a client holds one of the room's slots; dropping it frees the slot.
-pub type ClientSlot = OwnedSemaphorePermit;
+#[derive(Debug)]
+pub struct ClientSlot {
+    _slot: OwnedSemaphorePermit,
+    _network: Option<OwnedSemaphorePermit>,
+}
 
 impl ClientSlots {
-    /// Room for `max` clients.
+    /// Room for `max` clients, of which the network may take all but
+    /// [`LOOPBACK_RESERVED_SLOTS`] (or half, when fewer).
     pub fn new(max: usize) -> Self {
+        let max = max.min(Semaphore::MAX_PERMITS);
+        let reserved = LOOPBACK_RESERVED_SLOTS.min(max / 2);
         Self {
-            slots: Arc::new(Semaphore::new(max.min(Semaphore::MAX_PERMITS))),
+            slots: Arc::new(Semaphore::new(max)),
+            network: Arc::new(Semaphore::new(max - reserved)),
         }
     }
 
-    /// Takes a slot if one is free.
-    pub fn try_take(&self) -> Option<ClientSlot> {
-        self.slots.clone().try_acquire_owned().ok()
+    /// Takes a slot if one is free for a connection from this computer,
+    /// or (`from_network`) one of the network's share.
+    pub fn try_take(&self, from_network: bool) -> Option<ClientSlot> {
+        let network = match from_network {
+            true => Some(self.network.clone().try_acquire_owned().ok()?),
+            false => None,
+        };
+        Some(ClientSlot {
+            _slot: self.slots.clone().try_acquire_owned().ok()?,
+            _network: network,
+        })
     }
 }
 
@@ -240,10 +262,27 @@ mod tests {
     #[test]
     fn slots_run_out_and_come_back() {
         let slots = ClientSlots::new(1);
-        let first = slots.try_take();
+        let first = slots.try_take(false);
         assert!(first.is_some());
-        assert!(slots.try_take().is_none());
+        assert!(slots.try_take(false).is_none());
         drop(first);
-        assert!(slots.try_take().is_some());
+        assert!(slots.try_take(false).is_some());
+    }
+
+    #[test]
+    fn the_network_never_takes_the_slots_kept_for_this_computer() {
+        let slots = ClientSlots::new(100);
+        let guests: Vec<_> = std::iter::from_fn(|| slots.try_take(true)).collect();
+        assert_eq!(guests.len(), 100 - LOOPBACK_RESERVED_SLOTS);
+        let local: Vec<_> = std::iter::from_fn(|| slots.try_take(false)).collect();
+        assert_eq!(local.len(), LOOPBACK_RESERVED_SLOTS);
+        drop(local);
+        // This computer may take the network's share too, when it is free.
+        drop(guests);
+        let all: Vec<_> = std::iter::from_fn(|| slots.try_take(false)).collect();
+        assert_eq!(all.len(), 100);
+        let small = ClientSlots::new(4);
+        let guests: Vec<_> = std::iter::from_fn(|| small.try_take(true)).collect();
+        assert_eq!(guests.len(), 2);
     }
 }

@@ -27,6 +27,7 @@ use crate::protocol::{
 use crate::room::{
     Action, Closing, ConnectedFrom, Drained, Eviction, Laggards, Outbox, Pending, Refused, Room,
 };
+use crate::share::GuestConnection;
 
 /// A peer's address in log lines: `127.0.0.1:50000`, or `unknown address`.
 #[derive(Debug, Clone, Copy)]
@@ -78,14 +79,17 @@ pub struct PeerContext {
 #[derive(Debug)]
 pub struct SessionGuards {
     _slot: ClientSlot,
+    _guest: Option<GuestConnection>,
     _task: TaskTrackerToken,
 }
 
 impl SessionGuards {
-    /// Guards for a session holding `slot`, tracked by `task`.
-    pub fn new(slot: ClientSlot, task: TaskTrackerToken) -> Self {
+    /// Guards for a session holding `slot` (and, for a guest on the
+    /// network, its place under their caps), tracked by `task`.
+    pub fn new(slot: ClientSlot, guest: Option<GuestConnection>, task: TaskTrackerToken) -> Self {
         Self {
             _slot: slot,
+            _guest: guest,
             _task: task,
         }
     }

@@ -22,7 +22,7 @@ use crate::config::{Config, RateLimit};
 use crate::limits::{ClientSlots, MessageRate, PendingConnections, PendingPlace};
 use crate::peer::PeerContext;
 use crate::room::Room;
-use crate::share::{Invites, Sharing, SharingParts};
+use crate::share::{GuestLimits, Invites, Sharing, SharingParts};
 use crate::shutdown::ShutdownHandle;
 use crate::web::{
     routes, AccessPolicy, Downloads, HostRoutes, HostToken, Loopback, PeerAddr, RouteState,
@@ -298,7 +298,13 @@ impl Server {
             loopback,
             &config.allowed_origins,
         ));
-        let invites = Arc::new(Invites::new().map_err(BindError::NoRandomness)?);
+        let invites = Arc::new(
+            Invites::new(GuestLimits {
+                per_pass: config.max_connections_per_guest,
+                per_address: config.max_connections_per_address,
+            })
+            .map_err(BindError::NoRandomness)?,
+        );
         let parts = SharingParts {
             room: room.clone(),
             invites: invites.clone(),

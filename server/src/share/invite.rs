@@ -4,11 +4,18 @@
 //! Only hashes of passes are kept, the secret is compared in constant time,
 //! and attempts to redeem a link are rate-limited per source address, so
 //! guessing either is hopeless: both are 128 random bits.
+//!
+//! Passes are bounded without letting one guest log another out: a pass in
+//! use (a connection open with it) is never forgotten; past the caps, only
+//! a pass idle for a while goes, the least recently used first, and
+//! otherwise no new pass is issued. The connections a pass, and an
+//! address, may hold open are capped too.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::num::NonZeroU32;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use sha2::{Digest, Sha256};
@@ -23,9 +30,17 @@ pub const PASS_COOKIE: &str = "hearth_pass";
 /// restart of the room ends it sooner.
 const PASS_MAX_AGE_SECS: u64 = 30 * 24 * 60 * 60;
 
-/// Most passes remembered at once; past that the oldest is forgotten (its
-/// browser needs the link again).
+/// Most passes one link issues that are remembered at once.
 const MAX_PASSES: usize = 4096;
+
+/// Most passes remembered for browsers at one address: someone who keeps
+/// clearing their cookies replaces their own idle passes, not anyone
+/// else's.
+const MAX_PASSES_PER_ADDRESS: usize = 32;
+
+/// How long a pass must have gone unused (no connection open, no request)
+/// before a new guest may take its place when the room is at its cap.
+const IDLE_BEFORE_REPLACED: Duration = Duration::from_secs(60 * 60);
 
 /// Invite attempts each source address may make: a few at once, then one
 /// every six seconds.
@@ -48,6 +63,34 @@ pub enum InviteRefused {
     /// The OS gave no randomness for a pass: nobody can be let in.
     #[error("no randomness for an invite pass")]
     NoRandomness,
+    /// Browsers at this address hold as many passes as one address may,
+    /// all of them in use.
+    #[error("too many guests from this address")]
+    TooManyFromAddress,
+    /// The link has issued as many passes as the room remembers, none of
+    /// them idle long enough to be replaced.
+    #[error("the room has as many guests as it can take")]
+    Full,
+}
+
+/// How many connections one guest, and one address, may hold open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GuestLimits {
+    /// Open connections per pass (one browser: its tabs).
+    pub per_pass: usize,
+    /// Open connections per address on the network.
+    pub per_address: usize,
+}
+
+/// Why a guest's connection was not let in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Crowded {
+    /// This browser has as many connections open as a guest may.
+    #[error("this browser has too many connections open")]
+    Guest,
+    /// This address has as many connections open as one may.
+    #[error("too many connections from this address")]
+    Address,
 }
 
 /// A pass just issued: the cookie to set, and its id.
@@ -75,6 +118,18 @@ pub fn forget_pass_cookie() -> String {
     format!("{PASS_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0")
 }
 
+/// One pass issued.
+#[derive(Debug)]
+struct Pass {
+    hash: [u8; 32],
+    /// The address that redeemed the link for it.
+    issued_to: IpAddr,
+    /// Connections open with it now.
+    open: usize,
+    /// When it was last shown or last closed a connection.
+    last_used: Instant,
+}
+
 #[derive(Debug)]
 struct State {
     /// `None` only if the OS gave no randomness for a new one: then no
@@ -82,37 +137,99 @@ struct State {
     secret: Option<String>,
     /// SHA-256 of each valid pass's token → its id.
     passes: HashMap<[u8; 32], PassId>,
-    /// The same passes by id, oldest first, for revoking and forgetting.
-    by_id: BTreeMap<PassId, [u8; 32]>,
+    /// The same passes by id, oldest first.
+    by_id: BTreeMap<PassId, Pass>,
+    /// Passes remembered per address they were issued to.
+    issued: HashMap<IpAddr, usize>,
+    /// Connections open per address.
+    open: HashMap<IpAddr, usize>,
     next_id: PassId,
+}
+
+impl State {
+    /// Forgets pass `id`.
+    fn forget(&mut self, id: PassId) {
+        if let Some(pass) = self.by_id.remove(&id) {
+            self.passes.remove(&pass.hash);
+            decrement(&mut self.issued, pass.issued_to);
+        }
+    }
+
+    /// The least recently used pass with no connection open, among those
+    /// `eligible` ones, if any.
+    fn least_recently_used(&self, eligible: impl Fn(&Pass) -> bool) -> Option<PassId> {
+        self.by_id
+            .iter()
+            .filter(|(_, pass)| pass.open == 0 && eligible(pass))
+            .min_by_key(|(_, pass)| pass.last_used)
+            .map(|(id, _)| *id)
+    }
+}
+
+/// Takes one from a count, dropping it at zero.
+fn decrement(counts: &mut HashMap<IpAddr, usize>, key: IpAddr) {
+    if let Some(count) = counts.get_mut(&key) {
+        *count = count.saturating_sub(1);
+        if *count == 0 {
+            counts.remove(&key);
+        }
+    }
 }
 
 /// The current invite secret and the passes issued from it.
 #[derive(Debug)]
 pub struct Invites {
-    state: Mutex<State>,
+    state: Arc<Mutex<State>>,
     attempts: DefaultKeyedRateLimiter<IpAddr>,
+    limits: GuestLimits,
+}
+
+/// One open connection of a guest: counted against their pass and their
+/// address until it is dropped.
+#[derive(Debug)]
+pub struct GuestConnection {
+    state: Arc<Mutex<State>>,
+    pass: PassId,
+    ip: IpAddr,
+}
+
+impl Drop for GuestConnection {
+    fn drop(&mut self) {
+        let mut state = lock(&self.state);
+        if let Some(pass) = state.by_id.get_mut(&self.pass) {
+            pass.open = pass.open.saturating_sub(1);
+            pass.last_used = Instant::now();
+        }
+        decrement(&mut state.open, self.ip);
+    }
+}
+
+fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
+    // Every update leaves the maps consistent before the next step.
+    state.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Invites {
-    /// A fresh secret and no passes.
-    pub fn new() -> Result<Self, getrandom::Error> {
+    /// A fresh secret and no passes; guests' connections within `limits`.
+    pub fn new(limits: GuestLimits) -> Result<Self, getrandom::Error> {
         let per_minute = NonZeroU32::new(ATTEMPTS_PER_MINUTE).unwrap_or(NonZeroU32::MIN);
         let burst = NonZeroU32::new(ATTEMPTS_BURST).unwrap_or(NonZeroU32::MIN);
         Ok(Self {
-            state: Mutex::new(State {
+            state: Arc::new(Mutex::new(State {
                 secret: Some(random_id()?),
                 passes: HashMap::new(),
                 by_id: BTreeMap::new(),
+                issued: HashMap::new(),
+                open: HashMap::new(),
                 next_id: 1,
-            }),
+            })),
             attempts: RateLimiter::keyed(Quota::per_minute(per_minute).allow_burst(burst)),
+            limits,
         })
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        // Every update leaves the maps consistent before the next step.
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+        lock(&self.state)
     }
 
     /// The secret the invite link carries; `None` when there is none.
@@ -131,6 +248,16 @@ impl Invites {
         if self.attempts.len() > MAX_PASSES {
             self.attempts.retain_recent();
         }
+        self.issue(from, candidate, Instant::now())
+    }
+
+    /// [`Self::redeem`] past the attempt budget, at `now`.
+    fn issue(
+        &self,
+        from: IpAddr,
+        candidate: &str,
+        now: Instant,
+    ) -> Result<IssuedPass, InviteRefused> {
         let mut state = self.lock();
         let matches: bool = match &state.secret {
             Some(secret) => candidate.as_bytes().ct_eq(secret.as_bytes()).into(),
@@ -138,6 +265,23 @@ impl Invites {
         };
         if !matches {
             return Err(InviteRefused::Wrong);
+        }
+        // Room for one more from this address: its own least recently used
+        // idle pass makes way, or nothing does.
+        if state.issued.get(&from).copied().unwrap_or(0) >= MAX_PASSES_PER_ADDRESS {
+            let own = state
+                .least_recently_used(|pass| pass.issued_to == from)
+                .ok_or(InviteRefused::TooManyFromAddress)?;
+            state.forget(own);
+        }
+        // Room for one more in all: a pass idle for long makes way.
+        if state.by_id.len() >= MAX_PASSES {
+            let idle = state
+                .least_recently_used(|pass| {
+                    now.saturating_duration_since(pass.last_used) >= IDLE_BEFORE_REPLACED
+                })
+                .ok_or(InviteRefused::Full)?;
+            state.forget(idle);
         }
         let token = random_id().map_err(|err| {
             log::error!("no randomness for an invite pass: {err}");
@@ -147,27 +291,56 @@ impl Invites {
         state.next_id += 1;
         let hash = digest(&token);
         state.passes.insert(hash, id);
-        state.by_id.insert(id, hash);
-        while state.by_id.len() > MAX_PASSES {
-            if let Some((_, oldest)) = state.by_id.pop_first() {
-                state.passes.remove(&oldest);
-            }
-        }
+        state.by_id.insert(
+            id,
+            Pass {
+                hash,
+                issued_to: from,
+                open: 0,
+                last_used: now,
+            },
+        );
+        *state.issued.entry(from).or_default() += 1;
         Ok(IssuedPass { id, token })
     }
 
-    /// The pass a cookie value carries, if it is still valid.
+    /// The pass a cookie value carries, if it is still valid (it counts as
+    /// used now).
     pub fn check(&self, token: &str) -> Option<PassId> {
         // Looked up by hash: timing can tell nothing about a valid token.
-        self.lock().passes.get(&digest(token)).copied()
+        let mut state = self.lock();
+        let id = state.passes.get(&digest(token)).copied()?;
+        if let Some(pass) = state.by_id.get_mut(&id) {
+            pass.last_used = Instant::now();
+        }
+        Some(id)
+    }
+
+    /// Counts a new connection of the guest holding `pass`, from `ip`,
+    /// if neither is at its cap.
+    pub fn connect(&self, pass: PassId, ip: IpAddr) -> Result<GuestConnection, Crowded> {
+        let mut state = self.lock();
+        let open = state.by_id.get(&pass).map_or(0, |p| p.open);
+        if open >= self.limits.per_pass {
+            return Err(Crowded::Guest);
+        }
+        if state.open.get(&ip).copied().unwrap_or(0) >= self.limits.per_address {
+            return Err(Crowded::Address);
+        }
+        if let Some(pass) = state.by_id.get_mut(&pass) {
+            pass.open += 1;
+        }
+        *state.open.entry(ip).or_default() += 1;
+        Ok(GuestConnection {
+            state: self.state.clone(),
+            pass,
+            ip,
+        })
     }
 
     /// Ends one pass: its browser needs the link again.
     pub fn revoke(&self, id: PassId) {
-        let mut state = self.lock();
-        if let Some(hash) = state.by_id.remove(&id) {
-            state.passes.remove(&hash);
-        }
+        self.lock().forget(id);
     }
 
     /// A new secret: the old link and every pass issued from it stop working.
@@ -178,6 +351,7 @@ impl Invites {
             .ok();
         state.passes.clear();
         state.by_id.clear();
+        state.issued.clear();
     }
 }
 
@@ -189,8 +363,18 @@ fn digest(token: &str) -> [u8; 32] {
 mod tests {
     use super::*;
 
+    const LIMITS: GuestLimits = GuestLimits {
+        per_pass: 3,
+        per_address: 5,
+    };
+
     fn invites() -> Invites {
-        Invites::new().expect("randomness")
+        Invites::new(LIMITS).expect("randomness")
+    }
+
+    /// Spread over addresses so the per-address caps are no limit.
+    fn many(n: usize) -> IpAddr {
+        IpAddr::from([198, 18, (n / 250) as u8, (n % 250) as u8 + 2])
     }
 
     fn guest(n: u8) -> IpAddr {
@@ -285,18 +469,98 @@ mod tests {
     }
 
     #[test]
-    fn the_oldest_passes_are_forgotten_past_the_cap() {
+    fn at_the_cap_only_a_long_idle_pass_makes_way_and_none_in_use() {
         let invites = invites();
         let secret = invites.secret().expect("a secret");
-        let first = invites.redeem(guest(1), &secret).expect("a pass");
-        let mut last = None;
-        for n in 0..MAX_PASSES {
-            // Spread over addresses so the attempt budget is no limit here.
-            let ip = IpAddr::from([198, 18, (n / 250) as u8, (n % 250) as u8 + 2]);
-            last = Some(invites.redeem(ip, &secret).expect("a pass"));
+        let start = Instant::now();
+        let first = invites.issue(many(0), &secret, start).expect("a pass");
+        let _in_use = invites.connect(first.id, many(0)).expect("connects");
+        let mut issued = vec![first];
+        for n in 1..MAX_PASSES {
+            issued.push(invites.issue(many(n), &secret, start).expect("a pass"));
         }
-        assert_eq!(invites.check(&first.token), None);
-        let last = last.expect("passes issued");
-        assert_eq!(invites.check(&last.token), Some(last.id));
+        // Full, and nobody idle long enough: refused, nobody pushed out.
+        let soon = start + Duration::from_secs(60);
+        assert_eq!(
+            invites.issue(many(9999), &secret, soon),
+            Err(InviteRefused::Full)
+        );
+        assert!(issued.iter().all(|p| invites.check(&p.token) == Some(p.id)));
+        // An hour on, one pass was last used long before the others: it
+        // makes way. The one in use never would.
+        let later = Instant::now() + IDLE_BEFORE_REPLACED;
+        let idle = {
+            let mut state = invites.lock();
+            let pass = state.by_id.get_mut(&issued[7].id).expect("issued");
+            pass.last_used = start;
+            issued[7].id
+        };
+        let newcomer = invites
+            .issue(many(9999), &secret, later)
+            .expect("room made");
+        assert_eq!(invites.check(&issued[7].token), None, "{idle} made way");
+        assert_eq!(invites.check(&issued[0].token), Some(issued[0].id));
+        assert_eq!(invites.check(&newcomer.token), Some(newcomer.id));
+    }
+
+    #[test]
+    fn one_address_replaces_only_its_own_idle_passes() {
+        let invites = Invites::new(GuestLimits {
+            per_pass: 100,
+            per_address: 100,
+        })
+        .expect("randomness");
+        let secret = invites.secret().expect("a secret");
+        let other = invites.redeem(guest(3), &secret).expect("a pass");
+        let now = Instant::now();
+        let mut own = Vec::new();
+        for _ in 0..MAX_PASSES_PER_ADDRESS {
+            own.push(invites.issue(guest(2), &secret, now).expect("a pass"));
+        }
+        let _in_use: Vec<_> = own[1..]
+            .iter()
+            .map(|p| invites.connect(p.id, guest(2)).ok())
+            .collect();
+        // The idle one of this address makes way; the other address's
+        // pass is untouched.
+        let again = invites.issue(guest(2), &secret, now).expect("a pass");
+        assert_eq!(invites.check(&own[0].token), None);
+        assert_eq!(invites.check(&other.token), Some(other.id));
+        assert_eq!(invites.check(&again.token), Some(again.id));
+        // Now every pass of the address is in use, or is the new one; once
+        // it is in use too, the address gets no more.
+        let _also = invites.connect(again.id, guest(2));
+        assert_eq!(
+            invites.issue(guest(2), &secret, now),
+            Err(InviteRefused::TooManyFromAddress)
+        );
+        assert!(invites.issue(guest(4), &secret, now).is_ok());
+    }
+
+    #[test]
+    fn connections_are_capped_per_pass_and_per_address() {
+        let invites = invites();
+        let secret = invites.secret().expect("a secret");
+        let ann = invites.redeem(guest(2), &secret).expect("a pass");
+        let bob = invites.redeem(guest(2), &secret).expect("a pass");
+        let mut open: Vec<_> = (0..LIMITS.per_pass)
+            .map(|_| invites.connect(ann.id, guest(2)).expect("within the cap"))
+            .collect();
+        assert_eq!(
+            invites.connect(ann.id, guest(2)).err(),
+            Some(Crowded::Guest)
+        );
+        open.push(invites.connect(bob.id, guest(2)).expect("another guest"));
+        open.push(invites.connect(bob.id, guest(2)).expect("another guest"));
+        assert_eq!(
+            invites.connect(bob.id, guest(2)).err(),
+            Some(Crowded::Address)
+        );
+        assert!(invites.connect(bob.id, guest(3)).is_ok(), "another address");
+        open.truncate(1);
+        assert!(
+            invites.connect(ann.id, guest(2)).is_ok(),
+            "closed ones count no more"
+        );
     }
 }

@@ -22,7 +22,9 @@ mod addrs;
 mod invite;
 mod qr;
 
-pub use invite::{forget_pass_cookie, InviteRefused, Invites, PASS_COOKIE};
+pub use invite::{
+    forget_pass_cookie, Crowded, GuestConnection, GuestLimits, InviteRefused, Invites, PASS_COOKIE,
+};
 
 /// Why sharing could not start.
 #[derive(Debug, thiserror::Error)]

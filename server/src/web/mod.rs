@@ -17,7 +17,7 @@ use warp::Filter;
 
 use crate::limits::ClientSlots;
 use crate::peer::{self, Arrival, PeerContext, Remote, SessionGuards};
-use crate::share::{Invites, PASS_COOKIE};
+use crate::share::{Crowded, Invites, PASS_COOKIE};
 use gate::Admission;
 
 mod access;
@@ -83,6 +83,8 @@ pub(crate) enum Refusal {
     UnsupportedMediaType(&'static str),
     /// The client cap is reached.
     RoomFull,
+    /// A guest, or their address, has as many connections open as they may.
+    Crowded(Crowded),
     /// From the network without a valid invite pass (`stale`: with one
     /// that no longer works); `page`: answer with the "ask the host" page.
     NeedsInvite {
@@ -190,7 +192,18 @@ fn upgrade(
             "origin not allowed",
         )));
     }
-    let Some(slot) = state.slots.try_take() else {
+    // A guest's connection counts against their pass and their address.
+    let guest = match &admission {
+        Admission::Local => None,
+        Admission::Guest { ip, pass, .. } => match state.invites.connect(*pass, *ip) {
+            Ok(guest) => Some(guest),
+            Err(crowded) => {
+                log::warn!("refused a connection from {}: {crowded}", Remote(addr));
+                return Err(warp::reject::custom(Refusal::Crowded(crowded)));
+            }
+        },
+    };
+    let Some(slot) = state.slots.try_take(guest.is_some()) else {
         log::warn!(
             "room full ({} clients): refused {}",
             state.peer.config.max_clients,
@@ -198,7 +211,7 @@ fn upgrade(
         );
         return Err(warp::reject::custom(Refusal::RoomFull));
     };
-    let guards = SessionGuards::new(slot, state.tracker.token());
+    let guards = SessionGuards::new(slot, guest, state.tracker.token());
     let config = upgrade::socket_config(state.peer.config.max_message_bytes);
     let ctx = state.peer;
     let arrival = Arrival {
@@ -286,6 +299,14 @@ async fn explain_rejection(rejection: Rejection) -> Result<Response, Rejection> 
             }
             Refusal::UnsupportedMediaType(why) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, *why),
             Refusal::RoomFull => (StatusCode::SERVICE_UNAVAILABLE, "the room is full"),
+            Refusal::Crowded(Crowded::Guest) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "this browser has too many connections to the room open; close some tabs",
+            ),
+            Refusal::Crowded(Crowded::Address) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "too many connections to the room from this address",
+            ),
         }
     } else if rejection.is_not_found() {
         (StatusCode::NOT_FOUND, "not found")

@@ -439,3 +439,91 @@ async fn a_flood_from_the_network_cannot_close_this_computers_connections() {
         );
     }
 }
+
+/// A server sharing on a second loopback port with `config`'s caps.
+async fn shared_with(config: hearth_server::Config) -> (TestServer, SocketAddr) {
+    let config = hearth_server::Config {
+        share_addrs: vec!["127.0.0.1:0".parse().expect("share addr")],
+        ..config
+    };
+    let server = TestServer::start(config).await;
+    let status = server.sharing.start().await.expect("sharing starts");
+    let network = status.addresses[0]
+        .trim_start_matches("http://")
+        .parse()
+        .expect("a network address");
+    (server, network)
+}
+
+#[tokio::test]
+async fn one_guest_cannot_take_every_connection() {
+    let (server, network) = shared_with(hearth_server::Config {
+        max_connections_per_guest: 3,
+        max_connections_per_address: 5,
+        ..test_config()
+    })
+    .await;
+    let secret = secret_of(&server);
+    let origin = format!("http://{network}");
+    let ann = redeem(network, &secret).await;
+    let mut open = Vec::new();
+    for _ in 0..3 {
+        open.push(
+            guest_socket(network, &ann, &origin)
+                .await
+                .expect("within her cap"),
+        );
+    }
+    assert_eq!(guest_socket(network, &ann, &origin).await.err(), Some(429));
+    // Another browser at the same address: the address's cap.
+    let bob = redeem(network, &secret).await;
+    for _ in 0..2 {
+        open.push(
+            guest_socket(network, &bob, &origin)
+                .await
+                .expect("within the address's cap"),
+        );
+    }
+    assert_eq!(guest_socket(network, &bob, &origin).await.err(), Some(429));
+    // Closed connections count no more.
+    drop(open.remove(0));
+    tokio::time::timeout(PATIENCE, async {
+        while guest_socket(network, &ann, &origin).await.is_err() {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("her place comes back");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn this_computer_always_gets_in_however_many_guests_try() {
+    let (server, network) = shared_with(hearth_server::Config {
+        max_clients: 6,
+        ..test_config()
+    })
+    .await;
+    let secret = secret_of(&server);
+    let origin = format!("http://{network}");
+    let mut guests = Vec::new();
+    for _ in 0..3 {
+        let pass = redeem(network, &secret).await;
+        guests.push(
+            guest_socket(network, &pass, &origin)
+                .await
+                .expect("a guest"),
+        );
+    }
+    let late = redeem(network, &secret).await;
+    assert_eq!(
+        guest_socket(network, &late, &origin).await.err(),
+        Some(503),
+        "the network's share is taken"
+    );
+    let mut here = Vec::new();
+    for n in 0..3 {
+        here.push(Client::join(&server, &format!("host-{n}")).await);
+    }
+    server.stop().await;
+}
