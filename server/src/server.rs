@@ -105,19 +105,22 @@ pub struct Bound {
 
 /// Binds `config.addr`; if another program holds that port, tries the next
 /// ports, then any free port, so a room is still hosted (and says where).
+/// The conversation is opened first: a second Hearth on the same one learns
+/// that (`StorageError::Locked`) whatever port it asked for.
 pub async fn bind_with_fallback(config: Config) -> Result<Bound, BindError> {
     let wanted = config.addr;
-    let first_error = match Server::bind(config.clone()).await {
-        Ok(server) => return Ok(Bound { server, note: None }),
+    let room = Server::open_room(&config)?;
+    let first_error = match Listeners::bind(wanted).await {
+        Ok(listeners) => {
+            let server = Server::assemble(config, room, listeners)?;
+            return Ok(Bound { server, note: None });
+        }
         Err(err @ BindError::AddrInUse { .. }) => err,
         Err(err) => return Err(err),
     };
     for candidate in fallback_addrs(wanted) {
-        let attempt = Config {
-            addr: candidate,
-            ..config.clone()
-        };
-        if let Ok(server) = Server::bind(attempt).await {
+        if let Ok(listeners) = Listeners::bind(candidate).await {
+            let server = Server::assemble(config, room, listeners)?;
             let note = format!(
                 "Port {} is in use by another program, so this room is at {}",
                 wanted.port(),
@@ -130,6 +133,60 @@ pub async fn bind_with_fallback(config: Config) -> Result<Bound, BindError> {
         }
     }
     Err(first_error)
+}
+
+/// The room's listening sockets on this computer.
+#[derive(Debug)]
+struct Listeners {
+    listeners: Vec<TcpListener>,
+    local_addr: SocketAddr,
+    loopback: Loopback,
+}
+
+impl Listeners {
+    /// Binds `addr`. On 127.0.0.1 it also binds [::1] on the same port, so
+    /// no other program can answer there to a browser that asked for
+    /// `localhost`.
+    async fn bind(addr: SocketAddr) -> Result<Self, BindError> {
+        let listener = TcpListener::bind(addr).await.map_err(|source| {
+            if source.kind() == io::ErrorKind::AddrInUse {
+                BindError::AddrInUse { addr }
+            } else {
+                BindError::Io { addr, source }
+            }
+        })?;
+        let local_addr = listener
+            .local_addr()
+            .map_err(|source| BindError::Io { addr, source })?;
+        let mut listeners = vec![listener];
+        let loopback = if local_addr.ip() == Ipv4Addr::LOCALHOST {
+            let v6 = SocketAddr::from((Ipv6Addr::LOCALHOST, local_addr.port()));
+            match TcpListener::bind(v6).await {
+                Ok(listener) => {
+                    listeners.push(listener);
+                    Loopback::Both
+                }
+                Err(err) if err.kind() == io::ErrorKind::AddrInUse => {
+                    log::warn!(
+                        "another program listens on {v6}: only http://{local_addr} is trusted, \
+                         not localhost"
+                    );
+                    Loopback::V6Taken
+                }
+                Err(err) => {
+                    log::debug!("no IPv6 loopback ({err}): listening on {local_addr} only");
+                    Loopback::V4Only
+                }
+            }
+        } else {
+            Loopback::Elsewhere
+        };
+        Ok(Self {
+            listeners,
+            local_addr,
+            loopback,
+        })
+    }
 }
 
 /// The addresses tried after `wanted`: the next ports, then port 0.
@@ -241,50 +298,36 @@ impl Acceptor {
 }
 
 impl Server {
-    /// Binds `config.addr`. On 127.0.0.1 it also binds [::1] on the same
-    /// port, so no other program can answer there to a browser that asked
-    /// for `localhost`.
+    /// Opens the conversation, then binds `config.addr` (see
+    /// [`bind_with_fallback`] for a room that moves to a free port).
     pub async fn bind(config: Config) -> Result<Self, BindError> {
-        let addr = config.addr;
+        let room = Self::open_room(&config)?;
+        let listeners = Listeners::bind(config.addr).await?;
+        Self::assemble(config, room, listeners)
+    }
+
+    /// The room `config` describes, its conversation open (and locked).
+    fn open_room(config: &Config) -> Result<Arc<Room>, BindError> {
         // The network comes in only through sharing's listeners, behind the
         // gate; the main listener is this computer's alone.
-        if !addr.ip().is_loopback() {
-            return Err(BindError::NotLoopback { addr });
+        if !config.addr.ip().is_loopback() {
+            return Err(BindError::NotLoopback { addr: config.addr });
         }
-        let listener = TcpListener::bind(addr).await.map_err(|source| {
-            if source.kind() == io::ErrorKind::AddrInUse {
-                BindError::AddrInUse { addr }
-            } else {
-                BindError::Io { addr, source }
-            }
-        })?;
-        let local_addr = listener
-            .local_addr()
-            .map_err(|source| BindError::Io { addr, source })?;
-        let mut listeners = vec![listener];
-        let loopback = if local_addr.ip() == Ipv4Addr::LOCALHOST {
-            let v6 = SocketAddr::from((Ipv6Addr::LOCALHOST, local_addr.port()));
-            match TcpListener::bind(v6).await {
-                Ok(listener) => {
-                    listeners.push(listener);
-                    Loopback::Both
-                }
-                Err(err) if err.kind() == io::ErrorKind::AddrInUse => {
-                    log::warn!(
-                        "another program listens on {v6}: only http://{local_addr} is trusted, \
-                         not localhost"
-                    );
-                    Loopback::V6Taken
-                }
-                Err(err) => {
-                    log::debug!("no IPv6 loopback ({err}): listening on {local_addr} only");
-                    Loopback::V4Only
-                }
-            }
-        } else {
-            Loopback::Elsewhere
-        };
-        let room = Room::open(&config)?;
+        Ok(Room::open(config)?)
+    }
+
+    /// The server of `room`, listening on `listeners`.
+    fn assemble(
+        mut config: Config,
+        room: Arc<Room>,
+        listeners: Listeners,
+    ) -> Result<Self, BindError> {
+        let Listeners {
+            listeners,
+            local_addr,
+            loopback,
+        } = listeners;
+        config.addr = local_addr;
         // Made once the data directory is ours (its lock is held), so a
         // second server on it cannot replace the first one's token.
         let host_token = if config.host_routes {
@@ -541,6 +584,7 @@ async fn backoff_after_accept_error(err: &io::Error) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::{Storage, StorageError};
 
     fn loopback(port: u16) -> Config {
         Config {
@@ -567,6 +611,29 @@ mod tests {
         let note = bound.note.expect("a note");
         assert!(note.contains(&taken.to_string()), "{note}");
         assert!(note.contains(&bound.server.url()), "{note}");
+    }
+
+    /// A second Hearth on the same conversation, at the same address or
+    /// at the default one that falls back, learns the conversation is open
+    /// (so the desktop app hands over to the running one), never that the
+    /// port is taken.
+    #[tokio::test]
+    async fn a_second_room_on_the_same_conversation_is_told_it_is_open() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let on_disk = |port| Config {
+            storage: Storage::Dir(dir.path().to_owned()),
+            ..loopback(port)
+        };
+        let first = bind_with_fallback(on_disk(0)).await.expect("the first");
+        let port = first.server.local_addr().port();
+        let locked =
+            |err: &BindError| matches!(err, BindError::Storage(StorageError::Locked { .. }));
+        let again = bind_with_fallback(on_disk(port))
+            .await
+            .expect_err("refused");
+        assert!(locked(&again), "{again}");
+        let again = Server::bind(on_disk(port)).await.expect_err("refused");
+        assert!(locked(&again), "{again}");
     }
 
     #[tokio::test]

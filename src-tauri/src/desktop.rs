@@ -34,7 +34,10 @@ pub fn run(mut config: Config, print_address: bool) -> ExitCode {
         .push(hearth_server::DESKTOP_WEBVIEW_ORIGIN.to_owned());
     let mut context = tauri::generate_context!();
     // Bind first: the window's content security policy names the room's
-    // exact address, and the UI asks for it as soon as it loads.
+    // exact address, and the UI asks for it as soon as it loads. Binding
+    // opens the conversation before it tries a port, so a second launch
+    // learns that Hearth already has it open (`Locked`), whatever address
+    // either asked for, and hands over to it before anything else.
     let config_share_on_start = config.share_on_start;
     let bound = match tauri::async_runtime::block_on(bind_with_fallback(config)) {
         Ok(bound) => bound,

@@ -324,6 +324,47 @@ describe('the desktop app', () => {
     await driver.end();
   });
 
+  it('a second launch, with no flags or the same --addr, brings back the window hidden to the tray', async () => {
+    // The way a person does it: the same command twice. Both ask for the
+    // default address, so the second finds the port taken and the
+    // conversation open, and must hand over rather than fail.
+    const exitFile = path.join(home, 'hearth-exit-status-again');
+    const wrapper = path.join(home, 'hearth-wrapper-again.sh');
+    writeFileSync(wrapper, `#!/bin/sh\n"${APP}" "$@"\necho $? > "${exitFile}"\n`, { mode: 0o755 });
+    await driver.start(wrapper, []);
+    await joinWindow('Host');
+    const address = await driver.text('#host-address');
+    const guest = await openPerson(chrome.browser, address, 'Guest');
+    await driver.until(async () => (await driver.text('#host-count')) === '2', 'the guest in the room');
+    await driver.execute("return window.__TAURI__.core.invoke('set_when_closed', { whenClosed: 'keep_hosting' });");
+    const hide = async () => {
+      x11Window('close');
+      await driver.until(async () => x11Window('state')?.shown === false, 'the window to hide to the tray');
+    };
+    /** @param {string[]} args */
+    const launchAgain = async (args) => {
+      let output = '';
+      const second = spawn(APP, args, { env: appEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+      second.stdout?.on('data', (chunk) => { output += chunk; });
+      second.stderr?.on('data', (chunk) => { output += chunk; });
+      const code = await new Promise((resolve) => second.once('exit', resolve));
+      assert.equal(code, 0, `the launch with [${args.join(' ')}] hands over and exits: ${output.slice(-2000)}`);
+      await driver.until(async () => x11Window('state')?.shown === true, `the window to come back after [${args.join(' ')}]`);
+    };
+    await hide();
+    await launchAgain([]);
+    await hide();
+    await launchAgain(['--addr', new URL(address).host]);
+    assert.equal(await driver.text('#host-address'), address, 'still the one room');
+    await driver.execute("return window.__TAURI__.core.invoke('set_when_closed', { whenClosed: 'ask' });");
+    const pid = Number(execFileSync('pgrep', ['-n', '-f', `^${APP}`], { encoding: 'utf8' }).trim());
+    process.kill(pid, 'SIGTERM');
+    const status = await driver.until(async () => existsSync(exitFile) && readFileSync(exitFile, 'utf8').trim(), 'the app to exit', 10000);
+    assert.equal(status, '0');
+    await driver.end();
+    await guest.context.close();
+  });
+
   it('shares the room when the host says so: the switch, the invite and its QR code, who is where, and Remove', async (t) => {
     const exitFile = path.join(home, 'hearth-exit-status-share');
     const wrapper = path.join(home, 'hearth-wrapper-share.sh');
