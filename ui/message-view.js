@@ -82,13 +82,15 @@ export function renderMessage(message) {
     item.append(el('div', 'text deleted-text', 'Message deleted'));
   } else {
     if (message.text || !message.files?.length) {
-      const text = messageText(message.text, myName);
+      const shown = preview(message.text);
+      const text = messageText(shown ?? message.text, myName);
       text.title = formatTime(message.ts);
       if (message.edited_ts) {
         text.classList.add('is-edited');
         text.title = `${formatTime(message.ts)} · edited ${formatWhen(message.edited_ts)}`;
       }
       item.append(text);
+      if (shown !== null) item.append(showMore(message, text, myName));
     }
     if (message.files?.length) item.append(renderFiles(message.files));
   }
@@ -96,6 +98,60 @@ export function renderMessage(message) {
   if (reactions) item.append(reactions);
   for (const hook of hooks) hook(item, message);
   return item;
+}
+
+/** A message longer than this shows its start, with a button for the rest. */
+const LONG_TEXT_CHARS = 2000;
+/** A message of more lines than this does too. */
+const LONG_TEXT_LINES = 40;
+/** How much of a long message shows at first. */
+const PREVIEW_CHARS = 1000;
+const PREVIEW_LINES = 20;
+
+/**
+ * The start of a long message, or null if it is short enough to show
+ * whole. Laying out thousands of characters costs WebKit (the desktop
+ * window, every iPhone) tens of milliseconds a message, so a burst of long
+ * ones would hold up everything after them; a preview is cheap, and the
+ * whole text is one click away.
+ * @param {string} text
+ * @returns {string | null}
+ */
+export function preview(text) {
+  let lines = 0;
+  let cut = -1;
+  for (let i = text.indexOf('\n'); i !== -1 && lines <= LONG_TEXT_LINES; i = text.indexOf('\n', i + 1)) {
+    lines += 1;
+    if (lines === PREVIEW_LINES) cut = i;
+  }
+  if (text.length <= LONG_TEXT_CHARS && lines <= LONG_TEXT_LINES) return null;
+  let end = Math.min(PREVIEW_CHARS, cut === -1 ? PREVIEW_CHARS : cut);
+  // Never between the two halves of a surrogate pair.
+  if (/[\uDC00-\uDFFF]/.test(text[end] ?? '')) end -= 1;
+  return `${text.slice(0, end)}…`;
+}
+
+/**
+ * The button under a long message's preview that shows all of it.
+ * @param {ChatMessage} message
+ * @param {HTMLElement} text the preview
+ * @param {string | null} myName
+ * @returns {HTMLButtonElement}
+ */
+function showMore(message, text, myName) {
+  const button = el('button', 'show-more ghost', 'Show the whole message');
+  button.type = 'button';
+  button.setAttribute('aria-label', `Show the whole message from ${message.from.name}`);
+  button.addEventListener('click', () => {
+    const whole = messageText(message.text, myName);
+    whole.title = text.title;
+    whole.className = text.className;
+    text.replaceWith(whole);
+    // The button goes: focus stays on the message, not lost to the page.
+    /** @type {HTMLElement | null} */ (whole.closest('.msg'))?.focus();
+    button.remove();
+  }, { once: true });
+  return button;
 }
 
 /**

@@ -105,6 +105,9 @@ function firstVisibleItem() {
  * @param {HTMLElement} item
  */
 export function showFound(item) {
+  // A long message shown in part is shown whole: what was looked for may
+  // be further on.
+  /** @type {HTMLButtonElement | null} */ (item.querySelector(':scope > .show-more'))?.click();
   item.scrollIntoView({ block: 'center' });
   item.classList.remove('found');
   // Restart the highlight's animation if it is still running.

@@ -9,7 +9,12 @@
 //! * **search**: the round trip of `search` requests over a real WebSocket,
 //!   for common, rare, prefix, several-word and absent words (p50/p95/max);
 //! * **older pages**: the round trip of `history before=…` at random places;
-//! * **bytes on disk per message**, the database checkpointed.
+//! * **bytes on disk per message**, the database checkpointed;
+//! * **what taking text off the disk costs**: the round trip of `say`
+//!   alone, then of `edit` and `delete` and of a `say` between them while
+//!   the writer scrubs (secure-delete, and a checkpoint that truncates the
+//!   write-ahead log within a second of each removal), and that the log is
+//!   empty a moment after the last one.
 //!
 //! ```text
 //! cargo run --release -p hearth-server --example storebench -- \
@@ -54,6 +59,10 @@ struct Args {
     /// How many times each search is run.
     #[arg(long, default_value_t = 20)]
     rounds: usize,
+    /// How many messages are said, then edited and deleted, for the cost
+    /// of removals.
+    #[arg(long, default_value_t = 200)]
+    removals: usize,
 }
 
 /// Deterministic text: a xorshift generator over a vocabulary whose words
@@ -221,7 +230,36 @@ async fn run(args: Args) -> Result<()> {
         "older page of 100",
         format!("p50 {page_p50:.1} ms, p95 {page_p95:.1} ms"),
     );
+    let removals = removal_cost(&mut ws, args.removals, &dir.path().join("hearth.db-wal")).await?;
     server.stop(Duration::from_secs(5)).await;
+    for (label, key, times) in [
+        ("say, nothing removed", "say_p95_ms", &removals.said),
+        ("edit", "edit_p95_ms", &removals.edited),
+        ("delete", "delete_p95_ms", &removals.deleted),
+        (
+            "say while removals are scrubbed",
+            "say_scrubbing_p95_ms",
+            &removals.said_meanwhile,
+        ),
+    ] {
+        let mut times = times.clone();
+        let (p50, p95, max) = spread(&mut times);
+        print_row(
+            34,
+            label,
+            format!("p50 {p50:.2} ms, p95 {p95:.2} ms, max {max:.2} ms"),
+        );
+        report.insert(key.into(), json!(p95));
+    }
+    print_row(
+        34,
+        "write-ahead log after the last",
+        format!("{} bytes", removals.wal_bytes_after),
+    );
+    report.insert(
+        "wal_bytes_after_removals".into(),
+        json!(removals.wal_bytes_after),
+    );
 
     report.insert("messages".into(), json!(args.messages));
     report.insert(
@@ -233,6 +271,75 @@ async fn run(args: Args) -> Result<()> {
     report.insert("page_p95_ms".into(), json!(page_p95));
     print_json_line("storebench", &report)?;
     Ok(())
+}
+
+/// Round trips, in ms, of removing text and of saying beside it.
+struct Removals {
+    said: Vec<f64>,
+    edited: Vec<f64>,
+    deleted: Vec<f64>,
+    said_meanwhile: Vec<f64>,
+    wal_bytes_after: u64,
+}
+
+/// Says `count` messages, then every 20 ms edits one, deletes another and
+/// says a new one (so the writer scrubs about once a second while people
+/// talk); then waits for the last scrub and reads the log's size.
+async fn removal_cost<S>(
+    ws: &mut tokio_tungstenite::WebSocketStream<S>,
+    count: usize,
+    wal: &Path,
+) -> Result<Removals>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let timed = |sent: Instant| millis_f64(sent.elapsed());
+    let mut removals = Removals {
+        said: Vec::new(),
+        edited: Vec::new(),
+        deleted: Vec::new(),
+        said_meanwhile: Vec::new(),
+        wal_bytes_after: 0,
+    };
+    let mut ids = Vec::new();
+    for n in 0..count * 2 {
+        let sent = Instant::now();
+        let message = ask(
+            ws,
+            json!({"type": "say", "text": format!("to be removed {n}")}),
+            "message",
+        )
+        .await?;
+        removals.said.push(timed(sent));
+        ids.push(message["id"].clone());
+    }
+    let mut pace = tokio::time::interval(Duration::from_millis(20));
+    for pair in ids.chunks(2) {
+        pace.tick().await;
+        let sent = Instant::now();
+        ask(
+            ws,
+            json!({"type": "edit", "id": pair[0], "text": "edited away"}),
+            "edited",
+        )
+        .await?;
+        removals.edited.push(timed(sent));
+        let sent = Instant::now();
+        ask(ws, json!({"type": "delete", "id": pair[1]}), "deleted").await?;
+        removals.deleted.push(timed(sent));
+        let sent = Instant::now();
+        ask(
+            ws,
+            json!({"type": "say", "text": "talking meanwhile"}),
+            "message",
+        )
+        .await?;
+        removals.said_meanwhile.push(timed(sent));
+    }
+    // The scrub comes within a second of the last removal.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    removals.wal_bytes_after = std::fs::metadata(wal).map_or(0, |m| m.len());
+    Ok(removals)
 }
 
 /// Stores `count` generated messages in transactions of 20,000; returns

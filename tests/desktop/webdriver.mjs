@@ -37,6 +37,18 @@ export class WebDriver {
     this.session = value.sessionId;
   }
 
+  /**
+   * Starts a browser session with `capabilities` (WebKitWebDriver's own
+   * MiniBrowser, say) and opens `url` in it.
+   * @param {object} capabilities
+   * @param {string} url
+   */
+  async open(capabilities, url) {
+    const value = await this.call('POST', '/session', { capabilities: { alwaysMatch: capabilities } });
+    this.session = value.sessionId;
+    await this.call('POST', this.s('/url'), { url });
+  }
+
   /** @param {string} path */
   s(path) {
     return `/session/${this.session}${path}`;

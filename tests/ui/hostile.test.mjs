@@ -2,7 +2,7 @@
 // page takes from the server rather than from its own defaults.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { fakeDesktopBridge, join, openPerson, serverAndBrowser, startServer } from './harness.mjs';
+import { expectAccessible, fakeDesktopBridge, join, openPerson, say, serverAndBrowser, startServer } from './harness.mjs';
 import { PATHOLOGICAL } from './pathological.mjs';
 
 describe('hostile messages', () => {
@@ -69,6 +69,32 @@ describe('hostile messages', () => {
     } finally {
       await room.stop();
     }
+  });
+
+  it('a long message shows its start and the rest on request, so a burst of them stays cheap to lay out', async () => {
+    const { page, context, errors } = await openPerson(suite.chrome.browser, suite.server.url, 'Reader');
+    const long = `Start of the long one ${'word '.repeat(1000)}end of the long one`;
+    const tall = Array.from({ length: 60 }, (_, i) => `line ${i + 1}`).join('\n');
+    await say(page, long);
+    await say(page, tall);
+    await say(page, 'short and whole');
+    const item = (/** @type {string} */ text) => page.locator('#messages .msg', { hasText: text });
+    await item('short and whole').waitFor();
+    assert.equal(await item('short and whole').locator('.show-more').count(), 0);
+    const longText = await item('Start of the long one').locator('.text').textContent() ?? '';
+    assert.ok(longText.length < 1100 && longText.endsWith('…'), `a preview: ${longText.length} characters`);
+    assert.ok(!longText.includes('end of the long one'));
+    const tallText = await item('line 1').locator('.text').textContent() ?? '';
+    assert.ok(tallText.includes('line 20') && !tallText.includes('line 21'), 'the first 20 lines');
+    await expectAccessible(page, 'long messages collapsed');
+    const button = item('Start of the long one').getByRole('button', { name: 'Show the whole message from Reader' });
+    await button.click();
+    await item('end of the long one').waitFor();
+    assert.equal(await item('Start of the long one').locator('.text').textContent(), long);
+    assert.equal(await item('Start of the long one').locator('.show-more').count(), 0);
+    assert.equal(await page.evaluate(() => document.activeElement?.classList.contains('msg')), true, 'focus stays on the message');
+    assert.deepEqual(errors, []);
+    await context.close();
   });
 
   it('a desktop notification shows peer markup as text, never as markup', async () => {
