@@ -527,3 +527,59 @@ async fn this_computer_always_gets_in_however_many_guests_try() {
     }
     server.stop().await;
 }
+
+#[tokio::test]
+async fn new_identities_on_one_invite_pass_share_one_quota_for_files() {
+    let (server, network) = shared_with(hearth_server::Config {
+        max_person_files_bytes: 1500,
+        ..test_config()
+    })
+    .await;
+    let cookie = redeem(network, &secret_of(&server)).await;
+    let origin = format!("http://{network}");
+    let keys = [
+        "first-identity-0123456789abcdef",
+        "second-identity-0123456789abcdef",
+    ];
+    let mut guests = Vec::new();
+    for (n, key) in keys.iter().enumerate() {
+        let socket = guest_socket(network, &cookie, &origin)
+            .await
+            .expect("the guest's WebSocket opens");
+        let mut client = Client { socket };
+        client
+            .send(json!({"type": "hello", "name": format!("guest{n}"), "key": key}))
+            .await;
+        client.expect("welcome").await;
+        guests.push(client);
+    }
+    // The same browser's form, through the network listener with its pass.
+    let upload = |at: SocketAddr, key: &str, pass: &str| {
+        let request = crate::support::upload_request(
+            at,
+            Some(key),
+            "notes.txt",
+            "text/plain",
+            &[b'x'; 1000],
+            Some(&format!("http://{at}")),
+        );
+        let request = String::from_utf8(request).expect("a text request");
+        let (line, rest) = request.split_once("\r\n").expect("a request line");
+        let request = format!("{line}\r\n{pass}{rest}");
+        async move { raw_request(at, &request).await.0 }
+    };
+    assert_eq!(upload(network, keys[0], &cookie).await, 200);
+    assert_eq!(
+        upload(network, keys[1], &cookie).await,
+        507,
+        "a new identity on the same pass is the same guest"
+    );
+    // This computer's people have their own quotas.
+    let _host =
+        crate::support::join_with_key(&server, "Host", Some("host-key-0123456789abcdef")).await;
+    assert_eq!(
+        upload(server.addr, "host-key-0123456789abcdef", "").await,
+        200
+    );
+    server.stop().await;
+}
