@@ -6,8 +6,6 @@
 use serde::{Deserialize, Serialize};
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::room::History;
-
 /// A peer's identity in the room: ids come from a counter and are never reused.
 pub type PeerId = usize;
 
@@ -392,7 +390,7 @@ pub enum ServerMessage<'a> {
         /// The cursor for the next page of people, if there are more.
         people_next: Option<u64>,
         /// The most recent messages, oldest first.
-        history: &'a History,
+        history: Vec<&'a ChatMessage>,
         /// The oldest message id the room still keeps (the next id when it
         /// keeps none): shown messages with smaller ids were cleared or
         /// pruned.

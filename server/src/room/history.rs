@@ -9,8 +9,6 @@
 
 use std::collections::VecDeque;
 
-use serde::{Serialize, Serializer};
-
 use crate::protocol::{excerpt, ChatMessage, Quote, Reaction, User};
 
 /// An upper bound of the bytes `message` takes in a `message` frame (and
@@ -177,10 +175,10 @@ impl History {
     }
 }
 
-/// Serializes as a JSON array of the messages, oldest first.
-impl Serialize for History {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq(self.messages.iter().map(|(message, _)| message))
+impl History {
+    /// The messages, oldest first (what `welcome` carries).
+    pub fn messages(&self) -> Vec<&ChatMessage> {
+        self.messages.iter().map(|(message, _)| message).collect()
     }
 }
 
@@ -214,14 +212,14 @@ mod tests {
         history.push(reply, 10);
         history.edit(1, "first, edited", 5);
         history.react(1, "👍", &ann(), true);
-        let json = serde_json::to_value(&history).expect("serializes");
+        let json = serde_json::to_value(history.messages()).expect("serializes");
         assert_eq!(json[0]["text"], "first, edited");
         assert_eq!(json[0]["edited_ts"], 5);
         assert_eq!(json[0]["reactions"][0]["users"][0]["uid"], "ann");
         assert_eq!(json[1]["reply_to"]["excerpt"], "first, edited");
         history.react(1, "👍", &ann(), false);
         history.delete(1);
-        let json = serde_json::to_value(&history).expect("serializes");
+        let json = serde_json::to_value(history.messages()).expect("serializes");
         assert_eq!(json[0]["text"], "");
         assert_eq!(json[0]["deleted"], true);
         assert!(json[0].get("reactions").is_none());
@@ -265,7 +263,7 @@ mod tests {
         let mut history = History::new(10, 1000);
         history.push(message(1, "a"), 1);
         history.push(message(2, "b"), 1);
-        let json = serde_json::to_value(&history).expect("serializes");
+        let json = serde_json::to_value(history.messages()).expect("serializes");
         assert_eq!(json[0]["id"], 1);
         assert_eq!(json[1]["text"], "b");
     }

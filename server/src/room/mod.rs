@@ -517,7 +517,7 @@ impl Room {
             users,
             people: state.roster.len(),
             people_next,
-            history: &state.history,
+            history: state.history.messages(),
             first_id: state.first_id,
             limits: self.limits,
         }
