@@ -1,7 +1,8 @@
 //! Limits that keep one client from hurting the others: the connection caps
 //! and the message rates.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::hash::Hash;
 use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -54,6 +55,69 @@ impl ClientSlots {
             _slot: self.slots.clone().try_acquire_owned().ok()?,
             _network: network,
         })
+    }
+}
+
+/// At most so many places at once for each key (an address, a person):
+/// what caps downloads per address, uploads per person and a guest's
+/// connections per address.
+#[derive(Debug, Clone)]
+pub struct PerKey<K: Eq + Hash> {
+    held: Arc<Mutex<HashMap<K, usize>>>,
+    cap: usize,
+}
+
+/// One place under a [`PerKey`] cap; dropping it gives the place back.
+#[derive(Debug)]
+pub struct KeyPlace<K: Eq + Hash> {
+    key: K,
+    held: Arc<Mutex<HashMap<K, usize>>>,
+}
+
+impl<K: Eq + Hash + Clone> PerKey<K> {
+    /// At most `cap` places per key.
+    pub fn new(cap: usize) -> Self {
+        Self {
+            held: Arc::default(),
+            cap,
+        }
+    }
+
+    /// A place for `key`, if it has fewer than the cap.
+    pub fn try_take(&self, key: K) -> Option<KeyPlace<K>> {
+        let mut held = lock(&self.held);
+        if held.get(&key).copied().unwrap_or(0) >= self.cap {
+            return None;
+        }
+        *held.entry(key.clone()).or_default() += 1;
+        Some(KeyPlace {
+            key,
+            held: self.held.clone(),
+        })
+    }
+
+    /// How many keys hold a place now.
+    pub fn keys(&self) -> usize {
+        lock(&self.held).len()
+    }
+}
+
+impl<K: Eq + Hash> KeyPlace<K> {
+    /// The key this place is held for.
+    pub fn key(&self) -> &K {
+        &self.key
+    }
+}
+
+impl<K: Eq + Hash> Drop for KeyPlace<K> {
+    fn drop(&mut self) {
+        let mut held = lock(&self.held);
+        if let Some(count) = held.get_mut(&self.key) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                held.remove(&self.key);
+            }
+        }
     }
 }
 
@@ -126,8 +190,8 @@ impl Drop for PendingPlace {
     }
 }
 
-fn lock(state: &Mutex<PendingState>) -> MutexGuard<'_, PendingState> {
-    // Each update is one insert or removal: never left half done.
+fn lock<T>(state: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Each update is one insert, removal or count: never left half done.
     state.lock().unwrap_or_else(PoisonError::into_inner)
 }
 

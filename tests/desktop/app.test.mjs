@@ -4,11 +4,10 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { launchBrowser, openPerson, recordSockets, ROOT, say } from '../ui/harness.mjs';
+import { freePort, launchBrowser, openPerson, recordSockets, ROOT, say } from '../ui/harness.mjs';
 import { createNetwork, HOST_ADDR } from '../share/network.mjs';
 import { WebDriver } from './webdriver.mjs';
 
@@ -18,18 +17,6 @@ const X11_WINDOW = path.join(ROOT, 'tests', 'desktop', 'x11-window.py');
 /** A one-pixel PNG, base64. */
 const ONE_PIXEL_PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGMAAQAABQABDQottAAAAABJRU5ErkJggg==';
 const TAURI_DRIVER = process.env.TAURI_DRIVER ?? path.join(homedir(), '.cargo', 'bin', 'tauri-driver');
-
-/** @returns {Promise<number>} a free loopback port */
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 describe('the desktop app', () => {
   /** @type {import('node:child_process').ChildProcess} */

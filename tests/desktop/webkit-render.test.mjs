@@ -8,12 +8,11 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
-import { startServer } from '../ui/harness.mjs';
+import { freePort, startServer } from '../ui/harness.mjs';
 import { PATHOLOGICAL } from '../ui/pathological.mjs';
 import { WebDriver } from './webdriver.mjs';
 
@@ -23,18 +22,6 @@ const WEBKIT_DRIVER = '/usr/bin/WebKitWebDriver';
 const COPIES = 25;
 /** How long the message after them may take to show. */
 const LIMIT_MS = 2000;
-
-/** @returns {Promise<number>} a free loopback port */
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 /**
  * A participant on a plain WebSocket, joined as `name`.

@@ -3,6 +3,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +27,18 @@ function buildServer() {
   if (built || process.env.HEARTH_SKIP_BUILD === '1') return;
   execFileSync('cargo', ['build', '--quiet', '-p', 'hearth-server'], { cwd: ROOT, stdio: 'inherit' });
   built = true;
+}
+
+/** @returns {Promise<number>} a free loopback port (for programs that cannot take port 0) */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
 }
 
 /**

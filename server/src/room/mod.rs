@@ -314,12 +314,8 @@ impl Room {
             first_id,
             recent,
         } = Store::open(&config.storage, config.retention, config.history)?;
-        let free_space = config
-            .storage
-            .dir()
-            .and_then(|dir| fs4::available_space(dir).ok());
         let quota = FileQuota {
-            total: config.files_quota(free_space),
+            total: config.files_quota(store.free_space()),
             per_person: config.max_person_files_bytes,
             disk_reserve: uploads::DISK_RESERVE_BYTES,
         };

@@ -21,6 +21,7 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::limits::{KeyPlace, PerKey};
 use crate::store::random_id;
 
 /// The cookie that carries a pass.
@@ -141,8 +142,6 @@ struct State {
     by_id: BTreeMap<PassId, Pass>,
     /// Passes remembered per address they were issued to.
     issued: HashMap<IpAddr, usize>,
-    /// Connections open per address.
-    open: HashMap<IpAddr, usize>,
     next_id: PassId,
 }
 
@@ -181,7 +180,10 @@ fn decrement(counts: &mut HashMap<IpAddr, usize>, key: IpAddr) {
 pub struct Invites {
     state: Arc<Mutex<State>>,
     attempts: DefaultKeyedRateLimiter<IpAddr>,
-    limits: GuestLimits,
+    /// Open connections per pass at most.
+    per_pass: usize,
+    /// Open connections per address.
+    by_address: PerKey<IpAddr>,
 }
 
 /// One open connection of a guest: counted against their pass and their
@@ -190,7 +192,7 @@ pub struct Invites {
 pub struct GuestConnection {
     state: Arc<Mutex<State>>,
     pass: PassId,
-    ip: IpAddr,
+    _address: KeyPlace<IpAddr>,
 }
 
 impl Drop for GuestConnection {
@@ -200,7 +202,6 @@ impl Drop for GuestConnection {
             pass.open = pass.open.saturating_sub(1);
             pass.last_used = Instant::now();
         }
-        decrement(&mut state.open, self.ip);
     }
 }
 
@@ -220,11 +221,11 @@ impl Invites {
                 passes: HashMap::new(),
                 by_id: BTreeMap::new(),
                 issued: HashMap::new(),
-                open: HashMap::new(),
                 next_id: 1,
             })),
             attempts: RateLimiter::keyed(Quota::per_minute(per_minute).allow_burst(burst)),
-            limits,
+            per_pass: limits.per_pass,
+            by_address: PerKey::new(limits.per_address),
         })
     }
 
@@ -321,20 +322,17 @@ impl Invites {
     pub fn connect(&self, pass: PassId, ip: IpAddr) -> Result<GuestConnection, Crowded> {
         let mut state = self.lock();
         let open = state.by_id.get(&pass).map_or(0, |p| p.open);
-        if open >= self.limits.per_pass {
+        if open >= self.per_pass {
             return Err(Crowded::Guest);
         }
-        if state.open.get(&ip).copied().unwrap_or(0) >= self.limits.per_address {
-            return Err(Crowded::Address);
-        }
+        let address = self.by_address.try_take(ip).ok_or(Crowded::Address)?;
         if let Some(pass) = state.by_id.get_mut(&pass) {
             pass.open += 1;
         }
-        *state.open.entry(ip).or_default() += 1;
         Ok(GuestConnection {
             state: self.state.clone(),
             pass,
-            ip,
+            _address: address,
         })
     }
 

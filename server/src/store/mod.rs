@@ -191,6 +191,11 @@ impl<T: Send + 'static> Store<T> {
         .map_err(|err| StorageError::Unavailable(format!("cannot keep the file: {err}")))
     }
 
+    /// Free space on the disk that holds the files (`None` in memory).
+    pub fn free_space(&self) -> Option<u64> {
+        self.blobs.free_space()
+    }
+
     /// The upload `id` and its bytes, if it exists.
     pub async fn upload(&self, id: String) -> Result<Option<(FileInfo, Blob)>, StorageError> {
         let Some(upload) = self.read(move |conn| changes::upload(conn, &id)).await? else {

@@ -5,9 +5,8 @@
 //! capped at once, in all and per address, and a client that stops reading
 //! is cut off by the connection's write timeout.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 use futures::{Stream, StreamExt as _};
 use http::header::{
@@ -23,6 +22,7 @@ use warp::Filter;
 
 use super::{PeerAddr, RouteState};
 use crate::config::Config;
+use crate::limits::{KeyPlace, PerKey};
 use crate::protocol::FileInfo;
 use crate::store::Blob;
 
@@ -38,8 +38,7 @@ const FILE_CSP: &str = "default-src 'none'; img-src 'self'; style-src 'unsafe-in
 pub struct Downloads {
     all: Arc<Semaphore>,
     max: usize,
-    by_address: Arc<Mutex<HashMap<IpAddr, usize>>>,
-    per_address: usize,
+    by_address: PerKey<IpAddr>,
 }
 
 impl Downloads {
@@ -49,8 +48,7 @@ impl Downloads {
         Self {
             all: Arc::new(Semaphore::new(max)),
             max,
-            by_address: Arc::default(),
-            per_address: config.max_downloads_per_address,
+            by_address: PerKey::new(config.max_downloads_per_address),
         }
     }
 
@@ -62,21 +60,13 @@ impl Downloads {
     /// A place for one download from `ip`, if one is free.
     fn place(&self, ip: Option<IpAddr>) -> Option<DownloadPlace> {
         let permit = self.all.clone().try_acquire_owned().ok()?;
-        if let Some(ip) = ip {
-            let mut counts = self
-                .by_address
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            let count = counts.entry(ip).or_default();
-            if *count >= self.per_address {
-                return None;
-            }
-            *count += 1;
-        }
+        let address = match ip {
+            Some(ip) => Some(self.by_address.try_take(ip)?),
+            None => None,
+        };
         Some(DownloadPlace {
             _permit: permit,
-            ip,
-            counts: self.by_address.clone(),
+            _address: address,
         })
     }
 }
@@ -86,21 +76,7 @@ impl Downloads {
 #[derive(Debug)]
 struct DownloadPlace {
     _permit: OwnedSemaphorePermit,
-    ip: Option<IpAddr>,
-    counts: Arc<Mutex<HashMap<IpAddr, usize>>>,
-}
-
-impl Drop for DownloadPlace {
-    fn drop(&mut self) {
-        let Some(ip) = self.ip else { return };
-        let mut counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(count) = counts.get_mut(&ip) {
-            *count -= 1;
-            if *count == 0 {
-                counts.remove(&ip);
-            }
-        }
-    }
+    _address: Option<KeyPlace<IpAddr>>,
 }
 
 /// `GET /files/{id}`: the file, as safely as it can be served, streamed

@@ -185,19 +185,21 @@ pub fn join(state: RouteState) -> impl Filter<Extract = (Response,), Error = Rej
                         StatusCode::SERVICE_UNAVAILABLE,
                     )
                     .into_response(),
-                    Err(refused @ (InviteRefused::TooManyFromAddress | InviteRefused::Full)) => {
-                        log::warn!("{} was not let in: {refused}", addr.0.ip());
-                        let (text, status) = match refused {
-                            InviteRefused::Full => (
-                                "the room has as many guests as it can take right now; ask the host",
-                                StatusCode::SERVICE_UNAVAILABLE,
-                            ),
-                            _ => (
-                                "too many guests from this address are in the room; ask the host",
-                                StatusCode::TOO_MANY_REQUESTS,
-                            ),
-                        };
-                        warp::reply::with_status(text, status).into_response()
+                    Err(InviteRefused::Full) => {
+                        log::warn!("{} was not let in: the room is full", addr.0.ip());
+                        warp::reply::with_status(
+                            "the room has as many guests as it can take right now; ask the host",
+                            StatusCode::SERVICE_UNAVAILABLE,
+                        )
+                        .into_response()
+                    }
+                    Err(InviteRefused::TooManyFromAddress) => {
+                        log::warn!("{} was not let in: too many passes there", addr.0.ip());
+                        warp::reply::with_status(
+                            "too many guests from this address are in the room; ask the host",
+                            StatusCode::TOO_MANY_REQUESTS,
+                        )
+                        .into_response()
                     }
                     Err(InviteRefused::TooManyAttempts) => {
                         log::warn!("{} tried too many invite links", addr.0.ip());
@@ -265,6 +267,14 @@ pub fn needs_invite(stale: bool, as_page: bool) -> Response {
 mod tests {
     use super::*;
 
+    fn invites() -> Invites {
+        let limits = crate::share::GuestLimits {
+            per_pass: 8,
+            per_address: 16,
+        };
+        Invites::new(limits).expect("randomness")
+    }
+
     fn network() -> Via {
         Via::Network(CancellationToken::new())
     }
@@ -278,11 +288,7 @@ mod tests {
 
     #[test]
     fn loopback_needs_no_pass() {
-        let invites = Invites::new(crate::share::GuestLimits {
-            per_pass: 8,
-            per_address: 16,
-        })
-        .expect("randomness");
+        let invites = invites();
         for ip in ["127.0.0.1", "::1", "::ffff:127.0.0.1"] {
             let addr = Some(PeerAddr(std::net::SocketAddr::new(
                 ip.parse().expect("ip"),
@@ -295,11 +301,7 @@ mod tests {
 
     #[test]
     fn this_computer_is_decided_by_the_peer_address_not_the_listener() {
-        let invites = Invites::new(crate::share::GuestLimits {
-            per_pass: 8,
-            per_address: 16,
-        })
-        .expect("randomness");
+        let invites = invites();
         for addr in [guest_addr(), None] {
             let admitted = admit(Some(&Via::Loopback), addr, None, &invites, true);
             assert!(matches!(admitted, Err(Refusal::Forbidden(_))), "{addr:?}");
@@ -308,11 +310,7 @@ mod tests {
 
     #[test]
     fn the_network_needs_a_valid_pass() {
-        let invites = Invites::new(crate::share::GuestLimits {
-            per_pass: 8,
-            per_address: 16,
-        })
-        .expect("randomness");
+        let invites = invites();
         let none = admit(Some(&network()), guest_addr(), None, &invites, true);
         assert!(matches!(
             none,
@@ -359,11 +357,7 @@ mod tests {
 
     #[test]
     fn a_request_from_no_known_listener_is_refused() {
-        let invites = Invites::new(crate::share::GuestLimits {
-            per_pass: 8,
-            per_address: 16,
-        })
-        .expect("randomness");
+        let invites = invites();
         assert!(admit(None, guest_addr(), None, &invites, false).is_err());
     }
 

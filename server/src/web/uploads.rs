@@ -6,8 +6,7 @@
 //! every place is taken it is refused (503), not kept waiting.
 //! (`downloads.rs` serves them.)
 
-use std::collections::HashSet;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Buf as _, BytesMut};
@@ -22,10 +21,10 @@ use warp::Filter;
 
 use super::{PeerAddr, RouteState};
 use crate::config::{Config, UploadPace};
-use crate::limits::MessageRate;
+use crate::limits::{KeyPlace, MessageRate, PerKey};
 use crate::peer::Remote;
 use crate::protocol::FileInfo;
-use crate::room::Refused;
+use crate::room::{ConnectedFrom, Refused};
 
 /// Room for the multipart envelope around the file: boundaries and part
 /// headers (a long file name included).
@@ -45,7 +44,7 @@ pub struct Uploads {
     pace: UploadPace,
     rate: Arc<MessageRate>,
     /// The uids with an upload under way: one at a time each.
-    uploaders: Arc<Mutex<HashSet<String>>>,
+    uploaders: PerKey<String>,
 }
 
 impl Uploads {
@@ -57,7 +56,7 @@ impl Uploads {
             max_receiving,
             pace: config.upload_pace,
             rate: Arc::new(MessageRate::new(rate)),
-            uploaders: Arc::default(),
+            uploaders: PerKey::new(1),
         }
     }
 
@@ -65,27 +64,7 @@ impl Uploads {
     /// known (for `/healthz`).
     pub fn under_way(&self) -> (usize, usize) {
         let receiving = self.max_receiving - self.receiving.available_permits();
-        let senders = self
-            .uploaders
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .len();
-        (receiving, senders)
-    }
-}
-
-/// The one upload of a uid under way; its place is given back on drop.
-struct UploaderPlace {
-    uid: String,
-    uploaders: Arc<Mutex<HashSet<String>>>,
-}
-
-impl Drop for UploaderPlace {
-    fn drop(&mut self) {
-        self.uploaders
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(&self.uid);
+        (receiving, self.uploaders.keys())
     }
 }
 
@@ -222,23 +201,6 @@ pub fn upload(state: RouteState) -> impl Filter<Extract = (Response,), Error = R
         )
 }
 
-/// When the body must have brought `received` bytes: a grace, then the
-/// minimum rate.
-fn due(pace: UploadPace, started: Instant, received: usize) -> Instant {
-    let rate = pace.min_bytes_per_sec.max(1) as f64;
-    started + pace.grace + Duration::from_secs_f64(received as f64 / rate)
-}
-
-/// The next item of a body stream, if it comes by `deadline`.
-async fn by<T>(
-    deadline: Instant,
-    next: impl std::future::Future<Output = T>,
-) -> Result<T, UploadError> {
-    tokio::time::timeout_at(deadline, next)
-        .await
-        .map_err(|_| UploadError::too_slow())
-}
-
 async fn receive(
     state: &RouteState,
     origin_allowed: bool,
@@ -264,79 +226,117 @@ async fn receive(
         .clone()
         .try_acquire_owned()
         .map_err(|_| UploadError::busy())?;
-    let started = Instant::now();
-    let malformed = |why: &str| UploadError::new(StatusCode::BAD_REQUEST, "malformed", why);
-    let mut uploader: Option<(UploaderPlace, crate::room::ConnectedFrom)> = None;
-    let mut received = 0usize;
-    while let Some(part) = by(due(uploads.pace, started, received), form.next()).await? {
+    let mut body = Body {
+        pace: uploads.pace,
+        started: Instant::now(),
+        received: 0,
+    };
+    let mut sender = None;
+    while let Some(part) = body.within_pace(form.next()).await? {
         let part = part.map_err(|_| malformed("the upload was not a valid form"))?;
         let field = part.name().to_owned();
-        let name = part.filename().unwrap_or("file").to_owned();
-        let limit = match field.as_str() {
-            "key" => MAX_KEY_BYTES as u64,
-            "file" if uploader.is_some() => max,
-            "file" => return Err(Refused::NotJoined.into()),
-            _ => continue,
-        };
+        match (field.as_str(), &sender) {
+            ("key", _) => {
+                let key = body
+                    .read(part, MAX_KEY_BYTES as u64)
+                    .await?
+                    .ok_or_else(|| malformed("the key is too long"))?;
+                sender = Some(claim(state, &key)?);
+            }
+            ("file", Some((place, from))) => {
+                let name = part.filename().unwrap_or("file").to_owned();
+                let bytes = body
+                    .read(part, max)
+                    .await?
+                    .ok_or_else(|| UploadError::too_big(max))?;
+                if bytes.is_empty() {
+                    return Err(malformed("the file is empty"));
+                }
+                let uid = place.key().clone();
+                return state
+                    .peer
+                    .room
+                    .add_upload(bytes.freeze(), &name, uid, from)
+                    .await
+                    .map_err(UploadError::from);
+            }
+            ("file", None) => return Err(Refused::NotJoined.into()),
+            _ => {}
+        }
+    }
+    Err(malformed("the form has no field named file"))
+}
+
+fn malformed(why: &str) -> UploadError {
+    UploadError::new(StatusCode::BAD_REQUEST, "malformed", why)
+}
+
+/// The person a form's `key` names, if they are in the room, within the
+/// room's upload rate, and with no other upload under way: their place
+/// (held until this upload ends) and where they are connected from.
+fn claim(state: &RouteState, key: &[u8]) -> Result<(KeyPlace<String>, ConnectedFrom), UploadError> {
+    let key = std::str::from_utf8(key).map_err(|_| malformed("the key is not text"))?;
+    let (uid, from) = state.peer.room.joined_uploader(key.trim())?;
+    if !state.uploads.rate.allow() || !state.peer.room_rate.allow() {
+        return Err(UploadError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "too many uploads right now; try again in a moment",
+        ));
+    }
+    let place = state.uploads.uploaders.try_take(uid).ok_or_else(|| {
+        UploadError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "one_at_a_time",
+            "your other file is still on its way; send this one after it",
+        )
+    })?;
+    Ok((place, from))
+}
+
+/// An upload's body as it arrives: each piece is due by a grace after the
+/// request plus the minimum rate for what came before it.
+struct Body {
+    pace: UploadPace,
+    started: Instant,
+    received: usize,
+}
+
+impl Body {
+    /// `next`, if it comes in time.
+    async fn within_pace<T>(
+        &self,
+        next: impl std::future::Future<Output = T>,
+    ) -> Result<T, UploadError> {
+        let rate = self.pace.min_bytes_per_sec.max(1) as f64;
+        let due =
+            self.started + self.pace.grace + Duration::from_secs_f64(self.received as f64 / rate);
+        tokio::time::timeout_at(due, next)
+            .await
+            .map_err(|_| UploadError::too_slow())
+    }
+
+    /// The whole of `part`, or `None` once it is over `limit` bytes.
+    async fn read(
+        &mut self,
+        part: warp::multipart::Part,
+        limit: u64,
+    ) -> Result<Option<BytesMut>, UploadError> {
         let mut bytes = BytesMut::new();
         let mut stream = part.stream();
-        while let Some(chunk) = by(due(uploads.pace, started, received), stream.try_next())
+        while let Some(chunk) = self
+            .within_pace(stream.try_next())
             .await?
             .map_err(|_| malformed("the upload broke off"))?
         {
             if bytes.len() as u64 + chunk.remaining() as u64 > limit {
-                return Err(if field == "key" {
-                    malformed("the key is too long")
-                } else {
-                    UploadError::too_big(max)
-                });
+                return Ok(None);
             }
-            received += chunk.remaining();
+            self.received += chunk.remaining();
             bytes.extend_from_slice(chunk.chunk());
         }
-        if field == "key" {
-            let key = std::str::from_utf8(&bytes).map_err(|_| malformed("the key is not text"))?;
-            let (uid, from) = state.peer.room.joined_uploader(key.trim())?;
-            if !uploads.rate.allow() || !state.peer.room_rate.allow() {
-                return Err(UploadError::new(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "rate_limited",
-                    "too many uploads right now; try again in a moment",
-                ));
-            }
-            let fresh = uploads
-                .uploaders
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .insert(uid.clone());
-            if !fresh {
-                return Err(UploadError::new(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "one_at_a_time",
-                    "your other file is still on its way; send this one after it",
-                ));
-            }
-            let place = UploaderPlace {
-                uid,
-                uploaders: uploads.uploaders.clone(),
-            };
-            uploader = Some((place, from));
-            continue;
-        }
-        if bytes.is_empty() {
-            return Err(malformed("the file is empty"));
-        }
-        let Some((place, from)) = &uploader else {
-            return Err(Refused::NotJoined.into());
-        };
-        return state
-            .peer
-            .room
-            .add_upload(bytes.freeze(), &name, place.uid.clone(), from)
-            .await
-            .map_err(UploadError::from);
+        Ok(Some(bytes))
     }
-    Err(malformed("the form has no field named file"))
 }
 
 #[cfg(test)]
