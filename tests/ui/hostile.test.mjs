@@ -88,6 +88,7 @@ describe('hostile messages', () => {
     assert.ok(tallText.includes('line 20') && !tallText.includes('line 21'), 'the first 20 lines');
     await expectAccessible(page, 'long messages collapsed');
     const button = item('Start of the long one').getByRole('button', { name: 'Show the whole message from Reader' });
+    assert.ok(((await button.boundingBox())?.height ?? 0) >= 44, 'a touch target of 44 px');
     await button.click();
     await item('end of the long one').waitFor();
     assert.equal(await item('Start of the long one').locator('.text').textContent(), long);
