@@ -12,35 +12,38 @@
 //! ```
 //!
 //! The modules follow the concepts: `room` (who is here, what was said, the
-//! fan-out, each peer's queue), `peer` (one connection), `protocol` (the
-//! frames), `web` (routes, access checks, the embedded page and its policy),
-//! `server` (listening and accepting), `limits`, `shutdown`, and `headless`
-//! (the entry point the binaries share).
+//! fan-out, each peer's queue), `session` (one connection), `protocol` (the
+//! frames), `web` (routes, the gate, the embedded page and its policy),
+//! `net` (addresses, access checks), `app` (listening, accepting, shutdown,
+//! and the entry point the binaries share), `model`, `store`, `share`,
+//! `config`, `limits` and `os`.
 
+mod app;
 mod config;
-mod headless;
 mod limits;
+mod model;
+mod net;
+mod os;
 mod panics;
-mod peer;
 mod protocol;
 mod room;
-mod server;
+mod session;
 mod share;
-mod shutdown;
 mod store;
 mod web;
 
+pub use app::headless::{host_until_signal, print_address, HostOptions};
+pub use app::server::{bind_with_fallback, BindError, Bound, Server};
+pub use app::shutdown::{stop_signal, ShutdownHandle};
 pub use config::{
     platform_data_dir, Config, RateLimit, ServerArgs, ShareAddr, UploadPace, DEFAULT_ADDR,
 };
-pub use headless::{host_until_signal, print_address, HostOptions};
-pub use limits::{raise_open_files_limit, release_memory_eagerly};
+pub use net::DESKTOP_WEBVIEW_ORIGIN;
+pub use os::{raise_open_files_limit, release_memory_eagerly};
 pub use panics::count_panics;
 pub use room::{Person, Room, RoomCounters, RoomStats};
-pub use server::{bind_with_fallback, BindError, Bound, Server};
 pub use share::{ShareError, ShareStatus, Sharing};
-pub use shutdown::{stop_signal, ShutdownHandle};
 pub use store::{
     export, ExportError, ExportFormat, Exported, Retention, Storage, StorageError, DATABASE_FILE,
 };
-pub use web::{content_security_policy, DESKTOP_WEBVIEW_ORIGIN, VERSION};
+pub use web::{content_security_policy, VERSION};

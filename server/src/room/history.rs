@@ -9,7 +9,7 @@
 
 use std::collections::VecDeque;
 
-use crate::protocol::{excerpt, ChatMessage, Quote, Reaction, User};
+use crate::model::{excerpt, ChatMessage, Quote, Reaction, User};
 
 /// An upper bound of the bytes `message` takes in a `message` frame (and
 /// so in `welcome`).

@@ -4,7 +4,7 @@
 use crate::protocol::ErrorCode;
 use crate::store::Rejected;
 
-use super::names::NameError;
+use crate::model::names::NameError;
 
 /// Why the room refused a request. The peer is told with an `error` frame;
 /// nobody else notices.

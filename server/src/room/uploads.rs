@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
 use super::{identity, now_millis, ConnectedFrom, Refused, Room};
-use crate::protocol::FileInfo;
+use crate::model::FileInfo;
 use crate::store::{Blob, FileQuota};
 
 /// Free disk space that must be left once a file is kept, so the

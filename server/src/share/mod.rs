@@ -14,9 +14,9 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::ShareAddr;
+use crate::net::acceptor::Acceptor;
+use crate::net::AccessPolicy;
 use crate::room::{ConnectedFrom, Eviction, Person, Room};
-use crate::server::Acceptor;
-use crate::web::AccessPolicy;
 
 mod addrs;
 mod invite;

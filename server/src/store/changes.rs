@@ -5,7 +5,7 @@
 
 use rusqlite::{params, OptionalExtension as _, Transaction};
 
-use crate::protocol::{excerpt, ChatMessage, FileInfo, Quote, User};
+use crate::model::{excerpt, ChatMessage, FileInfo, Quote, User};
 
 /// One change to the conversation, queued for the next group commit.
 #[derive(Debug, Clone)]

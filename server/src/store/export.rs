@@ -9,7 +9,7 @@ use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 
 use super::open::{open_read_only, StorageError};
-use crate::protocol::ChatMessage;
+use crate::model::ChatMessage;
 
 /// The `format` field of a JSON export.
 pub const EXPORT_FORMAT: &str = "hearth-conversation";

@@ -153,7 +153,7 @@ const MAX_NAME_CHARS: usize = 120;
 /// [`MAX_NAME_CHARS`]; `file` when nothing is left.
 pub fn clean_file_name(raw: &str) -> String {
     let last = raw.rsplit(['/', '\\']).next().unwrap_or(raw);
-    let cleaned = crate::protocol::clean_text(last).unwrap_or_default();
+    let cleaned = crate::model::clean_text(last).unwrap_or_default();
     let name: String = cleaned
         .chars()
         .filter(|c| !matches!(c, '\n' | '\t'))

@@ -24,7 +24,7 @@ use std::time::Duration;
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
-use crate::protocol::{ChatMessage, FileInfo};
+use crate::model::{ChatMessage, FileInfo};
 
 pub use changes::{Applied, Change, Rejected, Upload};
 pub use export::{export, write_conversation, ExportError, ExportFormat, Exported};

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use rusqlite::{params, Connection, OptionalExtension as _, Row};
 
-use crate::protocol::{excerpt, ChatMessage, Quote, Reaction, User};
+use crate::model::{excerpt, ChatMessage, Quote, Reaction, User};
 
 /// The most messages one history page carries.
 pub const PAGE_LIMIT: usize = 200;

@@ -7,7 +7,7 @@ use super::changes::{apply, Change};
 use super::queries::{before, match_expression, prune, search};
 use super::schema::migrate;
 use super::Retention;
-use crate::protocol::{ChatMessage, User};
+use crate::model::{ChatMessage, User};
 
 fn database(texts: &[&str]) -> Connection {
     let mut conn = Connection::open_in_memory().expect("in memory");

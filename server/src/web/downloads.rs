@@ -23,7 +23,7 @@ use warp::Filter;
 use super::{PeerAddr, RouteState};
 use crate::config::Config;
 use crate::limits::{KeyPlace, PerKey};
-use crate::protocol::FileInfo;
+use crate::model::FileInfo;
 use crate::store::Blob;
 
 /// How much of a file on disk is read and sent at a time.

@@ -16,13 +16,12 @@ use warp::reply::{Reply, Response};
 use warp::Filter;
 
 use crate::limits::ClientSlots;
-use crate::peer::{self, Arrival, PeerContext, Remote, SessionGuards};
+use crate::net::AccessPolicy;
+use crate::session::{self, Arrival, PeerContext, Remote, SessionGuards};
 use crate::share::{Crowded, Invites, PASS_COOKIE};
 use gate::Admission;
 
-mod access;
 mod assets;
-mod coalesce;
 mod csp;
 mod downloads;
 mod gate;
@@ -31,7 +30,6 @@ mod host_token;
 mod upgrade;
 mod uploads;
 
-pub use access::{AccessPolicy, Loopback, DESKTOP_WEBVIEW_ORIGIN};
 pub use csp::content_security_policy;
 pub use downloads::Downloads;
 pub use gate::Via;
@@ -220,7 +218,7 @@ fn upgrade(
         sharing: admission.sharing(),
     };
     Ok(ws.accept(config, &state.tracker, move |socket| {
-        peer::serve(socket, arrival, ctx, guards)
+        session::serve(socket, arrival, ctx, guards)
     }))
 }
 

@@ -17,8 +17,8 @@ use warp::reject::Rejection;
 use warp::reply::Response;
 use warp::Filter;
 
-use super::coalesce::Coalesced;
 use super::Refusal;
+use crate::net::coalesce::Coalesced;
 
 /// A peer's WebSocket.
 pub type Socket = WebSocketStream<Coalesced<TokioIo<Upgraded>>>;

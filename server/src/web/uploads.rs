@@ -22,9 +22,9 @@ use warp::Filter;
 use super::{PeerAddr, RouteState};
 use crate::config::{Config, UploadPace};
 use crate::limits::{KeyPlace, MessageRate, PerKey};
-use crate::peer::Remote;
-use crate::protocol::FileInfo;
+use crate::model::FileInfo;
 use crate::room::{ConnectedFrom, Refused};
+use crate::session::Remote;
 
 /// Room for the multipart envelope around the file: boundaries and part
 /// headers (a long file name included).

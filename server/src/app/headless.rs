@@ -4,11 +4,11 @@
 use std::io::Write as _;
 use std::process::ExitCode;
 
+use super::server::{bind_with_fallback, Bound, Server};
+use super::shutdown::stop_signal;
 use crate::config::Config;
-use crate::limits::raise_open_files_limit;
-use crate::server::{bind_with_fallback, Bound, Server};
+use crate::os::raise_open_files_limit;
 use crate::share::ShareStatus;
-use crate::shutdown::stop_signal;
 
 /// How a binary hosts the room.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -2,32 +2,26 @@
 //! options and limits, serves each with hyper + the warp routes, and shuts
 //! everything down gracefully.
 
-use std::future::{poll_fn, Future};
+use std::future::Future;
 use std::io;
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
-use std::task::Poll;
 use std::time::Duration;
 
-use hyper::server::conn::http1;
-use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tower_service::Service as _;
-use warp::filters::BoxedFilter;
-use warp::reply::Response;
 
+use super::shutdown::ShutdownHandle;
 use crate::config::{Config, RateLimit};
-use crate::limits::{ClientSlots, MessageRate, PendingConnections, PendingPlace};
-use crate::peer::PeerContext;
+use crate::limits::{ClientSlots, MessageRate, PendingConnections};
+use crate::net::acceptor::{accept_any, backoff_after_accept_error, Acceptor, ConnectionTimeouts};
+use crate::net::listeners::{fallback_addrs, Listeners};
+use crate::net::AccessPolicy;
 use crate::room::Room;
+use crate::session::PeerContext;
 use crate::share::{GuestLimits, Invites, Sharing, SharingParts};
-use crate::shutdown::ShutdownHandle;
-use crate::web::{
-    routes, AccessPolicy, Downloads, HostRoutes, HostToken, Loopback, PeerAddr, RouteState,
-    Uploads, Via,
-};
+use crate::web::{routes, Downloads, HostRoutes, HostToken, RouteState, Uploads, Via};
 
 /// Uploads the room takes, all senders together: enough for a class that
 /// shares pictures, not enough to fill a disk in a hurry. Off with the
@@ -43,14 +37,6 @@ const SHUTDOWN_DEADLINE: Duration = Duration::from_millis(1800);
 
 /// How long closing the database may take at the end of shutdown.
 const STORAGE_CLOSE_DEADLINE: Duration = Duration::from_secs(1);
-
-/// The kernel send buffer of each connection (Linux doubles it): plenty for
-/// chat and for bursts to readers, little for a client that stops reading.
-const SEND_BUFFER_BYTES: usize = 128 * 1024;
-
-/// How long an HTTP connection asked to close may take to finish the request
-/// it is serving.
-const CONNECTION_CLOSE_GRACE: Duration = Duration::from_secs(1);
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -90,9 +76,6 @@ pub enum BindError {
         source: io::Error,
     },
 }
-
-/// How many ports after the asked-for one are tried before letting the OS pick.
-const FALLBACK_PORTS: u16 = 20;
 
 /// A bound server, and a note if it is not where it was asked to be.
 #[derive(Debug)]
@@ -135,70 +118,6 @@ pub async fn bind_with_fallback(config: Config) -> Result<Bound, BindError> {
     Err(first_error)
 }
 
-/// The room's listening sockets on this computer.
-#[derive(Debug)]
-struct Listeners {
-    listeners: Vec<TcpListener>,
-    local_addr: SocketAddr,
-    loopback: Loopback,
-}
-
-impl Listeners {
-    /// Binds `addr`. On 127.0.0.1 it also binds [::1] on the same port, so
-    /// no other program can answer there to a browser that asked for
-    /// `localhost`.
-    async fn bind(addr: SocketAddr) -> Result<Self, BindError> {
-        let listener = TcpListener::bind(addr).await.map_err(|source| {
-            if source.kind() == io::ErrorKind::AddrInUse {
-                BindError::AddrInUse { addr }
-            } else {
-                BindError::Io { addr, source }
-            }
-        })?;
-        let local_addr = listener
-            .local_addr()
-            .map_err(|source| BindError::Io { addr, source })?;
-        let mut listeners = vec![listener];
-        let loopback = if local_addr.ip() == Ipv4Addr::LOCALHOST {
-            let v6 = SocketAddr::from((Ipv6Addr::LOCALHOST, local_addr.port()));
-            match TcpListener::bind(v6).await {
-                Ok(listener) => {
-                    listeners.push(listener);
-                    Loopback::Both
-                }
-                Err(err) if err.kind() == io::ErrorKind::AddrInUse => {
-                    log::warn!(
-                        "another program listens on {v6}: only http://{local_addr} is trusted, \
-                         not localhost"
-                    );
-                    Loopback::V6Taken
-                }
-                Err(err) => {
-                    log::debug!("no IPv6 loopback ({err}): listening on {local_addr} only");
-                    Loopback::V4Only
-                }
-            }
-        } else {
-            Loopback::Elsewhere
-        };
-        Ok(Self {
-            listeners,
-            local_addr,
-            loopback,
-        })
-    }
-}
-
-/// The addresses tried after `wanted`: the next ports, then port 0.
-fn fallback_addrs(wanted: SocketAddr) -> Vec<SocketAddr> {
-    let mut addrs: Vec<SocketAddr> = (1..=FALLBACK_PORTS)
-        .filter_map(|offset| wanted.port().checked_add(offset))
-        .map(|port| SocketAddr::new(wanted.ip(), port))
-        .collect();
-    addrs.push(SocketAddr::new(wanted.ip(), 0));
-    addrs
-}
-
 /// A bound, not yet running room server. Binding is separate from running so
 /// the caller learns the real address (or a typed error) before anything runs.
 #[derive(Debug)]
@@ -211,90 +130,6 @@ pub struct Server {
     /// Kept for as long as the server runs (an ephemeral room's token
     /// directory goes with it).
     host_token: Option<Arc<HostToken>>,
-}
-
-/// How accepted connections are served: the routes, the tasks shutdown
-/// waits for, and the caps on connections still sending their request
-/// (one for loopback, one for the network, so the network cannot crowd
-/// this computer out). Shared by the loopback loop and the network listeners.
-#[derive(Clone)]
-pub(crate) struct Acceptor {
-    routes: BoxedFilter<(Response,)>,
-    tracker: TaskTracker,
-    /// Sessions and connections watch this one: cancelled only once the
-    /// room is marked closing.
-    shutdown: CancellationToken,
-    pending: PendingConnections,
-    network_pending: PendingConnections,
-    timeouts: ConnectionTimeouts,
-}
-
-/// How long an HTTP connection may make the server wait.
-#[derive(Debug, Clone, Copy)]
-struct ConnectionTimeouts {
-    /// For the request's headers.
-    header_read: Duration,
-    /// For the client to take bytes of one write: a download nobody reads
-    /// does not hold its place (and its file) for ever. WebSocket peers
-    /// are dropped sooner by their own write timeout.
-    write: Duration,
-}
-
-impl std::fmt::Debug for Acceptor {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Acceptor")
-            .field("tracker", &self.tracker)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Acceptor {
-    /// Serves one accepted connection in its own tracked task.
-    fn serve(&self, stream: TcpStream, addr: SocketAddr, via: Via) {
-        tune_socket(&stream, addr);
-        let (place, close) = match &via {
-            Via::Loopback => (self.pending.admit(), self.shutdown.clone()),
-            Via::Network(stop) => (self.network_pending.admit(), stop.clone()),
-        };
-        let connection = serve_connection(
-            stream,
-            addr,
-            via,
-            self.routes.clone(),
-            close,
-            place,
-            self.timeouts,
-        );
-        self.tracker.spawn(connection);
-    }
-
-    /// A token that ends with the server, for one spell of sharing; `None`
-    /// once the server is shutting down.
-    pub(crate) fn child_token(&self) -> Option<CancellationToken> {
-        (!self.shutdown.is_cancelled()).then(|| self.shutdown.child_token())
-    }
-
-    /// Accepts connections on a network listener until `stop` is cancelled;
-    /// each is served as coming from the network.
-    pub(crate) fn spawn_network_listener(&self, listener: TcpListener, stop: CancellationToken) {
-        let acceptor = self.clone();
-        self.tracker.spawn(async move {
-            loop {
-                let (stream, addr) = tokio::select! {
-                    () = stop.cancelled() => break,
-                    accepted = listener.accept() => match accepted {
-                        Ok(pair) => pair,
-                        Err(err) => {
-                            backoff_after_accept_error(&err).await;
-                            continue;
-                        }
-                    },
-                };
-                acceptor.serve(stream, addr, Via::Network(stop.clone()));
-            }
-            // Dropping the listener here: the address stops answering.
-        });
-    }
 }
 
 impl Server {
@@ -490,97 +325,6 @@ impl Server {
     }
 }
 
-/// Sets what every accepted socket needs: no Nagle delay for lone chat
-/// messages, and a bounded kernel send buffer. Left to autotuning, the kernel
-/// would absorb megabytes for a client that never reads, so a `welcome` it
-/// never takes would look delivered and the write timeout would never see it.
-fn tune_socket(stream: &TcpStream, addr: SocketAddr) {
-    if let Err(err) = stream.set_nodelay(true) {
-        log::debug!("TCP_NODELAY on {addr}: {err}");
-    }
-    if let Err(err) = socket2::SockRef::from(stream).set_send_buffer_size(SEND_BUFFER_BYTES) {
-        log::debug!("SO_SNDBUF on {addr}: {err}");
-    }
-}
-
-/// Accepts the next connection on whichever listener has one.
-async fn accept_any(listeners: &[TcpListener]) -> io::Result<(TcpStream, SocketAddr)> {
-    poll_fn(|cx| {
-        for listener in listeners {
-            if let Poll::Ready(accepted) = listener.poll_accept(cx) {
-                return Poll::Ready(accepted);
-            }
-        }
-        Poll::Pending
-    })
-    .await
-}
-
-/// Serves one HTTP connection; WebSocket upgrades continue in their own task.
-/// Asked to close (server shutdown, or a newer connection needs its place
-/// under the pending cap), it finishes the request in progress, if any.
-async fn serve_connection(
-    stream: TcpStream,
-    addr: SocketAddr,
-    via: Via,
-    routes: BoxedFilter<(Response,)>,
-    shutdown: CancellationToken,
-    place: PendingPlace,
-    timeouts: ConnectionTimeouts,
-) {
-    let service = hyper::service::service_fn(move |mut request| {
-        request.extensions_mut().insert(PeerAddr(addr));
-        request.extensions_mut().insert(via.clone());
-        warp::service(routes.clone()).call(request)
-    });
-    let mut builder = http1::Builder::new();
-    builder
-        .timer(TokioTimer::new())
-        .header_read_timeout(timeouts.header_read);
-    let mut stream = tokio_io_timeout::TimeoutStream::new(stream);
-    stream.set_write_timeout(Some(timeouts.write));
-    let connection = builder
-        .serve_connection(TokioIo::new(Box::pin(stream)), service)
-        .with_upgrades();
-    tokio::pin!(connection);
-    let result = tokio::select! {
-        result = connection.as_mut() => Some(result),
-        () = shutdown.cancelled() => None,
-        () = place.make_room.cancelled() => {
-            log::debug!("too many pending connections: closing the oldest, from {addr}");
-            None
-        }
-    };
-    let result = match result {
-        Some(result) => result,
-        None => {
-            connection.as_mut().graceful_shutdown();
-            match tokio::time::timeout(CONNECTION_CLOSE_GRACE, connection).await {
-                Ok(result) => result,
-                Err(_) => return,
-            }
-        }
-    };
-    drop(place);
-    if let Err(err) = result {
-        log::debug!("connection from {addr}: {err}");
-    }
-}
-
-/// Accept errors are usually transient (a peer reset before we accepted it);
-/// running out of file descriptors is not, so pause instead of spinning.
-async fn backoff_after_accept_error(err: &io::Error) {
-    match err.kind() {
-        io::ErrorKind::ConnectionAborted
-        | io::ErrorKind::ConnectionReset
-        | io::ErrorKind::ConnectionRefused => {}
-        _ => {
-            log::error!("accept failed: {err}; pausing for 100 ms");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -647,18 +391,5 @@ mod tests {
             assert!(matches!(err, BindError::NotLoopback { .. }), "{err}");
             assert!(err.to_string().contains("--share"), "{err}");
         }
-    }
-
-    #[test]
-    fn fallback_tries_the_next_ports_then_any() {
-        let addrs = fallback_addrs(SocketAddr::from(([127, 0, 0, 1], 7070)));
-        assert_eq!(addrs.first().map(SocketAddr::port), Some(7071));
-        assert_eq!(addrs.len(), usize::from(FALLBACK_PORTS) + 1);
-        assert_eq!(addrs.last().map(SocketAddr::port), Some(0));
-        let near_top = fallback_addrs(SocketAddr::from(([127, 0, 0, 1], 65534)));
-        assert_eq!(
-            near_top.iter().map(SocketAddr::port).collect::<Vec<_>>(),
-            [65535, 0]
-        );
     }
 }

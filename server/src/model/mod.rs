@@ -1,0 +1,11 @@
+//! What the conversation is made of: people, messages and what they carry,
+//! and the rules for names and text. Depends on nothing else in the crate.
+
+pub mod message;
+pub mod names;
+pub mod text;
+pub mod user;
+
+pub use message::{excerpt, ChatMessage, FileInfo, Quote, Reaction};
+pub use text::clean_text;
+pub use user::{PeerId, User};

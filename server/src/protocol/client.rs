@@ -1,0 +1,260 @@
+//! Frames a client sends, and decoding them.
+
+use serde::Deserialize;
+
+use super::ErrorCode;
+
+/// What a client may ask of the room.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientMessage {
+    /// Join the room under a name.
+    Hello {
+        /// The requested display name.
+        name: String,
+        /// The client's secret: the same secret is the same person (`uid`)
+        /// across reconnects and restarts. Without one the connection gets
+        /// a fresh identity of its own.
+        #[serde(default)]
+        key: Option<String>,
+    },
+    /// Send a chat message to everyone.
+    Say {
+        /// The message text (may be empty when files are attached).
+        text: String,
+        /// The id of the message this one answers.
+        #[serde(default)]
+        reply_to: Option<u64>,
+        /// Ids of files uploaded with `POST /files`, shown with the message.
+        #[serde(default)]
+        files: Vec<String>,
+    },
+    /// Change the text of one's own message.
+    Edit {
+        /// Which message.
+        id: u64,
+        /// Its new text.
+        text: String,
+    },
+    /// Delete one's own message: its text and files are removed for good.
+    Delete {
+        /// Which message.
+        id: u64,
+    },
+    /// Add one's reaction with `emoji` to a message, or take it back.
+    React {
+        /// Which message.
+        id: u64,
+        /// One emoji.
+        emoji: String,
+    },
+    /// Change one's display name.
+    Rename {
+        /// The new display name.
+        name: String,
+    },
+    /// Tell the others one is typing.
+    Typing {},
+    /// Ask for stored messages before `before` (or after `after`).
+    History {
+        /// Messages with smaller ids than this; the newest when both are absent.
+        #[serde(default)]
+        before: Option<u64>,
+        /// Messages with larger ids than this (takes precedence over `before`).
+        #[serde(default)]
+        after: Option<u64>,
+        /// How many, at most (capped by the server).
+        #[serde(default)]
+        limit: Option<usize>,
+    },
+    /// Search the stored messages.
+    Search {
+        /// What the person typed; always searched as plain words.
+        query: String,
+        /// How many results, at most (capped by the server).
+        #[serde(default)]
+        limit: Option<usize>,
+    },
+    /// Ask for the next page of the people in the room, after the cursor
+    /// `welcome` or the last `people` answer gave.
+    People {
+        /// The cursor (`people_next` of `welcome`, `next` of `people`).
+        after: u64,
+    },
+}
+
+/// Why a frame from a client could not be understood.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProtocolError {
+    /// The frame was binary; the protocol is text only.
+    #[error("binary frames are not supported; send JSON text")]
+    Binary,
+    /// The frame looked like JSON but was not a valid message.
+    #[error("malformed message: {0}")]
+    Malformed(String),
+    /// The frame was a JSON object with a `type` this server does not know.
+    #[error("unknown message type {0:?}")]
+    UnknownType(String),
+}
+
+impl ProtocolError {
+    /// The machine-readable code sent to the client.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            ProtocolError::Binary => ErrorCode::BinaryUnsupported,
+            ProtocolError::Malformed(_) => ErrorCode::Malformed,
+            ProtocolError::UnknownType(_) => ErrorCode::UnknownType,
+        }
+    }
+}
+
+/// Decodes one text frame. A frame that does not start with `{` is plain text
+/// and counts as `say`, so generic WebSocket clients can chat.
+pub fn decode_text(frame: &str) -> Result<ClientMessage, ProtocolError> {
+    // JSON's own white space, not Unicode's: "\u{b}{" is text, not broken JSON.
+    if !frame
+        .trim_start_matches([' ', '\t', '\n', '\r'])
+        .starts_with('{')
+    {
+        return Ok(ClientMessage::Say {
+            text: frame.to_owned(),
+            reply_to: None,
+            files: Vec::new(),
+        });
+    }
+    serde_json::from_str::<ClientMessage>(frame).map_err(|err| {
+        // Tell "unknown type" apart from "broken JSON" so clients get a useful error.
+        #[derive(Deserialize)]
+        struct Envelope {
+            #[serde(rename = "type")]
+            kind: String,
+        }
+        match serde_json::from_str::<Envelope>(frame) {
+            Ok(Envelope { kind })
+                if !matches!(
+                    kind.as_str(),
+                    "hello"
+                        | "say"
+                        | "rename"
+                        | "typing"
+                        | "history"
+                        | "search"
+                        | "edit"
+                        | "delete"
+                        | "react"
+                        | "people"
+                ) =>
+            {
+                ProtocolError::UnknownType(truncate_chars(&kind, 64))
+            }
+            _ => ProtocolError::Malformed(err.to_string()),
+        }
+    })
+}
+
+fn truncate_chars(s: &str, max: usize) -> String {
+    s.chars().take(max).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_text_is_say() {
+        assert_eq!(
+            decode_text("hi there"),
+            Ok(ClientMessage::Say {
+                text: "hi there".into(),
+                reply_to: None,
+                files: Vec::new()
+            })
+        );
+    }
+
+    #[test]
+    fn only_json_white_space_may_precede_an_object() {
+        assert!(matches!(
+            decode_text(" \n{\"type\":\"typing\"}"),
+            Ok(ClientMessage::Typing {})
+        ));
+        assert_eq!(
+            decode_text("\u{b}{"),
+            Ok(ClientMessage::Say {
+                text: "\u{b}{".into(),
+                reply_to: None,
+                files: Vec::new()
+            })
+        );
+    }
+
+    #[test]
+    fn typed_messages_decode_and_ignore_unknown_fields() {
+        assert_eq!(
+            decode_text(r#"{"type":"hello","name":"Ann","extra":[1,2]}"#),
+            Ok(ClientMessage::Hello {
+                name: "Ann".into(),
+                key: None
+            })
+        );
+        assert_eq!(
+            decode_text(r#"{"type":"typing"}"#),
+            Ok(ClientMessage::Typing {})
+        );
+    }
+
+    #[test]
+    fn unknown_type_and_malformed_are_told_apart() {
+        assert_eq!(
+            decode_text(r#"{"type":"dance"}"#).map_err(|e| e.code()),
+            Err(ErrorCode::UnknownType)
+        );
+        assert_eq!(
+            decode_text(r#"{"type":"say"}"#).map_err(|e| e.code()),
+            Err(ErrorCode::Malformed)
+        );
+        assert_eq!(
+            decode_text("{not json").map_err(|e| e.code()),
+            Err(ErrorCode::Malformed)
+        );
+    }
+
+    #[test]
+    fn deeply_nested_json_is_an_error_not_a_crash() {
+        let deep = format!(
+            "{{\"type\":\"say\",\"text\":{}{}}}",
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        );
+        assert!(decode_text(&deep).is_err());
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn decoding_never_panics(frame in ".{0,512}") {
+            let _ = decode_text(&frame);
+        }
+
+        #[test]
+        fn decoding_json_shaped_noise_never_panics(frame in r#"\{[\[\]{}":,a-z0-9 ]{0,256}"#) {
+            let _ = decode_text(&frame);
+        }
+
+        #[test]
+        fn say_round_trips_any_text(text in ".{0,256}") {
+            let frame = serde_json::json!({"type": "say", "text": text}).to_string();
+            prop_assert_eq!(decode_text(&frame), Ok(ClientMessage::Say { text, reply_to: None, files: Vec::new() }));
+        }
+
+        #[test]
+        fn plain_text_is_always_say(text in "[^{ \t\n\r][^\n]{0,200}") {
+            prop_assert_eq!(decode_text(&text), Ok(ClientMessage::Say { text: text.clone(), reply_to: None, files: Vec::new() }));
+        }
+    }
+}
