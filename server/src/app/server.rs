@@ -16,12 +16,13 @@ use super::shutdown::ShutdownHandle;
 use crate::config::{Config, RateLimit};
 use crate::limits::{ClientSlots, MessageRate, PendingConnections};
 use crate::net::acceptor::{accept_any, backoff_after_accept_error, Acceptor, ConnectionTimeouts};
-use crate::net::listeners::{fallback_addrs, Listeners};
+use crate::net::listeners::{fallback_addrs, ListenError, Listeners};
 use crate::net::AccessPolicy;
+use crate::net::Via;
 use crate::room::Room;
 use crate::session::PeerContext;
 use crate::share::{GuestLimits, Invites, Sharing, SharingParts};
-use crate::web::{routes, Downloads, HostRoutes, HostToken, RouteState, Uploads, Via};
+use crate::web::{routes, Downloads, HostRoutes, HostToken, RouteState, Uploads};
 
 /// Uploads the room takes, all senders together: enough for a class that
 /// shares pictures, not enough to fill a disk in a hurry. Off with the
@@ -77,6 +78,15 @@ pub enum BindError {
     },
 }
 
+impl From<ListenError> for BindError {
+    fn from(err: ListenError) -> Self {
+        match err {
+            ListenError::AddrInUse { addr } => BindError::AddrInUse { addr },
+            ListenError::Io { addr, source } => BindError::Io { addr, source },
+        }
+    }
+}
+
 /// A bound server, and a note if it is not where it was asked to be.
 #[derive(Debug)]
 pub struct Bound {
@@ -98,8 +108,8 @@ pub async fn bind_with_fallback(config: Config) -> Result<Bound, BindError> {
             let server = Server::assemble(config, room, listeners)?;
             return Ok(Bound { server, note: None });
         }
-        Err(err @ BindError::AddrInUse { .. }) => err,
-        Err(err) => return Err(err),
+        Err(err @ ListenError::AddrInUse { .. }) => BindError::from(err),
+        Err(err) => return Err(err.into()),
     };
     for candidate in fallback_addrs(wanted) {
         if let Ok(listeners) = Listeners::bind(candidate).await {
@@ -291,7 +301,7 @@ impl Server {
                     }
                 },
             };
-            acceptor.serve(stream, addr, Via::Loopback);
+            acceptor.serve(stream, addr, Via::Loopback(addr));
         }
 
         let open = room.stats().connections;

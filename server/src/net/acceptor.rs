@@ -17,8 +17,8 @@ use tower_service::Service as _;
 use warp::filters::BoxedFilter;
 use warp::reply::Response;
 
+use super::Via;
 use crate::limits::{PendingConnections, PendingPlace};
-use crate::web::{PeerAddr, Via};
 
 /// The kernel send buffer of each connection (Linux doubles it): plenty for
 /// chat and for bursts to readers, little for a client that stops reading.
@@ -68,8 +68,8 @@ impl Acceptor {
     pub(crate) fn serve(&self, stream: TcpStream, addr: SocketAddr, via: Via) {
         tune_socket(&stream, addr);
         let (place, close) = match &via {
-            Via::Loopback => (self.pending.admit(), self.shutdown.clone()),
-            Via::Network(stop) => (self.network_pending.admit(), stop.clone()),
+            Via::Loopback(_) => (self.pending.admit(), self.shutdown.clone()),
+            Via::Network(_, stop) => (self.network_pending.admit(), stop.clone()),
         };
         let connection = serve_connection(
             stream,
@@ -105,7 +105,7 @@ impl Acceptor {
                         }
                     },
                 };
-                acceptor.serve(stream, addr, Via::Network(stop.clone()));
+                acceptor.serve(stream, addr, Via::Network(addr, stop.clone()));
             }
             // Dropping the listener here: the address stops answering.
         });
@@ -151,7 +151,6 @@ pub(crate) async fn serve_connection(
     timeouts: ConnectionTimeouts,
 ) {
     let service = hyper::service::service_fn(move |mut request| {
-        request.extensions_mut().insert(PeerAddr(addr));
         request.extensions_mut().insert(via.clone());
         warp::service(routes.clone()).call(request)
     });

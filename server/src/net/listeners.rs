@@ -6,8 +6,26 @@ use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use tokio::net::TcpListener;
 
-use crate::app::server::BindError;
-use crate::net::Loopback;
+use super::Loopback;
+
+/// Why the room's address could not be listened on.
+#[derive(Debug, thiserror::Error)]
+pub enum ListenError {
+    /// Another program is listening on the address.
+    #[error("{addr} is in use")]
+    AddrInUse {
+        /// The address asked for.
+        addr: SocketAddr,
+    },
+    /// Any other failure (permissions, unknown address, …).
+    #[error("cannot listen on {addr}: {source}")]
+    Io {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// What the OS said.
+        source: io::Error,
+    },
+}
 
 /// How many ports after the asked-for one are tried before letting the OS pick.
 pub(crate) const FALLBACK_PORTS: u16 = 20;
@@ -24,17 +42,17 @@ impl Listeners {
     /// Binds `addr`. On 127.0.0.1 it also binds [::1] on the same port, so
     /// no other program can answer there to a browser that asked for
     /// `localhost`.
-    pub(crate) async fn bind(addr: SocketAddr) -> Result<Self, BindError> {
+    pub(crate) async fn bind(addr: SocketAddr) -> Result<Self, ListenError> {
         let listener = TcpListener::bind(addr).await.map_err(|source| {
             if source.kind() == io::ErrorKind::AddrInUse {
-                BindError::AddrInUse { addr }
+                ListenError::AddrInUse { addr }
             } else {
-                BindError::Io { addr, source }
+                ListenError::Io { addr, source }
             }
         })?;
         let local_addr = listener
             .local_addr()
-            .map_err(|source| BindError::Io { addr, source })?;
+            .map_err(|source| ListenError::Io { addr, source })?;
         let mut listeners = vec![listener];
         let loopback = if local_addr.ip() == Ipv4Addr::LOCALHOST {
             let v6 = SocketAddr::from((Ipv6Addr::LOCALHOST, local_addr.port()));

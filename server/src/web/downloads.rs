@@ -20,10 +20,11 @@ use warp::reject::Rejection;
 use warp::reply::{Reply, Response};
 use warp::Filter;
 
-use super::{PeerAddr, RouteState};
+use super::RouteState;
 use crate::config::Config;
 use crate::limits::{KeyPlace, PerKey};
 use crate::model::FileInfo;
+use crate::net::Via;
 use crate::store::Blob;
 
 /// How much of a file on disk is read and sent at a time.
@@ -87,33 +88,32 @@ pub fn download(
     warp::path!("files" / String)
         .and(warp::get())
         .and(warp::header::optional::<String>(IF_NONE_MATCH.as_str()))
-        .and(warp::ext::optional::<PeerAddr>())
-        .and_then(
-            move |id: String, etag: Option<String>, addr: Option<PeerAddr>| {
-                let state = state.clone();
-                async move {
-                    let busy = || {
-                        warp::reply::with_status(
-                            "too many downloads at once; try again in a moment",
-                            StatusCode::SERVICE_UNAVAILABLE,
-                        )
-                        .into_response()
-                    };
-                    let Some(place) = state.downloads.place(addr.map(|a| a.0.ip())) else {
-                        return Ok(busy());
-                    };
-                    match state.peer.room.upload(&id).await {
-                        Ok(Some((file, blob))) => Ok(serve(&file, blob, place, etag.as_deref())),
-                        Ok(None) => Err(warp::reject::not_found()),
-                        Err(_) => Ok(warp::reply::with_status(
-                            "the host cannot read files right now",
-                            StatusCode::SERVICE_UNAVAILABLE,
-                        )
-                        .into_response()),
-                    }
+        .and(warp::ext::optional::<Via>())
+        .and_then(move |id: String, etag: Option<String>, via: Option<Via>| {
+            let addr = via.map(|via| via.addr());
+            let state = state.clone();
+            async move {
+                let busy = || {
+                    warp::reply::with_status(
+                        "too many downloads at once; try again in a moment",
+                        StatusCode::SERVICE_UNAVAILABLE,
+                    )
+                    .into_response()
+                };
+                let Some(place) = state.downloads.place(addr.map(|a| a.ip())) else {
+                    return Ok(busy());
+                };
+                match state.peer.room.upload(&id).await {
+                    Ok(Some((file, blob))) => Ok(serve(&file, blob, place, etag.as_deref())),
+                    Ok(None) => Err(warp::reject::not_found()),
+                    Err(_) => Ok(warp::reply::with_status(
+                        "the host cannot read files right now",
+                        StatusCode::SERVICE_UNAVAILABLE,
+                    )
+                    .into_response()),
                 }
-            },
-        )
+            }
+        })
 }
 
 /// The bytes of `blob` as a body stream that holds `place` until it ends.

@@ -13,19 +13,10 @@ use warp::reject::Rejection;
 use warp::reply::{Reply, Response};
 use warp::Filter;
 
-use super::{assets, PeerAddr, Refusal, RouteState};
+use super::{assets, Refusal, RouteState};
+use crate::net::Via;
 use crate::room::ConnectedFrom;
 use crate::share::{forget_pass_cookie, InviteRefused, Invites, PASS_COOKIE};
-
-/// Which listener a request came through, put into its extensions by the
-/// accept loop.
-#[derive(Debug, Clone)]
-pub enum Via {
-    /// The loopback address: this computer.
-    Loopback,
-    /// A shared network address; the token is cancelled when sharing stops.
-    Network(CancellationToken),
-}
 
 /// Files a browser on the network gets without a pass: the pages around
 /// the invite need them, and none says anything about the room.
@@ -72,33 +63,30 @@ impl Admission {
 /// refusal should be the "ask the host" page rather than plain text.
 pub fn admit(
     via: Option<&Via>,
-    addr: Option<PeerAddr>,
     pass: Option<&str>,
     invites: &Invites,
     page: bool,
 ) -> Result<Admission, Refusal> {
-    let sharing = match via {
+    let (addr, sharing) = match via {
         // Only the accept loops make connections; without the extension
         // the request did not come through one, so it is not trusted.
         None => return Err(Refusal::Forbidden("unknown listener")),
-        Some(Via::Loopback) => {
+        Some(Via::Loopback(addr)) => {
             // "This computer" is whoever connects from a loopback address,
             // not whatever reached the main listener.
-            return match addr {
-                Some(addr) if is_loopback(addr.0.ip()) => Ok(Admission::Local),
-                _ => Err(Refusal::Forbidden("not from this computer")),
+            return if is_loopback(addr.ip()) {
+                Ok(Admission::Local)
+            } else {
+                Err(Refusal::Forbidden("not from this computer"))
             };
         }
-        Some(Via::Network(sharing)) => sharing,
-    };
-    let Some(addr) = addr else {
-        return Err(Refusal::Forbidden("unknown address"));
+        Some(Via::Network(addr, sharing)) => (addr, sharing),
     };
     match pass {
         None => Err(Refusal::NeedsInvite { stale: false, page }),
         Some(token) => match invites.check(token) {
             Some(pass) => Ok(Admission::Guest {
-                ip: addr.0.ip(),
+                ip: addr.ip(),
                 pass,
                 sharing: sharing.clone(),
             }),
@@ -118,28 +106,17 @@ fn is_loopback(ip: IpAddr) -> bool {
 /// and everything else only with a valid pass.
 pub fn gate(state: RouteState) -> impl Filter<Extract = (), Error = Rejection> + Clone {
     warp::ext::optional::<Via>()
-        .and(warp::ext::optional::<PeerAddr>())
         .and(warp::path::full())
         .and(warp::cookie::optional::<String>(PASS_COOKIE))
         .and_then(
-            move |via: Option<Via>,
-                  addr: Option<PeerAddr>,
-                  path: warp::path::FullPath,
-                  pass: Option<String>| {
+            move |via: Option<Via>, path: warp::path::FullPath, pass: Option<String>| {
                 let path = path.as_str().trim_start_matches('/');
-                let verdict = if matches!(via, Some(Via::Network(_)))
+                let verdict = if matches!(via, Some(Via::Network(..)))
                     && (path.starts_with("join/") || PUBLIC_FILES.contains(&path))
                 {
                     Ok(())
                 } else {
-                    admit(
-                        via.as_ref(),
-                        addr,
-                        pass.as_deref(),
-                        &state.invites,
-                        is_page(path),
-                    )
-                    .map(drop)
+                    admit(via.as_ref(), pass.as_deref(), &state.invites, is_page(path)).map(drop)
                 };
                 async move { verdict.map_err(warp::reject::custom) }
             },
@@ -162,56 +139,53 @@ pub fn join(state: RouteState) -> impl Filter<Extract = (Response,), Error = Rej
     warp::path!("join" / String)
         .and(warp::get())
         .and(warp::ext::optional::<Via>())
-        .and(warp::ext::optional::<PeerAddr>())
-        .map(
-            move |secret: String, via: Option<Via>, addr: Option<PeerAddr>| {
-                let (Some(Via::Network(_)), Some(addr)) = (via, addr) else {
-                    return go_to_room();
-                };
-                match state.invites.redeem(addr.0.ip(), &secret) {
-                    Ok(pass) => {
-                        log::info!("{} joined with the invite link", addr.0.ip());
-                        let mut response = page("join.html", StatusCode::OK);
-                        set_cookie(&mut response, &pass.set_cookie());
-                        response
-                    }
-                    Err(InviteRefused::Wrong) => {
-                        // The secret itself is never logged.
-                        log::warn!("{} tried an invite link that is not valid", addr.0.ip());
-                        page("ask.html", StatusCode::FORBIDDEN)
-                    }
-                    Err(InviteRefused::NoRandomness) => warp::reply::with_status(
-                        "the room cannot let anyone in right now",
+        .map(move |secret: String, via: Option<Via>| {
+            let Some(Via::Network(addr, _)) = via else {
+                return go_to_room();
+            };
+            match state.invites.redeem(addr.ip(), &secret) {
+                Ok(pass) => {
+                    log::info!("{} joined with the invite link", addr.ip());
+                    let mut response = page("join.html", StatusCode::OK);
+                    set_cookie(&mut response, &pass.set_cookie());
+                    response
+                }
+                Err(InviteRefused::Wrong) => {
+                    // The secret itself is never logged.
+                    log::warn!("{} tried an invite link that is not valid", addr.ip());
+                    page("ask.html", StatusCode::FORBIDDEN)
+                }
+                Err(InviteRefused::NoRandomness) => warp::reply::with_status(
+                    "the room cannot let anyone in right now",
+                    StatusCode::SERVICE_UNAVAILABLE,
+                )
+                .into_response(),
+                Err(InviteRefused::Full) => {
+                    log::warn!("{} was not let in: the room is full", addr.ip());
+                    warp::reply::with_status(
+                        "the room has as many guests as it can take right now; ask the host",
                         StatusCode::SERVICE_UNAVAILABLE,
                     )
-                    .into_response(),
-                    Err(InviteRefused::Full) => {
-                        log::warn!("{} was not let in: the room is full", addr.0.ip());
-                        warp::reply::with_status(
-                            "the room has as many guests as it can take right now; ask the host",
-                            StatusCode::SERVICE_UNAVAILABLE,
-                        )
-                        .into_response()
-                    }
-                    Err(InviteRefused::TooManyFromAddress) => {
-                        log::warn!("{} was not let in: too many passes there", addr.0.ip());
-                        warp::reply::with_status(
-                            "too many guests from this address are in the room; ask the host",
-                            StatusCode::TOO_MANY_REQUESTS,
-                        )
-                        .into_response()
-                    }
-                    Err(InviteRefused::TooManyAttempts) => {
-                        log::warn!("{} tried too many invite links", addr.0.ip());
-                        warp::reply::with_status(
-                            "too many invite attempts: try again in a minute",
-                            StatusCode::TOO_MANY_REQUESTS,
-                        )
-                        .into_response()
-                    }
+                    .into_response()
                 }
-            },
-        )
+                Err(InviteRefused::TooManyFromAddress) => {
+                    log::warn!("{} was not let in: too many passes there", addr.ip());
+                    warp::reply::with_status(
+                        "too many guests from this address are in the room; ask the host",
+                        StatusCode::TOO_MANY_REQUESTS,
+                    )
+                    .into_response()
+                }
+                Err(InviteRefused::TooManyAttempts) => {
+                    log::warn!("{} tried too many invite links", addr.ip());
+                    warp::reply::with_status(
+                        "too many invite attempts: try again in a minute",
+                        StatusCode::TOO_MANY_REQUESTS,
+                    )
+                    .into_response()
+                }
+            }
+        })
 }
 
 /// A 303 to the room's page.
@@ -275,26 +249,20 @@ mod tests {
         Invites::new(limits).expect("randomness")
     }
 
-    fn network() -> Via {
-        Via::Network(CancellationToken::new())
+    fn guest_addr() -> std::net::SocketAddr {
+        std::net::SocketAddr::from(([198, 18, 0, 2], 50000))
     }
 
-    fn guest_addr() -> Option<PeerAddr> {
-        Some(PeerAddr(std::net::SocketAddr::from((
-            [198, 18, 0, 2],
-            50000,
-        ))))
+    fn network() -> Via {
+        Via::Network(guest_addr(), CancellationToken::new())
     }
 
     #[test]
     fn loopback_needs_no_pass() {
         let invites = invites();
         for ip in ["127.0.0.1", "::1", "::ffff:127.0.0.1"] {
-            let addr = Some(PeerAddr(std::net::SocketAddr::new(
-                ip.parse().expect("ip"),
-                50000,
-            )));
-            let admitted = admit(Some(&Via::Loopback), addr, None, &invites, true);
+            let addr = std::net::SocketAddr::new(ip.parse().expect("ip"), 50000);
+            let admitted = admit(Some(&Via::Loopback(addr)), None, &invites, true);
             assert!(matches!(admitted, Ok(Admission::Local)), "{ip}");
         }
     }
@@ -302,16 +270,14 @@ mod tests {
     #[test]
     fn this_computer_is_decided_by_the_peer_address_not_the_listener() {
         let invites = invites();
-        for addr in [guest_addr(), None] {
-            let admitted = admit(Some(&Via::Loopback), addr, None, &invites, true);
-            assert!(matches!(admitted, Err(Refusal::Forbidden(_))), "{addr:?}");
-        }
+        let admitted = admit(Some(&Via::Loopback(guest_addr())), None, &invites, true);
+        assert!(matches!(admitted, Err(Refusal::Forbidden(_))));
     }
 
     #[test]
     fn the_network_needs_a_valid_pass() {
         let invites = invites();
-        let none = admit(Some(&network()), guest_addr(), None, &invites, true);
+        let none = admit(Some(&network()), None, &invites, true);
         assert!(matches!(
             none,
             Err(Refusal::NeedsInvite {
@@ -319,13 +285,7 @@ mod tests {
                 page: true
             })
         ));
-        let wrong = admit(
-            Some(&network()),
-            guest_addr(),
-            Some("forged"),
-            &invites,
-            false,
-        );
+        let wrong = admit(Some(&network()), Some("forged"), &invites, false);
         assert!(matches!(
             wrong,
             Err(Refusal::NeedsInvite {
@@ -337,14 +297,8 @@ mod tests {
         let pass = invites
             .redeem(ip, &invites.secret().expect("a secret"))
             .expect("a pass");
-        let admitted = admit(
-            Some(&network()),
-            guest_addr(),
-            Some(&pass.token),
-            &invites,
-            false,
-        )
-        .expect("admitted");
+        let admitted =
+            admit(Some(&network()), Some(&pass.token), &invites, false).expect("admitted");
         assert_eq!(
             admitted.connected_from(),
             ConnectedFrom::Network {
@@ -358,7 +312,7 @@ mod tests {
     #[test]
     fn a_request_from_no_known_listener_is_refused() {
         let invites = invites();
-        assert!(admit(None, guest_addr(), None, &invites, false).is_err());
+        assert!(admit(None, None, &invites, false).is_err());
     }
 
     #[test]

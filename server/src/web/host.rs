@@ -30,7 +30,8 @@ use warp::reply::{Reply, Response};
 use warp::Filter;
 
 use super::host_token::HostToken;
-use super::{Refusal, Via};
+use super::Refusal;
+use crate::net::Via;
 use crate::share::{ShareStatus, Sharing, WeakSharing};
 
 /// Most bytes of JSON a host request may carry.
@@ -189,7 +190,7 @@ struct Asker {
 impl Asker {
     /// Why this request may not use the host's powers, if it may not.
     fn refusal(&self, token: &HostToken) -> Option<Refusal> {
-        if !matches!(self.via, Some(Via::Loopback)) {
+        if !matches!(self.via, Some(Via::Loopback(_))) {
             log::warn!("refused a host request from the network");
             return Some(Refusal::Forbidden("only the host's computer may do this"));
         }

@@ -16,7 +16,7 @@ use warp::reply::{Reply, Response};
 use warp::Filter;
 
 use crate::limits::ClientSlots;
-use crate::net::AccessPolicy;
+use crate::net::{AccessPolicy, Via};
 use crate::session::{self, Arrival, PeerContext, Remote, SessionGuards};
 use crate::share::{Crowded, Invites, PASS_COOKIE};
 use gate::Admission;
@@ -32,7 +32,6 @@ mod uploads;
 
 pub use csp::content_security_policy;
 pub use downloads::Downloads;
-pub use gate::Via;
 pub use host::HostRoutes;
 pub use host_token::{HostToken, HostTokenError};
 pub use upgrade::Socket;
@@ -40,11 +39,6 @@ pub use uploads::Uploads;
 
 /// This crate's version, reported by `/healthz`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
-
-/// The connection's remote address, put into each request's extensions by
-/// the accept loop (warp's own `addr::remote` is only filled by `warp::serve`).
-#[derive(Debug, Clone, Copy)]
-pub struct PeerAddr(pub SocketAddr);
 
 /// What the routes share.
 #[derive(Debug, Clone)]
@@ -150,21 +144,19 @@ fn websocket(state: RouteState) -> impl Filter<Extract = (Response,), Error = Re
     warp::path!("ws")
         .and(upgrade::handshake())
         .and(warp::header::optional::<String>("origin"))
-        .and(warp::ext::optional::<PeerAddr>())
         .and(warp::ext::optional::<Via>())
         .and(warp::cookie::optional::<String>(PASS_COOKIE))
         .and_then(
             move |ws: upgrade::Handshake,
                   origin: Option<String>,
-                  addr: Option<PeerAddr>,
                   via: Option<Via>,
                   pass: Option<String>| {
                 let state = state.clone();
                 async move {
                     let admission =
-                        gate::admit(via.as_ref(), addr, pass.as_deref(), &state.invites, false)
+                        gate::admit(via.as_ref(), pass.as_deref(), &state.invites, false)
                             .map_err(warp::reject::custom)?;
-                    upgrade(ws, origin, addr.map(|a| a.0), admission, state)
+                    upgrade(ws, origin, via.map(|via| via.addr()), admission, state)
                 }
             },
         )

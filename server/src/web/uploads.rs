@@ -19,10 +19,11 @@ use warp::reject::Rejection;
 use warp::reply::{Reply, Response};
 use warp::Filter;
 
-use super::{PeerAddr, RouteState};
+use super::RouteState;
 use crate::config::{Config, UploadPace};
 use crate::limits::{KeyPlace, MessageRate, PerKey};
 use crate::model::FileInfo;
+use crate::net::Via;
 use crate::room::{ConnectedFrom, Refused};
 use crate::session::Remote;
 
@@ -152,12 +153,12 @@ pub fn upload(state: RouteState) -> impl Filter<Extract = (Response,), Error = R
         .and(warp::post())
         .and(warp::header::optional::<String>("origin"))
         .and(warp::header::optional::<u64>("content-length"))
-        .and(warp::ext::optional::<PeerAddr>())
+        .and(warp::ext::optional::<Via>())
         .and(warp::multipart::form().max_length(None))
         .then(
             move |origin: Option<String>,
                   length: Option<u64>,
-                  addr: Option<PeerAddr>,
+                  via: Option<Via>,
                   form: warp::multipart::FormData| {
                 let state = state.clone();
                 async move {
@@ -169,14 +170,14 @@ pub fn upload(state: RouteState) -> impl Filter<Extract = (Response,), Error = R
                                 "received a file of {} bytes ({}) from {}",
                                 file.size,
                                 file.kind,
-                                Remote(addr.map(|a| a.0))
+                                Remote(via.as_ref().map(Via::addr))
                             );
                             warp::reply::json(&serde_json::json!({ "file": file })).into_response()
                         }
                         Err(err) => {
                             log::debug!(
                                 "refused an upload from {}: {}",
-                                Remote(addr.map(|a| a.0)),
+                                Remote(via.as_ref().map(Via::addr)),
                                 err.message
                             );
                             let body = serde_json::json!({
