@@ -11,3 +11,10 @@ pub mod via;
 
 pub use access::{AccessPolicy, Loopback, DESKTOP_WEBVIEW_ORIGIN};
 pub use via::Via;
+
+use hyper_util::rt::TokioIo;
+use tokio_tungstenite::WebSocketStream;
+use warp::hyper::upgrade::Upgraded;
+
+/// A peer's WebSocket: an upgraded connection, its writes coalesced.
+pub type Socket = WebSocketStream<coalesce::Coalesced<TokioIo<Upgraded>>>;

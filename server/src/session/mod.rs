@@ -8,14 +8,12 @@ use std::time::Duration;
 use futures::StreamExt;
 use tokio::time::{timeout_at, Instant};
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::task_tracker::TaskTrackerToken;
 
-use crate::web::Socket;
+use crate::net::Socket;
 
 use crate::config::Config;
-use crate::limits::{ClientSlot, MessageRate};
+use crate::limits::MessageRate;
 use crate::room::{Closing, ConnectedFrom, Eviction, Outbox, Room};
-use crate::share::GuestConnection;
 
 mod end;
 mod reader;
@@ -57,28 +55,6 @@ pub struct PeerContext {
     pub shutdown: CancellationToken,
 }
 
-/// Holds what a session must keep alive until it ends: its slot under the
-/// client cap and its place among the tasks shutdown waits for. Dropping it
-/// frees both.
-#[derive(Debug)]
-pub struct SessionGuards {
-    _slot: ClientSlot,
-    _guest: Option<GuestConnection>,
-    _task: TaskTrackerToken,
-}
-
-impl SessionGuards {
-    /// Guards for a session holding `slot` (and, for a guest on the
-    /// network, its place under their caps), tracked by `task`.
-    pub fn new(slot: ClientSlot, guest: Option<GuestConnection>, task: TaskTrackerToken) -> Self {
-        Self {
-            _slot: slot,
-            _guest: guest,
-            _task: task,
-        }
-    }
-}
-
 /// Where a session's connection came in.
 #[derive(Debug, Clone)]
 pub struct Arrival {
@@ -91,7 +67,7 @@ pub struct Arrival {
 }
 
 /// Runs one peer's session from upgrade to close.
-pub async fn serve(socket: Socket, arrival: Arrival, ctx: PeerContext, guards: SessionGuards) {
+pub async fn serve(socket: Socket, arrival: Arrival, ctx: PeerContext) {
     let Arrival {
         addr,
         from,
@@ -184,7 +160,6 @@ pub async fn serve(socket: Socket, arrival: Arrival, ctx: PeerContext, guards: S
             writer.abort();
         }
     }
-    drop(guards);
 }
 
 /// Completes when `token` is cancelled; never without one.

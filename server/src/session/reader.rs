@@ -11,7 +11,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use super::end::{classify_read_error, SessionEnd};
 use super::PeerContext;
-use crate::web::Socket;
+use crate::net::Socket;
 
 use crate::config::RateLimit;
 use crate::limits::MessageRate;

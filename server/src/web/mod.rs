@@ -15,11 +15,14 @@ use warp::reject::{Reject, Rejection};
 use warp::reply::{Reply, Response};
 use warp::Filter;
 
+use crate::limits::ClientSlot;
 use crate::limits::ClientSlots;
 use crate::net::{AccessPolicy, Via};
-use crate::session::{self, Arrival, PeerContext, Remote, SessionGuards};
+use crate::session::{self, Arrival, PeerContext, Remote};
+use crate::share::GuestConnection;
 use crate::share::{Crowded, Invites, PASS_COOKIE};
 use gate::Admission;
+use tokio_util::task::task_tracker::TaskTrackerToken;
 
 mod assets;
 mod csp;
@@ -34,7 +37,6 @@ pub use csp::content_security_policy;
 pub use downloads::Downloads;
 pub use host::HostRoutes;
 pub use host_token::{HostToken, HostTokenError};
-pub use upgrade::Socket;
 pub use uploads::Uploads;
 
 /// This crate's version, reported by `/healthz`.
@@ -209,9 +211,32 @@ fn upgrade(
         from: admission.connected_from(),
         sharing: admission.sharing(),
     };
-    Ok(ws.accept(config, &state.tracker, move |socket| {
-        session::serve(socket, arrival, ctx, guards)
+    Ok(ws.accept(config, &state.tracker, move |socket| async move {
+        session::serve(socket, arrival, ctx).await;
+        drop(guards);
     }))
+}
+
+/// Holds what a WebSocket session must keep alive until it ends: its slot under the
+/// client cap and its place among the tasks shutdown waits for. Dropping it
+/// frees both.
+#[derive(Debug)]
+pub struct SessionGuards {
+    _slot: ClientSlot,
+    _guest: Option<GuestConnection>,
+    _task: TaskTrackerToken,
+}
+
+impl SessionGuards {
+    /// Guards for a session holding `slot` (and, for a guest on the
+    /// network, its place under their caps), tracked by `task`.
+    pub fn new(slot: ClientSlot, guest: Option<GuestConnection>, task: TaskTrackerToken) -> Self {
+        Self {
+            _slot: slot,
+            _guest: guest,
+            _task: task,
+        }
+    }
 }
 
 /// `GET /healthz`: liveness, who is connected and the room's running

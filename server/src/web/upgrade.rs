@@ -12,16 +12,14 @@ use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::WebSocketStream;
 use tokio_util::task::TaskTracker;
-use warp::hyper::upgrade::{OnUpgrade, Upgraded};
+use warp::hyper::upgrade::OnUpgrade;
 use warp::reject::Rejection;
 use warp::reply::Response;
 use warp::Filter;
 
 use super::Refusal;
 use crate::net::coalesce::Coalesced;
-
-/// A peer's WebSocket.
-pub type Socket = WebSocketStream<Coalesced<TokioIo<Upgraded>>>;
+use crate::net::Socket;
 
 /// Bytes read from the socket at a time. Chat frames are small; a larger
 /// one is read in several goes (the buffer grows for it, then is reused).
