@@ -137,6 +137,9 @@ pub struct Server {
     room: Arc<Room>,
     stop_requested: CancellationToken,
     sharing: Sharing,
+    /// Serves what the listeners accept (sharing holds it too, for the
+    /// network's listeners).
+    acceptor: Acceptor,
     /// Kept for as long as the server runs (an ephemeral room's token
     /// directory goes with it).
     host_token: Option<Arc<HostToken>>,
@@ -200,7 +203,7 @@ impl Server {
             room_port: local_addr.port(),
             wanted: config.share_addrs.clone(),
         };
-        let sharing = Sharing::new(parts, |sharing| {
+        let (sharing, acceptor) = Sharing::new(parts, |sharing| {
             let shutdown = CancellationToken::new();
             let tracker = TaskTracker::new();
             let routes = routes(RouteState {
@@ -239,6 +242,7 @@ impl Server {
             room,
             stop_requested: CancellationToken::new(),
             sharing,
+            acceptor,
             host_token,
         })
     }
@@ -281,10 +285,12 @@ impl Server {
             local_addr,
             room,
             stop_requested,
-            sharing,
+            // Kept to the end: the host routes reach sharing through a weak
+            // handle, which lives as long as this.
+            sharing: _sharing,
+            acceptor,
             host_token,
         } = self;
-        let acceptor = sharing.acceptor().clone();
         let presence = tokio::spawn(Room::announce_presence(Arc::downgrade(&room)));
         log::info!("listening on http://{local_addr}");
 

@@ -116,25 +116,31 @@ pub struct SharingParts {
 
 impl Sharing {
     /// Builds sharing (off) around the acceptor `build` makes, which may
-    /// keep a [`WeakSharing`] for the host routes.
-    pub(crate) fn new(parts: SharingParts, build: impl FnOnce(WeakSharing) -> Acceptor) -> Self {
-        let inner = Arc::new_cyclic(|weak| Inner {
-            room: parts.room,
-            invites: parts.invites,
-            access: parts.access,
-            acceptor: build(WeakSharing(weak.clone())),
-            room_port: parts.room_port,
-            wanted: parts.wanted,
-            active: Mutex::new(None),
-            switching: tokio::sync::Mutex::new(()),
-            last_error: Mutex::new(None),
+    /// keep a [`WeakSharing`] for the host routes. Sharing keeps the
+    /// acceptor to serve its network listeners with; the caller gets it back
+    /// for the loopback listener, which is not sharing's.
+    pub(crate) fn new(
+        parts: SharingParts,
+        build: impl FnOnce(WeakSharing) -> Acceptor,
+    ) -> (Self, Acceptor) {
+        let mut built = None;
+        let inner = Arc::new_cyclic(|weak| {
+            let acceptor = build(WeakSharing(weak.clone()));
+            built = Some(acceptor.clone());
+            Inner {
+                room: parts.room,
+                invites: parts.invites,
+                access: parts.access,
+                acceptor,
+                room_port: parts.room_port,
+                wanted: parts.wanted,
+                active: Mutex::new(None),
+                switching: tokio::sync::Mutex::new(()),
+                last_error: Mutex::new(None),
+            }
         });
-        Self { inner }
-    }
-
-    /// How connections are served once accepted.
-    pub(crate) fn acceptor(&self) -> &Acceptor {
-        &self.inner.acceptor
+        let acceptor = built.unwrap_or_else(|| inner.acceptor.clone());
+        (Self { inner }, acceptor)
     }
 
     fn active(&self) -> MutexGuard<'_, Option<Active>> {
