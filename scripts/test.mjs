@@ -77,19 +77,19 @@ const steps = [
     what: 'short benchmark, storage benchmark and soak (release build)',
     run: () => {
       freeDebugBuildOnCi();
-      run(['cargo', 'build', '--release', '-p', 'hearth-server', '--bin', 'hearth-server', '--example', 'loadgen', '--example', 'soak', '--example', 'storebench']);
+      run(['cargo', 'build', '--release', '-p', 'hearth-server', '--bin', 'hearth-server', '-p', 'hearth-load', '--bin', 'loadgen', '--bin', 'soak', '--bin', 'storebench']);
       const server = path.join(RELEASE, 'hearth-server');
-      run([path.join(RELEASE, 'examples', 'loadgen'), '--server-bin', server, '--clients', '200', '--rounds', '100',
+      run([path.join(RELEASE, 'loadgen'), '--server-bin', server, '--clients', '200', '--rounds', '100',
         '--senders', '10', '--messages', '500', '--size', '1024', '--non-readers', '3', '--fail-on-loss',
         // A 1 MiB send budget against a 5 MB burst: every non-reader must be dropped.
         '--server-arg=--send-queue-bytes=1048576']);
       // A crowd joining at once: paged welcomes and batched presence; every
       // client's count of the room, and the whole list paged out, must be exact.
-      run([path.join(RELEASE, 'examples', 'loadgen'), '--server-bin', server, '--clients', '3000', '--hold-only',
+      run([path.join(RELEASE, 'loadgen'), '--server-bin', server, '--clients', '3000', '--hold-only',
         '--timeout-secs', '120', '--fail-on-loss', '--check-people']);
-      run([path.join(RELEASE, 'examples', 'soak'), '--server-bin', server, '--duration-secs', '40']);
+      run([path.join(RELEASE, 'soak'), '--server-bin', server, '--duration-secs', '40']);
       // A tenth of the documented million: the same queries, in seconds.
-      run([path.join(RELEASE, 'examples', 'storebench'), '--server-bin', server, '--messages', '100000']);
+      run([path.join(RELEASE, 'storebench'), '--server-bin', server, '--messages', '100000']);
     },
   },
   { name: 'package', what: 'build the .deb and .rpm, install, run headless', run: packageCheck },

@@ -1,7 +1,6 @@
 //! Test support: a real server on 127.0.0.1:0 and real WebSocket clients.
 
-#[path = "../common/wire.rs"]
-mod wire;
+use hearth_load::wire;
 
 pub use wire::BASE_SERVER_ARGS;
 

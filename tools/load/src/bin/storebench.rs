@@ -17,7 +17,7 @@
 //!   empty a moment after the last one.
 //!
 //! ```text
-//! cargo run --release -p hearth-server --example storebench -- \
+//! cargo run --release -p hearth-load --bin storebench -- \
 //!     --server-bin target/release/hearth-server --messages 1000000
 //! ```
 //!
@@ -31,8 +31,8 @@
 
 // This tool uses a few of the shared helpers only.
 #[allow(dead_code)]
-#[path = "support/mod.rs"]
-mod support;
+// The tools' shared library: spawning the server, reading it, reporting.
+use hearth_load as support;
 
 use std::path::Path;
 use std::process::ExitCode;

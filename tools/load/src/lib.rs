@@ -1,7 +1,5 @@
-//! Pieces shared by the `loadgen` and `soak` examples, included by each with
-//! `#[path = "../support/mod.rs"] mod support;` (cargo builds only
-//! `examples/*.rs` and `examples/*/main.rs` as examples, so this directory is
-//! not one itself).
+//! Hearth's load tools (`loadgen`, `soak`, `sendfloor`, `storebench`) and
+//! what they share with each other and with the server's integration tests:
 //!
 //! * [`SpawnedServer`]: the server binary run as a separate process on a free
 //!   loopback port with `--print-address`, its address read from the first
@@ -16,7 +14,9 @@
 //!   human-readable table; [`print_json_line`]: the JSON line;
 //! * [`stream_end`], [`millis_f64`], [`lock`] and the [`Ws`] socket types.
 
-#[path = "../../tests/common/wire.rs"]
+// The tools report on stdout: that is what they are for.
+#![allow(clippy::print_stdout)]
+
 pub mod wire;
 
 use std::io::{BufRead as _, Read as _, Write as _};

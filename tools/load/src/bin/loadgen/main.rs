@@ -5,7 +5,7 @@
 //! can be read from `/proc/PID/…` without the load generator's costs mixed in.
 //!
 //! ```text
-//! cargo run --release -p hearth-server --example loadgen -- \
+//! cargo run --release -p hearth-load --bin loadgen -- \
 //!     --server-bin target/release/hearth-server --clients 100 \
 //!     --rounds 200 --senders 10 --messages 1000 --size 64
 //! ```
@@ -63,8 +63,8 @@ mod people;
 mod phases;
 mod report;
 mod sampling;
-#[path = "../support/mod.rs"]
-mod support;
+// The tools' shared library: spawning the server, reading it, reporting.
+use hearth_load as support;
 
 use std::net::SocketAddr;
 use std::process::ExitCode;

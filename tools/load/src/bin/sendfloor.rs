@@ -6,8 +6,8 @@
 //! when every peer has read it.
 //!
 //! ```text
-//! cargo run --release -p hearth-server --example sendfloor -- --peers 1000 --rounds 300
-//! cargo run --release -p hearth-server --example sendfloor -- --peers 1000 --rounds 300 --pin
+//! cargo run --release -p hearth-load --bin sendfloor -- --peers 1000 --rounds 300
+//! cargo run --release -p hearth-load --bin sendfloor -- --peers 1000 --rounds 300 --pin
 //! ```
 //!
 //! The receiving side is a tokio runtime like the load generator's: one task
@@ -21,8 +21,8 @@
 
 // This tool uses a few of the shared helpers only.
 #[allow(dead_code)]
-#[path = "support/mod.rs"]
-mod support;
+// The tools' shared library: spawning the server, reading it, reporting.
+use hearth_load as support;
 
 use std::io::Write as _;
 use std::net::{TcpListener, TcpStream};

@@ -9,7 +9,7 @@
 //! `--duration-secs`, keeps the room busy:
 //!
 //! ```text
-//! cargo run --release -p hearth-server --example soak -- \
+//! cargo run --release -p hearth-load --bin soak -- \
 //!     --server-bin target/release/hearth-server --duration-secs 60 --clients 300
 //! ```
 //!
@@ -67,8 +67,8 @@ mod net;
 mod presence;
 mod report;
 mod steady;
-#[path = "../support/mod.rs"]
-mod support;
+// The tools' shared library: spawning the server, reading it, reporting.
+use hearth_load as support;
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;

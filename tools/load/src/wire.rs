@@ -1,11 +1,6 @@
-//! Client-side wire pieces shared by the integration tests
-//! (`tests/it/support.rs`) and the `loadgen` and `soak` examples
-//! (`examples/support/mod.rs`), each of which includes this file with
-//! `#[path = …] mod wire;`: the `hello` → `welcome` join over any WebSocket,
-//! raw HTTP/1.1 requests, and the `/healthz` fetch.
-
-// Each includer uses a different subset of these helpers.
-#![allow(dead_code)]
+//! Client-side wire pieces shared by the server's integration tests and the
+//! load tools: the `hello` → `welcome` join over any WebSocket, raw HTTP/1.1
+//! requests, and the `/healthz` fetch.
 
 use std::net::SocketAddr;
 use std::time::Duration;
