@@ -11,13 +11,15 @@
 //! # }
 //! ```
 //!
-//! The modules follow the concepts: `room` (who is here, what was said, the
+//! The modules follow the concepts: `action` (each change people make, from
+//! frame to store to event), `room` (who is here, what was said, the
 //! fan-out, each peer's queue), `session` (one connection), `protocol` (the
 //! frames), `web` (routes, the gate, the embedded page and its policy),
 //! `net` (addresses, access checks), `app` (listening, accepting, shutdown,
 //! and the entry point the binaries share), `model`, `store`, `share`,
 //! `config`, `limits` and `os`.
 
+mod action;
 mod app;
 mod config;
 mod limits;
@@ -41,7 +43,7 @@ pub use config::{
 pub use net::DESKTOP_WEBVIEW_ORIGIN;
 pub use os::{raise_open_files_limit, release_memory_eagerly};
 pub use panics::count_panics;
-pub use room::{Person, Room, RoomCounters, RoomStats};
+pub use room::{Person, Refused, Room, RoomCounters, RoomStats};
 pub use share::{ShareError, ShareStatus, Sharing};
 pub use store::{
     export, ExportError, ExportFormat, Exported, Retention, Storage, StorageError, DATABASE_FILE,

@@ -1,6 +1,7 @@
 //! What the conversation is made of: people, messages and what they carry,
-//! and the rules for names and text. Depends on nothing else in the crate.
+//! and the rules for names, text and reactions' emoji. Depends on nothing else in the crate.
 
+pub mod emoji;
 pub mod message;
 pub mod names;
 pub mod text;

@@ -3,6 +3,7 @@
 use serde::Deserialize;
 
 use super::ErrorCode;
+use crate::action::{Delete, Edit, React, Say};
 
 /// What a client may ask of the room.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -19,35 +20,13 @@ pub enum ClientMessage {
         key: Option<String>,
     },
     /// Send a chat message to everyone.
-    Say {
-        /// The message text (may be empty when files are attached).
-        text: String,
-        /// The id of the message this one answers.
-        #[serde(default)]
-        reply_to: Option<u64>,
-        /// Ids of files uploaded with `POST /files`, shown with the message.
-        #[serde(default)]
-        files: Vec<String>,
-    },
+    Say(Say),
     /// Change the text of one's own message.
-    Edit {
-        /// Which message.
-        id: u64,
-        /// Its new text.
-        text: String,
-    },
+    Edit(Edit),
     /// Delete one's own message: its text and files are removed for good.
-    Delete {
-        /// Which message.
-        id: u64,
-    },
+    Delete(Delete),
     /// Add one's reaction with `emoji` to a message, or take it back.
-    React {
-        /// Which message.
-        id: u64,
-        /// One emoji.
-        emoji: String,
-    },
+    React(React),
     /// Change one's display name.
     Rename {
         /// The new display name.
@@ -116,11 +95,7 @@ pub fn decode_text(frame: &str) -> Result<ClientMessage, ProtocolError> {
         .trim_start_matches([' ', '\t', '\n', '\r'])
         .starts_with('{')
     {
-        return Ok(ClientMessage::Say {
-            text: frame.to_owned(),
-            reply_to: None,
-            files: Vec::new(),
-        });
+        return Ok(ClientMessage::Say(Say::text(frame)));
     }
     serde_json::from_str::<ClientMessage>(frame).map_err(|err| {
         // Tell "unknown type" apart from "broken JSON" so clients get a useful error.
@@ -164,11 +139,7 @@ mod tests {
     fn plain_text_is_say() {
         assert_eq!(
             decode_text("hi there"),
-            Ok(ClientMessage::Say {
-                text: "hi there".into(),
-                reply_to: None,
-                files: Vec::new()
-            })
+            Ok(ClientMessage::Say(Say::text("hi there")))
         );
     }
 
@@ -180,11 +151,7 @@ mod tests {
         ));
         assert_eq!(
             decode_text("\u{b}{"),
-            Ok(ClientMessage::Say {
-                text: "\u{b}{".into(),
-                reply_to: None,
-                files: Vec::new()
-            })
+            Ok(ClientMessage::Say(Say::text("\u{b}{")))
         );
     }
 
@@ -249,12 +216,12 @@ mod properties {
         #[test]
         fn say_round_trips_any_text(text in ".{0,256}") {
             let frame = serde_json::json!({"type": "say", "text": text}).to_string();
-            prop_assert_eq!(decode_text(&frame), Ok(ClientMessage::Say { text, reply_to: None, files: Vec::new() }));
+            prop_assert_eq!(decode_text(&frame), Ok(ClientMessage::Say(Say::text(text))));
         }
 
         #[test]
         fn plain_text_is_always_say(text in "[^{ \t\n\r][^\n]{0,200}") {
-            prop_assert_eq!(decode_text(&text), Ok(ClientMessage::Say { text: text.clone(), reply_to: None, files: Vec::new() }));
+            prop_assert_eq!(decode_text(&text), Ok(ClientMessage::Say(Say::text(text.clone()))));
         }
     }
 }

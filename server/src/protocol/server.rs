@@ -4,6 +4,7 @@ use serde::Serialize;
 use tokio_tungstenite::tungstenite::Message;
 
 use super::{AnnouncedLimits, ErrorCode};
+use crate::action::{Deleted, Edited, Event, Reacted};
 use crate::model::{ChatMessage, User};
 
 /// What the server tells clients. Each is serialized once per event and the
@@ -72,30 +73,11 @@ pub enum ServerMessage<'a> {
         previous: &'a str,
     },
     /// A message's text changed.
-    Edited {
-        /// Which message.
-        id: u64,
-        /// Its new text.
-        text: &'a str,
-        /// When it changed.
-        edited_ts: u64,
-    },
+    Edited(&'a Edited),
     /// A message was deleted.
-    Deleted {
-        /// Which message.
-        id: u64,
-    },
+    Deleted(&'a Deleted),
     /// Someone added (or took back) a reaction.
-    Reaction {
-        /// Which message.
-        id: u64,
-        /// The emoji.
-        emoji: &'a str,
-        /// Who.
-        user: &'a User,
-        /// Whether it was added (or taken back).
-        added: bool,
-    },
+    Reaction(&'a Reacted),
     /// Someone is typing.
     Typing {
         /// Who.
@@ -132,7 +114,17 @@ pub enum ServerMessage<'a> {
     },
 }
 
-impl ServerMessage<'_> {
+impl<'a> ServerMessage<'a> {
+    /// What everyone is told of a stored change.
+    pub fn event(event: &'a Event) -> Self {
+        match event {
+            Event::Said(message) => ServerMessage::Message(message),
+            Event::Edited(edited) => ServerMessage::Edited(edited),
+            Event::Deleted(deleted) => ServerMessage::Deleted(deleted),
+            Event::Reacted(reacted) => ServerMessage::Reaction(reacted),
+        }
+    }
+
     /// Serializes into a WebSocket text frame, ready to be shared.
     pub fn to_frame(&self) -> Message {
         // Serializing these types cannot fail: no maps with non-string keys, no

@@ -1,68 +1,13 @@
-//! Changes people ask for ([`Action`]): checked, weighed against the
+//! Changes people ask for (an [`Action`]): checked, weighed against the
 //! room's in-flight budget, numbered under the lock and queued through the
 //! store; [`Pending`] completes once everyone has the change.
 
 use tokio::sync::{oneshot, OwnedSemaphorePermit};
 
 use super::members::default_name;
-use super::validate_emoji;
 use super::{identity, now_millis, Laggards, Refused, Room};
-use crate::model::ChatMessage;
-use crate::model::{clean_text, PeerId};
-use crate::store::Change;
-
-/// What a message takes of the in-flight budget beyond its text: its frame's
-/// JSON around it, generously.
-pub(super) const FRAME_OVERHEAD: usize = 160;
-
-/// Most files one message may carry.
-pub const MAX_FILES: usize = 10;
-
-/// A change someone asks for, queued through the store like a message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Action {
-    /// A new message.
-    Say {
-        /// Its text (may be empty when it carries files).
-        text: String,
-        /// The message it answers.
-        reply_to: Option<u64>,
-        /// Upload ids.
-        files: Vec<String>,
-    },
-    /// New text for one's own message.
-    Edit {
-        /// Which message.
-        id: u64,
-        /// The new text.
-        text: String,
-    },
-    /// Deleting one's own message.
-    Delete {
-        /// Which message.
-        id: u64,
-    },
-    /// Toggling one's reaction.
-    React {
-        /// Which message.
-        id: u64,
-        /// The emoji.
-        emoji: String,
-    },
-}
-
-impl Action {
-    /// What it weighs in the room's in-flight budget (see [`Room::reserve`]).
-    pub fn weight(&self) -> usize {
-        let text = match self {
-            Action::Say { text, files, .. } => text.len() + files.len() * 2 * FRAME_OVERHEAD,
-            Action::Edit { text, .. } => text.len(),
-            Action::Delete { .. } => 0,
-            Action::React { emoji, .. } => emoji.len(),
-        };
-        text + FRAME_OVERHEAD
-    }
-}
+use crate::action::{Action, Actor, Change, Say};
+use crate::model::PeerId;
 
 /// A message on its way through the store. It completes once the message
 /// is stored and fanned out (with the peers its sender should give a moment
@@ -102,15 +47,7 @@ impl Room {
     /// text is cleaned (see [`clean_text`]) and it is stored. A peer that has
     /// not said `hello` joins first under a default name.
     pub async fn say(&self, id: PeerId, text: &str) -> Result<Laggards, Refused> {
-        self.act(
-            id,
-            Action::Say {
-                text: text.to_owned(),
-                reply_to: None,
-                files: Vec::new(),
-            },
-        )
-        .await
+        self.act(id, Action::Say(Say::text(text))).await
     }
 
     /// Does `action` for the peer and waits until everyone has it.
@@ -160,15 +97,15 @@ impl Room {
         action: Action,
         share: Share,
     ) -> Result<(Laggards, Option<Pending>), Refused> {
-        let action = checked(action)?;
+        let mut action = action.checked()?;
         let mut state = self.lock();
         let mut laggards = Vec::new();
         let Some(member) = state.members.get(&id) else {
             return Ok((laggards, None));
         };
-        let user = match (&member.user, &action) {
-            (Some(user), _) => user.clone(),
-            (None, Action::Say { .. }) => {
+        let user = match &member.user {
+            Some(user) => user.clone(),
+            None if action.says() => {
                 let name = default_name(&state, id);
                 laggards = self.admit(&mut state, id, name, identity::fresh_uid());
                 match state.members.get(&id).and_then(|m| m.user.clone()) {
@@ -176,33 +113,16 @@ impl Room {
                     None => return Ok((laggards, None)),
                 }
             }
-            (None, _) => return Err(Refused::NotJoined),
+            None => return Err(Refused::NotJoined),
         };
-        let change = match action {
-            Action::Say {
-                text,
-                reply_to,
-                files,
-            } => {
-                let message = ChatMessage::plain(state.next_message_id, user, text, now_millis());
-                state.next_message_id += 1;
-                Change::Say {
-                    message: Box::new(message),
-                    reply_to,
-                    files,
-                }
-            }
-            Action::Edit { id, text } => Change::Edit {
-                id,
-                by: user.uid,
-                text,
-                ts: now_millis(),
-            },
-            Action::Delete { id } => Change::Delete {
-                id,
-                by: Some(user.uid),
-            },
-            Action::React { id, emoji } => Change::React { id, emoji, user },
+        if let Action::Say(say) = &mut action {
+            say.id = state.next_message_id;
+            state.next_message_id += 1;
+        }
+        let change = Change {
+            by: Actor::Person(user),
+            ts: now_millis(),
+            action,
         };
         let (ticket, answer) = oneshot::channel();
         self.store.append(change, ticket);
@@ -214,41 +134,4 @@ impl Room {
             }),
         ))
     }
-}
-
-/// `action` with its text cleaned and its emoji checked, before it takes
-/// the lock.
-pub(super) fn checked(action: Action) -> Result<Action, Refused> {
-    Ok(match action {
-        Action::Say {
-            text,
-            reply_to,
-            mut files,
-        } => {
-            if files.len() > MAX_FILES {
-                return Err(Refused::TooManyFiles(MAX_FILES));
-            }
-            files.dedup();
-            let text = match clean_text(&text) {
-                Some(text) => text,
-                // A picture needs no words.
-                None if !files.is_empty() => String::new(),
-                None => return Err(Refused::EmptyMessage),
-            };
-            Action::Say {
-                text,
-                reply_to,
-                files,
-            }
-        }
-        Action::Edit { id, text } => Action::Edit {
-            id,
-            text: clean_text(&text).ok_or(Refused::EmptyMessage)?,
-        },
-        Action::React { id, emoji } => Action::React {
-            id,
-            emoji: validate_emoji(&emoji)?,
-        },
-        delete @ Action::Delete { .. } => delete,
-    })
 }

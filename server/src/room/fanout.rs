@@ -6,9 +6,10 @@ use std::sync::atomic::Ordering;
 use tokio_tungstenite::tungstenite::Message;
 
 use super::{Laggards, Push, Refused, Room, State, Ticket};
+use crate::action::Event;
 use crate::model::PeerId;
 use crate::protocol::ServerMessage;
-use crate::store::{Applied, Observer, Rejected, StorageError};
+use crate::store::{Observer, Rejected, StorageError};
 
 impl Room {
     /// Fans `frame` out to every joined peer but `except`, after whatever
@@ -26,69 +27,44 @@ impl Room {
 
     /// Tells everyone about a stored change and keeps `welcome`'s history
     /// in step; returns the peers now lagging.
-    pub(super) fn deliver(&self, state: &mut State, applied: Applied) -> Laggards {
-        match applied {
-            Applied::Said(message) => {
+    pub(super) fn deliver(&self, state: &mut State, event: Event) -> Laggards {
+        let frame = ServerMessage::event(&event).to_frame();
+        let laggards = self.broadcast(state, &frame, None);
+        match event {
+            Event::Said(message) => {
                 log::debug!(
                     "message {} from peer {} ({} bytes)",
                     message.id,
                     message.from.id,
                     message.text.len()
                 );
-                let frame = ServerMessage::Message(&message).to_frame();
-                let laggards = self.broadcast(state, &frame, None);
                 // The frame wraps the message in a few bytes more than
                 // `welcome` needs for it: a safe bound for the history.
                 state.history.push(message, frame.len());
-                laggards
             }
-            Applied::Edited {
-                id,
-                text,
-                edited_ts,
-            } => {
-                log::debug!("message {id} edited");
-                state.history.edit(id, &text, edited_ts);
-                let frame = ServerMessage::Edited {
-                    id,
-                    text: &text,
-                    edited_ts,
-                }
-                .to_frame();
-                self.broadcast(state, &frame, None)
+            Event::Edited(edited) => {
+                log::debug!("message {} edited", edited.id);
+                state
+                    .history
+                    .edit(edited.id, &edited.text, edited.edited_ts);
             }
-            Applied::Deleted { id, .. } => {
-                log::debug!("message {id} deleted");
-                state.history.delete(id);
-                self.broadcast(state, &ServerMessage::Deleted { id }.to_frame(), None)
+            Event::Deleted(deleted) => {
+                log::debug!("message {} deleted", deleted.id);
+                state.history.delete(deleted.id);
             }
-            Applied::Reacted {
-                id,
-                emoji,
-                user,
-                added,
-            } => {
-                state.history.react(id, &emoji, &user, added);
-                let frame = ServerMessage::Reaction {
-                    id,
-                    emoji: &emoji,
-                    user: &user,
-                    added,
-                }
-                .to_frame();
-                self.broadcast(state, &frame, None)
-            }
+            Event::Reacted(r) => state.history.react(r.id, &r.emoji, &r.user, r.added),
         }
+        laggards
     }
 }
 
 impl Observer<Ticket> for Room {
-    fn committed(&self, batch: Vec<(Result<Applied, Rejected>, Ticket)>) {
+    fn committed(&self, batch: Vec<(Result<Event, Rejected>, Ticket)>) {
         // Counted before anyone can see them, so a client that has a
         // message never reads a count without it.
         let said = batch
             .iter()
-            .filter(|(outcome, _)| matches!(outcome, Ok(Applied::Said(_))))
+            .filter(|(outcome, _)| matches!(outcome, Ok(Event::Said(_))))
             .count();
         self.counters
             .messages

@@ -3,17 +3,24 @@
 
 use tokio::sync::oneshot;
 
+use super::now_millis;
 use super::{ConnectedFrom, Eviction, Pending, Refused, Room};
+use crate::action::{Action, Actor, Change, Delete};
 use crate::model::PeerId;
 use crate::protocol::ServerMessage;
-use crate::store::{Change, StorageError};
+use crate::store::StorageError;
 
 impl Room {
     /// Deletes any message, as the host: only the desktop window (a Tauri
     /// command) or the machine's own owner can ask, never a peer.
     pub async fn delete_as_host(&self, id: u64) -> Result<(), Refused> {
         let (ticket, answer) = oneshot::channel();
-        self.store.append(Change::Delete { id, by: None }, ticket);
+        let change = Change {
+            by: Actor::Host,
+            ts: now_millis(),
+            action: Action::Delete(Delete { id }),
+        };
+        self.store.append(change, ticket);
         let pending = Pending {
             answer,
             _share: None,

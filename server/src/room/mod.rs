@@ -33,7 +33,6 @@ mod members;
 mod outbox;
 mod people;
 mod presence;
-mod reactions;
 mod reads;
 mod refused;
 mod uploads;
@@ -42,11 +41,10 @@ use counters::Counters;
 use presence::PresenceEvent;
 
 pub use crate::model::names::{name_key, validate_name, MAX_NAME_CHARS};
-pub use actions::{Action, Pending, MAX_FILES};
+pub use actions::Pending;
 pub use counters::{RoomCounters, RoomStats};
 pub use history::History;
 pub use outbox::{Closing, Drained, Eviction, Outbox, Push};
-pub use reactions::validate_emoji;
 pub use refused::Refused;
 pub use uploads::UploadLimits;
 
@@ -206,7 +204,7 @@ impl Room {
                     max_message_bytes: config.max_message_bytes,
                     max_name_chars: MAX_NAME_CHARS,
                     max_upload_bytes: config.max_upload_bytes,
-                    max_files: MAX_FILES,
+                    max_files: crate::action::MAX_FILES,
                 },
                 stats: watch::Sender::new(RoomStats::default()),
                 presence_queued: Notify::new(),

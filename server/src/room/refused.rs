@@ -1,6 +1,7 @@
 //! Why the room refused a request: one type for every refusal, each with the
 //! protocol code its `error` frame carries.
 
+use crate::action::Invalid;
 use crate::protocol::ErrorCode;
 use crate::store::Rejected;
 
@@ -99,6 +100,16 @@ impl From<Rejected> for Refused {
             Rejected::FilesFull => Refused::FilesFull,
             Rejected::PersonFilesFull => Refused::PersonFilesFull,
             Rejected::DiskFull => Refused::DiskFull,
+        }
+    }
+}
+
+impl From<Invalid> for Refused {
+    fn from(invalid: Invalid) -> Self {
+        match invalid {
+            Invalid::EmptyMessage => Refused::EmptyMessage,
+            Invalid::TooManyFiles(max) => Refused::TooManyFiles(max),
+            Invalid::NotOneEmoji => Refused::InvalidEmoji,
         }
     }
 }

@@ -13,11 +13,12 @@ use super::end::{classify_read_error, SessionEnd};
 use super::PeerContext;
 use crate::net::Socket;
 
+use crate::action::Action;
 use crate::config::RateLimit;
 use crate::limits::MessageRate;
 use crate::model::PeerId;
 use crate::protocol::{decode_text, ClientMessage, ErrorCode, ProtocolError, ServerMessage};
-use crate::room::{Action, Eviction, Laggards, Outbox, Pending, Refused};
+use crate::room::{Eviction, Laggards, Outbox, Pending, Refused};
 
 /// Most messages of one peer on their way through the store at once. More
 /// than one, so a burst reaches the store (and everyone's sockets) in
@@ -193,18 +194,10 @@ pub(super) async fn apply(
         } => return room.history_page(id, before, after, limit).await,
         ClientMessage::Search { query, limit } => return room.search(id, query, limit).await,
         ClientMessage::People { after } => return room.people_after(id, after),
-        ClientMessage::Say {
-            text,
-            reply_to,
-            files,
-        } => Action::Say {
-            text,
-            reply_to,
-            files,
-        },
-        ClientMessage::Edit { id, text } => Action::Edit { id, text },
-        ClientMessage::Delete { id } => Action::Delete { id },
-        ClientMessage::React { id, emoji } => Action::React { id, emoji },
+        ClientMessage::Say(say) => Action::Say(say),
+        ClientMessage::Edit(edit) => Action::Edit(edit),
+        ClientMessage::Delete(delete) => Action::Delete(delete),
+        ClientMessage::React(react) => Action::React(react),
     };
     // Everything else changes the conversation: it goes through the store.
     let share = match room.try_reserve(action.weight()) {

@@ -5,84 +5,8 @@
 
 use rusqlite::{params, OptionalExtension as _, Transaction};
 
+use crate::action::{Action, Actor, Change, Delete, Deleted, Edit, Edited, Event, React, Reacted};
 use crate::model::{excerpt, ChatMessage, FileInfo, Quote, User};
-
-/// One change to the conversation, queued for the next group commit.
-#[derive(Debug, Clone)]
-pub enum Change {
-    /// A new message; `reply_to` and `files` are resolved against what is
-    /// stored.
-    Say {
-        /// The message, numbered, without its quote and files yet.
-        message: Box<ChatMessage>,
-        /// The id of the message it answers.
-        reply_to: Option<u64>,
-        /// Upload ids of its files.
-        files: Vec<String>,
-    },
-    /// New text for a message, by its author.
-    Edit {
-        /// Which message.
-        id: u64,
-        /// The uid of who asks; only the author may.
-        by: String,
-        /// The new text.
-        text: String,
-        /// When.
-        ts: u64,
-    },
-    /// Deleting a message: by its author, or by the host (`by: None`).
-    Delete {
-        /// Which message.
-        id: u64,
-        /// The uid of who asks, `None` for the host.
-        by: Option<String>,
-    },
-    /// Toggling `user`'s reaction `emoji` on a message.
-    React {
-        /// Which message.
-        id: u64,
-        /// The emoji (already checked to be one).
-        emoji: String,
-        /// Who reacts.
-        user: User,
-    },
-}
-
-/// A change that was applied: what everyone is told.
-#[derive(Debug, Clone)]
-pub enum Applied {
-    /// A message, with its quote and files.
-    Said(ChatMessage),
-    /// A message's new text.
-    Edited {
-        /// Which message.
-        id: u64,
-        /// Its text now.
-        text: String,
-        /// When.
-        edited_ts: u64,
-    },
-    /// A deleted message.
-    Deleted {
-        /// Which message.
-        id: u64,
-        /// Content hashes no upload uses any more: their bytes go once the
-        /// transaction commits.
-        gone: Vec<String>,
-    },
-    /// A reaction added or taken back.
-    Reacted {
-        /// Which message.
-        id: u64,
-        /// The emoji.
-        emoji: String,
-        /// Who.
-        user: User,
-        /// Added, or taken back.
-        added: bool,
-    },
-}
 
 /// Why a change was not applied. Nothing was written for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -117,59 +41,69 @@ pub const MAX_REACTIONS_PER_PERSON: i64 = 10;
 
 /// Applies `change` within `tx`. The outer error is SQLite failing (the
 /// whole batch rolls back); the inner one, a change refused on its merits.
-pub fn apply(tx: &Transaction<'_>, change: Change) -> rusqlite::Result<Result<Applied, Rejected>> {
-    match change {
-        Change::Say {
-            message,
-            reply_to,
-            files,
-        } => say(tx, *message, reply_to, &files),
-        Change::Edit { id, by, text, ts } => {
-            if let Err(rejected) = authorize(tx, id, Some(&by))? {
+pub fn apply(tx: &Transaction<'_>, change: Change) -> rusqlite::Result<Result<Event, Rejected>> {
+    let Change { by, ts, action } = change;
+    match (action, by) {
+        (Action::Say(say), Actor::Person(user)) => {
+            let message = ChatMessage::plain(say.id, user, say.text, ts);
+            insert_message(tx, message, say.reply_to, &say.files)
+        }
+        (Action::Edit(Edit { id, text }), Actor::Person(user)) => {
+            if let Err(rejected) = authorize(tx, id, Some(&user.uid))? {
                 return Ok(Err(rejected));
             }
             tx.prepare_cached("UPDATE messages SET text = ?2, edited_ts = ?3 WHERE id = ?1")?
                 .execute(params![id, text, ts])?;
-            Ok(Ok(Applied::Edited {
+            Ok(Ok(Event::Edited(Edited {
                 id,
                 text,
                 edited_ts: ts,
-            }))
+            })))
         }
-        Change::Delete { id, by } => {
-            if let Err(rejected) = authorize(tx, id, by.as_deref())? {
+        (Action::Delete(Delete { id }), by) => {
+            if let Err(rejected) = authorize(tx, id, by.uid())? {
                 return Ok(Err(rejected));
             }
             let gone = delete(tx, id)?;
-            Ok(Ok(Applied::Deleted { id, gone }))
+            Ok(Ok(Event::Deleted(Deleted { id, gone })))
         }
-        Change::React { id, emoji, user } => {
-            if let Err(rejected) = authorize(tx, id, None)? {
-                return Ok(Err(rejected));
-            }
-            let removed = tx
-                .prepare_cached(
-                    "DELETE FROM reactions WHERE message_id = ?1 AND emoji = ?2 AND user_uid = ?3",
-                )?
-                .execute(params![id, emoji, user.uid])?;
-            if removed == 0 {
-                if let Err(rejected) = room_for_reaction(tx, id, &emoji, &user.uid)? {
-                    return Ok(Err(rejected));
-                }
-                tx.prepare_cached(
-                    "INSERT INTO reactions (message_id, emoji, user_uid, user_id, user_name)
-                     VALUES (?1, ?2, ?3, ?4, ?5)",
-                )?
-                .execute(params![id, emoji, user.uid, user.id, user.name])?;
-            }
-            Ok(Ok(Applied::Reacted {
-                id,
-                emoji,
-                user,
-                added: removed == 0,
-            }))
-        }
+        (Action::React(React { id, emoji }), Actor::Person(user)) => react(tx, id, emoji, user),
+        // Only deleting is the host's; the room never asks anything else.
+        (_, Actor::Host) => Ok(Err(Rejected::Forbidden)),
     }
+}
+
+/// Toggles `user`'s reaction `emoji` on message `id`.
+fn react(
+    tx: &Transaction<'_>,
+    id: u64,
+    emoji: String,
+    user: User,
+) -> rusqlite::Result<Result<Event, Rejected>> {
+    if let Err(rejected) = authorize(tx, id, None)? {
+        return Ok(Err(rejected));
+    }
+    let removed = tx
+        .prepare_cached(
+            "DELETE FROM reactions WHERE message_id = ?1 AND emoji = ?2 AND user_uid = ?3",
+        )?
+        .execute(params![id, emoji, user.uid])?;
+    if removed == 0 {
+        if let Err(rejected) = room_for_reaction(tx, id, &emoji, &user.uid)? {
+            return Ok(Err(rejected));
+        }
+        tx.prepare_cached(
+            "INSERT INTO reactions (message_id, emoji, user_uid, user_id, user_name)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![id, emoji, user.uid, user.id, user.name])?;
+    }
+    Ok(Ok(Event::Reacted(Reacted {
+        id,
+        emoji,
+        user,
+        added: removed == 0,
+    })))
 }
 
 /// Whether `uid` may add `emoji` to message `id`: under both caps. Both
@@ -197,12 +131,13 @@ fn room_for_reaction(
     })
 }
 
-fn say(
+/// Stores a new message, with the message it answers quoted and its files.
+fn insert_message(
     tx: &Transaction<'_>,
     mut message: ChatMessage,
     reply_to: Option<u64>,
     files: &[String],
-) -> rusqlite::Result<Result<Applied, Rejected>> {
+) -> rusqlite::Result<Result<Event, Rejected>> {
     if let Some(original) = reply_to {
         let quoted = tx
             .prepare_cached(
@@ -267,7 +202,7 @@ fn say(
         )?
         .execute(params![message.id, position, file.id])?;
     }
-    Ok(Ok(Applied::Said(message)))
+    Ok(Ok(Event::Said(message)))
 }
 
 /// Where a file is fetched from.

@@ -24,9 +24,10 @@ use std::time::Duration;
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
+use crate::action::{Change, Event};
 use crate::model::{ChatMessage, FileInfo};
 
-pub use changes::{Applied, Change, Rejected, Upload};
+pub use changes::{Rejected, Upload};
 pub use export::{export, write_conversation, ExportError, ExportFormat, Exported};
 pub use files::{clean_file_name, sniff, Blob, Blobs, FILES_DIR};
 pub use open::StorageError;
@@ -78,7 +79,7 @@ impl Retention {
 pub trait Observer<T>: Send + Sync {
     /// A batch was committed: each change applied (deliver it) or rejected
     /// on its merits (tell its sender why).
-    fn committed(&self, batch: Vec<(Result<Applied, Rejected>, T)>);
+    fn committed(&self, batch: Vec<(Result<Event, Rejected>, T)>);
     /// A batch was rolled back: nothing in it happened.
     fn failed(&self, batch: Vec<T>, err: StorageError);
     /// Retention removed every message older than `first_kept`.

@@ -3,11 +3,24 @@
 use proptest::prelude::*;
 use rusqlite::Connection;
 
-use super::changes::{apply, Change};
+use super::changes::apply;
 use super::queries::{before, match_expression, prune, search};
 use super::schema::migrate;
 use super::Retention;
+use crate::action::{Action, Actor, Change, Event, React, Say};
 use crate::model::{ChatMessage, User};
+
+/// The change that stores `message` as it is.
+fn said(message: ChatMessage) -> Change {
+    Change {
+        ts: message.ts,
+        action: Action::Say(Say {
+            id: message.id,
+            ..Say::text(message.text)
+        }),
+        by: Actor::Person(message.from),
+    }
+}
 
 fn database(texts: &[&str]) -> Connection {
     let mut conn = Connection::open_in_memory().expect("in memory");
@@ -25,12 +38,9 @@ fn database(texts: &[&str]) -> Connection {
         .collect();
     let tx = conn.transaction().expect("transaction");
     for message in messages {
-        let change = Change::Say {
-            message: Box::new(message),
-            reply_to: None,
-            files: Vec::new(),
-        };
-        apply(&tx, change).expect("inserts").expect("accepted");
+        apply(&tx, said(message))
+            .expect("inserts")
+            .expect("accepted");
     }
     tx.commit().expect("commits");
     conn
@@ -123,9 +133,12 @@ fn an_export_across_several_chunks_keeps_every_message_and_its_reactions() {
             name: "Bob".into(),
         };
         let emoji = "👍".to_owned();
-        apply(&tx, Change::React { id, emoji, user })
-            .expect("reacts")
-            .expect("accepted");
+        let react = Change {
+            by: Actor::Person(user),
+            ts: 1,
+            action: Action::React(React { id, emoji }),
+        };
+        apply(&tx, react).expect("reacts").expect("accepted");
     }
     tx.commit().expect("commits");
     let mut out = Vec::new();
@@ -150,10 +163,10 @@ struct Witness {
 }
 
 impl super::Observer<u32> for Witness {
-    fn committed(&self, batch: Vec<(Result<super::Applied, super::changes::Rejected>, u32)>) {
+    fn committed(&self, batch: Vec<(Result<Event, super::changes::Rejected>, u32)>) {
         let reader = self.reader.lock().expect("reader");
         for (outcome, ticket) in batch {
-            if let Ok(super::Applied::Said(message)) = outcome {
+            if let Ok(Event::Said(message)) = outcome {
                 let stored: i64 = reader
                     .query_row(
                         "SELECT count(*) FROM messages WHERE id = ?1",
@@ -195,11 +208,7 @@ fn a_batch_reaches_the_observer_only_once_it_is_committed() {
         uid: "ann".into(),
         name: "Ann".into(),
     };
-    let say = |id: u64| Change::Say {
-        message: Box::new(ChatMessage::plain(id, ann.clone(), format!("m{id}"), id)),
-        reply_to: None,
-        files: Vec::new(),
-    };
+    let say = |id: u64| said(ChatMessage::plain(id, ann.clone(), format!("m{id}"), id));
     let next = opened.next_id;
     opened.store.append(say(next), 1);
     assert_eq!(

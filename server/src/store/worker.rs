@@ -11,8 +11,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
-use super::changes::{self, Applied, Change, Rejected};
+use super::changes::{self, Rejected};
 use super::{queries, Blobs, Observer, Retention, StorageError};
+use crate::action::{Change, Event};
 
 /// The most messages one transaction takes; more wait for the next.
 const MAX_BATCH: usize = 1024;
@@ -218,11 +219,11 @@ impl<T: Send + 'static> Writer<T> {
             Ok(applied) => {
                 for outcome in &applied {
                     match outcome {
-                        Ok(Applied::Deleted { gone, .. }) => {
-                            gone.iter().for_each(|hash| self.blobs.remove(hash));
+                        Ok(Event::Deleted(deleted)) => {
+                            deleted.gone.iter().for_each(|hash| self.blobs.remove(hash));
                             self.scrub_soon();
                         }
-                        Ok(Applied::Edited { .. }) => self.scrub_soon(),
+                        Ok(Event::Edited(_)) => self.scrub_soon(),
                         _ => {}
                     }
                 }
@@ -317,7 +318,7 @@ impl<T> Writer<T> {
 fn apply_all(
     conn: &mut Connection,
     changes: Vec<Change>,
-) -> rusqlite::Result<Vec<Result<Applied, Rejected>>> {
+) -> rusqlite::Result<Vec<Result<Event, Rejected>>> {
     let tx = conn.transaction()?;
     let outcomes = changes
         .into_iter()

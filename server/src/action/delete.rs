@@ -1,0 +1,22 @@
+//! `delete`: a message's text and files removed for good, by its author or
+//! the host; everyone is told `deleted`.
+
+use serde::{Deserialize, Serialize};
+
+/// Deleting a message.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Delete {
+    /// Which message.
+    pub id: u64,
+}
+
+/// A message was deleted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Deleted {
+    /// Which message.
+    pub id: u64,
+    /// Content hashes no upload uses any more: their bytes go once the
+    /// transaction commits. Nobody is told.
+    #[serde(skip)]
+    pub gone: Vec<String>,
+}
