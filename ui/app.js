@@ -20,26 +20,26 @@
  * @module app
  */
 
-import * as arrivals from './arrivals.js';
-import * as attention from './attention.js';
-import * as composer from './composer.js';
-import { JOIN_TIMEOUT_REASON, RoomConnection, SHARING_STOPPED_REASON } from './connection.js';
-import * as desktop from './desktop.js';
-import { byId } from './dom.js';
-import * as files from './files.js';
-import * as identity from './identity.js';
-import * as messageActions from './message-actions.js';
-import { fillQuote, summary } from './message-view.js';
-import * as nameDialog from './name-dialog.js';
-import * as people from './people.js';
-import * as reactions from './reactions.js';
-import { SEARCH_LIMIT, SearchPanel } from './search.js';
-import * as session from './session.js';
-import * as timeline from './timeline.js';
-import * as unread from './unread.js';
+import * as arrivals from './timeline/arrivals.js';
+import * as attention from './platform/attention.js';
+import * as composer from './composer/composer.js';
+import { JOIN_TIMEOUT_REASON, RoomConnection, SHARING_STOPPED_REASON } from './room/connection.js';
+import * as desktop from './platform/desktop.js';
+import { byId } from './platform/dom.js';
+import * as files from './message/files.js';
+import * as identity from './room/identity.js';
+import * as messageActions from './message/actions.js';
+import { fillQuote, summary } from './message/view.js';
+import * as nameDialog from './people/name-dialog.js';
+import * as people from './people/people.js';
+import * as reactions from './message/reactions.js';
+import { SEARCH_LIMIT, SearchPanel } from './search/search.js';
+import * as session from './room/session.js';
+import * as timeline from './timeline/timeline.js';
+import * as unread from './timeline/unread.js';
 
-/** @typedef {import('./identity.js').User} User */
-/** @typedef {import('./conversation.js').ChatMessage} ChatMessage */
+/** @typedef {import('./room/identity.js').User} User */
+/** @typedef {import('./timeline/conversation.js').ChatMessage} ChatMessage */
 
 const ui = {
   status: byId('status'),
@@ -139,7 +139,7 @@ function onClose(event) {
 /** @type {ReturnType<typeof setInterval> | undefined} */
 let countdown;
 
-/** @param {import('./connection.js').StateDetail} detail */
+/** @param {import('./room/connection.js').StateDetail} detail */
 function showConnectionState(detail) {
   clearInterval(countdown);
   ui.status.dataset.state = detail.state;
@@ -247,7 +247,7 @@ function onMessage(message) {
  * Joined (again): see timeline.welcomed for what happens to the view. The
  * people list starts over from the welcome's first page of people.
  * @param {{room: string, you: User, users: User[], people?: number, people_next?: number | null,
- *   history: ChatMessage[], first_id: number, limits: import('./composer.js').Limits}} welcome
+ *   history: ChatMessage[], first_id: number, limits: import('./composer/composer.js').Limits}} welcome
  */
 function onWelcome(welcome) {
   session.answered('hello');
@@ -365,7 +365,7 @@ function excerptOf(text) {
 /**
  * Replies to message `id` on screen show `change`d quotes.
  * @param {number} id
- * @param {(quote: import('./conversation.js').Quote) => void} change
+ * @param {(quote: import('./timeline/conversation.js').Quote) => void} change
  */
 function updateQuotes(id, change) {
   timeline.eachMessage((message) => {

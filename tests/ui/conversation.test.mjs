@@ -455,7 +455,7 @@ describe('a conversation people expect', () => {
       assert.equal(await gil.page.locator('#composer-input').inputValue(), 'here is the report');
 
       // The room refuses it too, should a page not check: its word is shown, the text kept.
-      await gil.page.evaluate(async () => (await import('/uploads.js')).setLimits(1024 * 1024, 10));
+      await gil.page.evaluate(async () => (await import('/composer/uploads.js')).setLimits(1024 * 1024, 10));
       await gil.page.locator('#attach-input').setInputFiles([{ name: 'report.pdf', mimeType: 'application/pdf', buffer: Buffer.alloc(4096, 1) }]);
       await gil.page.locator('#composer-error', { hasText: 'report.pdf is too big (max' }).waitFor();
       assert.equal(posts.length, 1);
@@ -749,15 +749,15 @@ describe('the conversation, seen (axe-core WCAG 2.1 AA, screenshots)', () => {
         await act(page, 'settings I mentioned', 'reply');
         await page.locator('#attach-input').setInputFiles([{ name: 'floor-plan.pdf', mimeType: 'application/pdf', buffer: Buffer.alloc(3000, 1) }]);
         await uploaded(page, 1);
-        await page.evaluate(async () => (await import('/uploads.js')).setLimits(1024 * 1024, 10));
+        await page.evaluate(async () => (await import('/composer/uploads.js')).setLimits(1024 * 1024, 10));
         await page.locator('#attach-input').setInputFiles([{ name: 'whole-building-scan.tiff', mimeType: 'image/tiff', buffer: Buffer.alloc(1024 * 1024 + 1, 1) }]);
         await page.locator('#composer-error', { hasText: 'whole-building-scan.tiff is too big (max 1 MiB).' }).waitFor();
         await expectAccessible(page, `${state} replying with a file, and an upload refused`);
         await screenshot(page, `conversation-composer-${colorScheme}.png`);
-        await page.evaluate(async () => (await import('/uploads.js')).setLimits(10 * 1024 * 1024, 10));
+        await page.evaluate(async () => (await import('/composer/uploads.js')).setLimits(10 * 1024 * 1024, 10));
         await page.locator('#attachments button.remove-attachment').click();
         await page.locator('#reply-cancel').click();
-        await page.evaluate(async () => (await import('/composer.js')).showError(''));
+        await page.evaluate(async () => (await import('/composer/composer.js')).showError(''));
 
         // The delete confirmation, and a picture full size.
         await act(page, 'same room', 'delete');

@@ -29,7 +29,7 @@ class FakeElement {
   setAttribute() {}
 }
 
-/** @type {typeof import('../../ui/render.js')} */
+/** @type {typeof import('../../ui/message/render.js')} */
 let render;
 
 describe('search highlighting', () => {
@@ -38,7 +38,7 @@ describe('search highlighting', () => {
       createElement: (/** @type {string} */ tag) => new FakeElement(tag),
       createTextNode: (/** @type {string} */ text) => text,
     };
-    render = await import('../../ui/render.js');
+    render = await import('../../ui/message/render.js');
   });
 
   /**

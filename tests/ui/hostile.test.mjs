@@ -11,7 +11,7 @@ describe('hostile messages', () => {
   it('link detection stays linear on pathological input (benchmark: 200 rounds)', async () => {
     const { page, context } = await openPerson(suite.chrome.browser, suite.server.url, null);
     const figures = await page.evaluate(async (inputs) => {
-      const format = await import('/format.js');
+      const format = await import('/message/format.js');
       const rounds = 200;
       /** @type {number[]} */
       const perInput = inputs.map(() => 0);

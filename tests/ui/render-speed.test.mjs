@@ -28,7 +28,7 @@ describe('link detection in V8', () => {
       createTextNode: (/** @type {string} */ text) => text,
     };
     const { PATHOLOGICAL } = await import('./pathological.mjs');
-    const format = await import('../../ui/format.js');
+    const format = await import('../../ui/message/format.js');
     const rounds = 50;
     const perInput = PATHOLOGICAL.map(() => 0);
     const started = performance.now();

@@ -352,7 +352,7 @@ describe('sharing with the network', () => {
     const peopleAt = () => page.evaluate(() => /** @type {number[]} */ (/** @type {any} */ (window).__peopleAt));
 
     // The host's own row says so.
-    const myId = await page.evaluate(async () => (await import('./identity.js')).currentUser()?.id);
+    const myId = await page.evaluate(async () => (await import('./room/identity.js')).currentUser()?.id);
     assert.equal(typeof myId, 'number');
     await host.answer('people', [{ id: myId, name: 'Host', address: null }, { id: 42, name: 'Bob', address: null }]);
     const bob = await openPerson(suite.chrome.browser, suite.server.url, 'Bob');

@@ -7,10 +7,10 @@
  * @module desktop
  */
 
-import { setupClosing } from './closing.js';
+import { setupClosing } from '../host/closing.js';
 import { byId } from './dom.js';
-import * as identity from './identity.js';
-import * as sharing from './sharing.js';
+import * as identity from '../room/identity.js';
+import * as sharing from '../host/sharing.js';
 
 /**
  * @typedef {object} RoomInfo

@@ -9,8 +9,8 @@
  * @module sharing
  */
 
-import { byId, el } from './dom.js';
-import * as identity from './identity.js';
+import { byId, el } from '../platform/dom.js';
+import * as identity from '../room/identity.js';
 
 /**
  * What the desktop shell says about sharing.

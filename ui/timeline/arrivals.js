@@ -9,10 +9,10 @@
  * @module arrivals
  */
 
-import * as attention from './attention.js';
+import * as attention from '../platform/attention.js';
 import * as timeline from './timeline.js';
 
-/** @typedef {import('./identity.js').User} User */
+/** @typedef {import('../room/identity.js').User} User */
 
 /** Lines that may come one right after another. */
 const BURST = 5;

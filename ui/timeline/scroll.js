@@ -6,7 +6,7 @@
  * @module scroll
  */
 
-import { byId } from './dom.js';
+import { byId } from '../platform/dom.js';
 
 const log = byId('log');
 const messages = byId('messages');

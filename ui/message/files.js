@@ -12,11 +12,11 @@
  * @module files
  */
 
-import * as desktop from './desktop.js';
-import { byId, el } from './dom.js';
-import * as scroll from './scroll.js';
+import * as desktop from '../platform/desktop.js';
+import { byId, el } from '../platform/dom.js';
+import * as scroll from '../timeline/scroll.js';
 
-/** @typedef {import('./conversation.js').FileInfo} FileInfo */
+/** @typedef {import('../timeline/conversation.js').FileInfo} FileInfo */
 
 const PICTURES = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/webp']);
 

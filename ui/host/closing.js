@@ -7,7 +7,7 @@
  * @module closing
  */
 
-import { byId } from './dom.js';
+import { byId } from '../platform/dom.js';
 
 /** @typedef {'ask' | 'keep_hosting' | 'close_room'} WhenClosed */
 

@@ -9,16 +9,16 @@
  * @module message-actions
  */
 
-import * as desktop from './desktop.js';
-import { byId, el } from './dom.js';
-import * as identity from './identity.js';
-import { canDelete, canEdit, onRender } from './message-view.js';
+import * as desktop from '../platform/desktop.js';
+import { byId, el } from '../platform/dom.js';
+import * as identity from '../room/identity.js';
+import { canDelete, canEdit, onRender } from './view.js';
 import * as reactions from './reactions.js';
-import * as scroll from './scroll.js';
-import * as session from './session.js';
+import * as scroll from '../timeline/scroll.js';
+import * as session from '../room/session.js';
 
-/** @typedef {import('./conversation.js').ChatMessage} ChatMessage */
-/** @typedef {import('./conversation.js').Conversation} Conversation */
+/** @typedef {import('../timeline/conversation.js').ChatMessage} ChatMessage */
+/** @typedef {import('../timeline/conversation.js').Conversation} Conversation */
 
 /**
  * @typedef {object} ActionHooks

@@ -8,18 +8,18 @@
  * @module timeline
  */
 
-import * as attention from './attention.js';
+import * as attention from '../platform/attention.js';
 import { Conversation } from './conversation.js';
-import { byId } from './dom.js';
-import * as identity from './identity.js';
-import { renderMessage } from './message-view.js';
-import * as people from './people.js';
+import { byId } from '../platform/dom.js';
+import * as identity from '../room/identity.js';
+import { renderMessage } from '../message/view.js';
+import * as people from '../people/people.js';
 import * as scroll from './scroll.js';
-import * as session from './session.js';
+import * as session from '../room/session.js';
 import * as unread from './unread.js';
 
 /** @typedef {import('./conversation.js').ChatMessage} ChatMessage */
-/** @typedef {import('./session.js').HistoryPage} HistoryPage */
+/** @typedef {import('../room/session.js').HistoryPage} HistoryPage */
 
 /** Older messages fetched each time the reader nears the top. */
 const OLDER_PAGE = 50;
@@ -111,7 +111,7 @@ function requestHistory(params, done, failed) {
 
 /**
  * A `history` answer arrived for `pending`.
- * @param {import('./session.js').Pending | undefined} pending
+ * @param {import('../room/session.js').Pending | undefined} pending
  * @param {HistoryPage} page
  */
 export function historyAnswered(pending, page) {
@@ -120,7 +120,7 @@ export function historyAnswered(pending, page) {
 
 /**
  * A `history` request was refused.
- * @param {Extract<import('./session.js').Pending, {kind: 'history'}>} pending
+ * @param {Extract<import('../room/session.js').Pending, {kind: 'history'}>} pending
  * @param {string} code
  * @param {string} text
  */

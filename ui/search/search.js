@@ -8,10 +8,10 @@
  * @module search
  */
 
-import { byId, el } from './dom.js';
-import { formatWhen, highlightedSnippet, searchTerms } from './render.js';
+import { byId, el } from '../platform/dom.js';
+import { formatWhen, highlightedSnippet, searchTerms } from '../message/render.js';
 
-/** @typedef {import('./conversation.js').ChatMessage} ChatMessage */
+/** @typedef {import('../timeline/conversation.js').ChatMessage} ChatMessage */
 
 /** How long typing must pause before the query goes out. */
 const DEBOUNCE_MS = 250;

@@ -10,11 +10,11 @@
  * @module uploads
  */
 
-import { byId, el } from './dom.js';
-import { formatSize, uploadUrl } from './files.js';
-import * as identity from './identity.js';
+import { byId, el } from '../platform/dom.js';
+import { formatSize, uploadUrl } from '../message/files.js';
+import * as identity from '../room/identity.js';
 
-/** @typedef {import('./conversation.js').FileInfo} FileInfo */
+/** @typedef {import('../timeline/conversation.js').FileInfo} FileInfo */
 /**
  * @typedef {object} Upload
  * @property {number} key

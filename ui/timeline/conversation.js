@@ -10,9 +10,9 @@
  * @module conversation
  */
 
-import { systemLine } from './render.js';
+import { systemLine } from '../message/render.js';
 
-/** @typedef {import('./identity.js').User} User */
+/** @typedef {import('../room/identity.js').User} User */
 /** @typedef {{id: string, name: string, size: number, type: string, url: string}} FileInfo */
 /** @typedef {{id: number, from: User, excerpt: string, deleted?: boolean}} Quote */
 /** @typedef {{emoji: string, users: User[]}} Reaction */

@@ -7,20 +7,20 @@
  * @module composer
  */
 
-import { byId } from './dom.js';
-import * as identity from './identity.js';
-import { summary } from './message-view.js';
-import * as session from './session.js';
-import * as timeline from './timeline.js';
+import { byId } from '../platform/dom.js';
+import * as identity from '../room/identity.js';
+import { summary } from '../message/view.js';
+import * as session from '../room/session.js';
+import * as timeline from '../timeline/timeline.js';
 import * as uploads from './uploads.js';
 
 /**
  * @typedef {{max_message_bytes: number, max_name_chars: number, max_upload_bytes?: number,
  *   max_files?: number}} Limits
  */
-/** @typedef {import('./conversation.js').ChatMessage} ChatMessage */
-/** @typedef {import('./conversation.js').Quote} Quote */
-/** @typedef {import('./conversation.js').FileInfo} FileInfo */
+/** @typedef {import('../timeline/conversation.js').ChatMessage} ChatMessage */
+/** @typedef {import('../timeline/conversation.js').Quote} Quote */
+/** @typedef {import('../timeline/conversation.js').FileInfo} FileInfo */
 
 const TYPING_SEND_EVERY_MS = 3000;
 

@@ -8,8 +8,8 @@
  * @module unread
  */
 
-import { byId, el } from './dom.js';
-import * as identity from './identity.js';
+import { byId, el } from '../platform/dom.js';
+import * as identity from '../room/identity.js';
 import * as scroll from './scroll.js';
 
 /** @typedef {import('./conversation.js').Conversation} Conversation */

@@ -11,12 +11,12 @@
  * @module people
  */
 
-import { byId, el } from './dom.js';
-import * as identity from './identity.js';
-import { avatar } from './render.js';
-import * as session from './session.js';
+import { byId, el } from '../platform/dom.js';
+import * as identity from '../room/identity.js';
+import { avatar } from '../message/render.js';
+import * as session from '../room/session.js';
 
-/** @typedef {import('./identity.js').User} User */
+/** @typedef {import('../room/identity.js').User} User */
 
 /**
  * What `welcome` says about the people in the room.

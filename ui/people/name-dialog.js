@@ -5,9 +5,9 @@
  * @module name-dialog
  */
 
-import { byId } from './dom.js';
-import * as identity from './identity.js';
-import * as session from './session.js';
+import { byId } from '../platform/dom.js';
+import * as identity from '../room/identity.js';
+import * as session from '../room/session.js';
 
 const ui = {
   button: /** @type {HTMLButtonElement} */ (byId('name-button')),

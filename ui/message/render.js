@@ -7,7 +7,7 @@
  * @module render
  */
 
-import { el } from './dom.js';
+import { el } from '../platform/dom.js';
 
 /** Most words marked in one search result. */
 const MAX_MARKED = 50;

@@ -14,7 +14,7 @@
  * @module format
  */
 
-import { el } from './dom.js';
+import { el } from '../platform/dom.js';
 
 /**
  * An http(s) URL of at most 2,048 characters: no real address is longer, and

@@ -11,16 +11,16 @@
  * @module message-view
  */
 
-import * as desktop from './desktop.js';
-import { el } from './dom.js';
+import * as desktop from '../platform/desktop.js';
+import { el } from '../platform/dom.js';
 import { renderFiles } from './files.js';
 import { mentions, messageText, oneLine, plainText } from './format.js';
-import * as identity from './identity.js';
+import * as identity from '../room/identity.js';
 import { avatar, formatTime, formatWhen } from './render.js';
 
-/** @typedef {import('./conversation.js').ChatMessage} ChatMessage */
-/** @typedef {import('./conversation.js').Reaction} Reaction */
-/** @typedef {import('./conversation.js').Quote} Quote */
+/** @typedef {import('../timeline/conversation.js').ChatMessage} ChatMessage */
+/** @typedef {import('../timeline/conversation.js').Reaction} Reaction */
+/** @typedef {import('../timeline/conversation.js').Quote} Quote */
 /** @typedef {'reply' | 'react' | 'edit' | 'delete'} Action */
 
 /** @type {((item: HTMLLIElement, message: ChatMessage) => void)[]} */

@@ -7,12 +7,12 @@
  * @module reactions
  */
 
-import { byId } from './dom.js';
-import * as identity from './identity.js';
-import { onRender } from './message-view.js';
+import { byId } from '../platform/dom.js';
+import * as identity from '../room/identity.js';
+import { onRender } from './view.js';
 
-/** @typedef {import('./conversation.js').ChatMessage} ChatMessage */
-/** @typedef {import('./identity.js').User} User */
+/** @typedef {import('../timeline/conversation.js').ChatMessage} ChatMessage */
+/** @typedef {import('../room/identity.js').User} User */
 
 const ui = {
   palette: byId('reaction-palette'),

@@ -9,9 +9,9 @@
  * @module session
  */
 
-/** @typedef {import('./conversation.js').ChatMessage} ChatMessage */
-/** @typedef {import('./conversation.js').Quote} Quote */
-/** @typedef {import('./conversation.js').FileInfo} FileInfo */
+/** @typedef {import('../timeline/conversation.js').ChatMessage} ChatMessage */
+/** @typedef {import('../timeline/conversation.js').Quote} Quote */
+/** @typedef {import('../timeline/conversation.js').FileInfo} FileInfo */
 /** @typedef {{messages: ChatMessage[], more: boolean, before?: number, after?: number}} HistoryPage */
 /**
  * A request sent on this connection and not answered yet. A `say` keeps
