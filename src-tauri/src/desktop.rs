@@ -1,19 +1,18 @@
-//! The desktop app: the hosted room, the chat window, logging, and a
-//! graceful quit.
+//! The desktop app put together: the hosted room, the chat window, and
+//! each concern (logs, closing, sharing, the tray) through its front door,
+//! and a graceful quit.
 
 use std::process::ExitCode;
 
 use hearth_server::{bind_with_fallback, BindError, Config, StorageError};
 use tauri::utils::config::Csp;
-use tauri::{Emitter, Manager, RunEvent, WindowEvent};
-use tauri_plugin_log::{RotationStrategy, Target, TargetKind};
+use tauri::{Emitter, Manager, RunEvent, Wry};
 use tauri_plugin_window_state::StateFlags;
 
-use crate::closing::{self, CloseAction, Quitting};
-use crate::commands;
-use crate::host::{HostedRoom, StopError};
-use crate::sharing;
+use crate::closing::{self, Quitting};
+use crate::host::{self, HostedRoom, StopError};
 use crate::tray::{self, Tray};
+use crate::{logs, sharing};
 
 /// The app's identifier in `tauri.conf.json`, which names its data folder.
 const APP_IDENTIFIER: &str = "app.hearth.desktop";
@@ -33,49 +32,70 @@ pub fn run(mut config: Config, print_address: bool) -> ExitCode {
         .allowed_origins
         .push(hearth_server::DESKTOP_WEBVIEW_ORIGIN.to_owned());
     let mut context = tauri::generate_context!();
-    // Bind first: the window's content security policy names the room's
-    // exact address, and the UI asks for it as soon as it loads. Binding
-    // opens the conversation before it tries a port, so a second launch
-    // learns that Hearth already has it open (`Locked`), whatever address
-    // either asked for, and hands over to it before anything else.
-    let config_share_on_start = config.share_on_start;
+    let share_on_start = config.share_on_start;
     let bound = match tauri::async_runtime::block_on(bind_with_fallback(config)) {
         Ok(bound) => bound,
         Err(err) => {
-            if matches!(err, BindError::Storage(StorageError::Locked { .. })) {
-                // Most likely Hearth is already open on this conversation:
-                // bring its window forward (this process then exits 0).
-                show_running_instance(context);
-            }
-            eprintln!("hearth: {err}");
+            not_bound(&err, context);
             return ExitCode::FAILURE;
         }
     };
     let port = bound.server.local_addr().port();
-    let share_on_start = config_share_on_start;
     let hosted = HostedRoom::start(bound);
     if print_address {
         hearth_server::print_address(&hosted.info.url);
     }
+    context.config_mut().app.security.csp = Some(Csp::Policy(window_policy(port)));
+    let app = builder(hosted)
+        .setup(move |app| setup(app, share_on_start))
+        .build(context);
+    let Ok(app) = app.map_err(|err| eprintln!("hearth: cannot start the window: {err}")) else {
+        return ExitCode::FAILURE;
+    };
+    app.run(|handle, event| {
+        if let RunEvent::ExitRequested { api, .. } = event {
+            close_room_then_exit(handle, &api);
+        }
+    });
+    ExitCode::SUCCESS
+}
 
-    // The page's own policy, whose connections are the IPC bridge and the
-    // exact address of the room this window hosts (its WebSocket, its
-    // uploads and the pictures people send).
+/// Says why the room could not be hosted. The room is bound first: the
+/// window's content security policy names its exact address, and the UI
+/// asks for it as soon as it loads. Binding opens the conversation before
+/// it tries a port, so a second launch learns that Hearth already has it
+/// open (`Locked`), whatever address either asked for, and hands over to it
+/// before anything else.
+fn not_bound(err: &BindError, context: tauri::Context) {
+    if matches!(err, BindError::Storage(StorageError::Locked { .. })) {
+        // Most likely Hearth is already open on this conversation: bring
+        // its window forward (this process then exits 0).
+        show_running_instance(context);
+    }
+    eprintln!("hearth: {err}");
+}
+
+/// The page's own policy, whose connections are the IPC bridge and the
+/// exact address of the room this window hosts (its WebSocket, its uploads
+/// and the pictures people send).
+fn window_policy(port: u16) -> String {
     let room = format!("ws://127.0.0.1:{port}");
     let files = format!("http://127.0.0.1:{port}");
-    let csp = hearth_server::content_security_policy(
+    hearth_server::content_security_policy(
         &["'self'", "ipc:", "http://ipc.localhost", &room, &files],
         &[&files],
-    );
-    context.config_mut().app.security.csp = Some(Csp::Policy(csp));
+    )
+}
 
-    let app = tauri::Builder::default()
+/// The app: its plugins, its state, its window's behaviour and commands.
+fn builder(hosted: HostedRoom) -> tauri::Builder<Wry> {
+    tauri::Builder::default()
         // First, so a second launch is caught before it does anything else.
         .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
             log::info!("Hearth was launched again; showing the existing window");
             tray::show_window(app);
         }))
-        .plugin(logging().build())
+        .plugin(logs::init())
         .plugin(tauri_plugin_opener::init())
         .plugin(tauri_plugin_notification::init())
         .plugin(tauri_plugin_dialog::init())
@@ -90,97 +110,70 @@ pub fn run(mut config: Config, print_address: bool) -> ExitCode {
         )
         .manage(hosted)
         .manage(Quitting::default())
-        .on_window_event(|window, event| {
-            if let WindowEvent::CloseRequested { api, .. } = event {
-                let app = window.app_handle();
-                let others = app
-                    .state::<HostedRoom>()
-                    .room
-                    .stats()
-                    .connections
-                    .saturating_sub(1);
-                let quitting = app.state::<Quitting>().is_set();
-                match closing::decide(quitting, others, closing::when_closed(app)) {
-                    CloseAction::Quit => {}
-                    CloseAction::Hide => {
-                        api.prevent_close();
-                        log::info!("window hidden; still hosting {others} connections");
-                        let _ = window.hide();
-                    }
-                    CloseAction::Ask { others } => {
-                        api.prevent_close();
-                        if let Err(err) = window.emit("close-requested", others) {
-                            log::warn!("cannot ask the host what to do: {err}");
-                        }
-                    }
-                }
-            }
-        })
+        .on_window_event(closing::on_window_event)
         .invoke_handler(tauri::generate_handler![
-            commands::room_info,
-            commands::room_stats,
-            commands::open_logs_folder,
-            commands::open_data_folder,
-            commands::export_conversation,
-            commands::clear_history,
-            commands::delete_message,
-            commands::when_closed,
-            commands::set_when_closed,
-            commands::close_choice,
-            commands::tray_menu,
-            commands::share_status,
-            commands::set_sharing,
-            commands::new_invite_link,
-            commands::people,
-            commands::remove_person
+            host::commands::room_info,
+            host::commands::room_stats,
+            logs::commands::open_logs_folder,
+            host::commands::open_data_folder,
+            host::commands::export_conversation,
+            host::commands::clear_history,
+            host::commands::delete_message,
+            closing::commands::when_closed,
+            closing::commands::set_when_closed,
+            closing::commands::close_choice,
+            tray::commands::tray_menu,
+            sharing::commands::share_status,
+            sharing::commands::set_sharing,
+            sharing::commands::new_invite_link,
+            sharing::commands::people,
+            sharing::commands::remove_person
         ])
-        .setup(move |app| {
-            let hosted = app.state::<HostedRoom>();
-            log::info!(
-                "Hearth {} hosting the room at {}",
-                env!("CARGO_PKG_VERSION"),
-                hosted.info.url
-            );
-            if let Some(note) = &hosted.info.note {
-                log::warn!("{note}");
+}
+
+/// Once the window exists: the tray, the stats it and the window show,
+/// sharing as the host left it, and quitting on a signal.
+fn setup(app: &mut tauri::App, share_on_start: bool) -> Result<(), Box<dyn std::error::Error>> {
+    let hosted = app.state::<HostedRoom>();
+    log::info!(
+        "Hearth {} hosting the room at {}",
+        env!("CARGO_PKG_VERSION"),
+        hosted.info.url
+    );
+    if let Some(note) = &hosted.info.note {
+        log::warn!("{note}");
+    }
+    if let Some(window) = app.get_webview_window("main") {
+        crate::webview::lighten(&window);
+    }
+    let tray = Tray::install(app.handle(), &hosted.info.url, sharing::toggle)?;
+    forward_stats(app.handle().clone(), &hosted, tray);
+    sharing::init(app.handle(), share_on_start);
+    quit_on_signal(app.handle().clone());
+    Ok(())
+}
+
+/// Keeps the app running until every browser has been told the room
+/// closed, then exits.
+fn close_room_then_exit(handle: &tauri::AppHandle, api: &tauri::ExitRequestApi) {
+    if handle.state::<HostedRoom>().is_stopped() {
+        return;
+    }
+    api.prevent_exit();
+    let handle = handle.clone();
+    tauri::async_runtime::spawn(async move {
+        let status = match handle.state::<HostedRoom>().stop().await {
+            Ok(()) => 0,
+            // The first exit request is already closing the room.
+            Err(StopError::AlreadyStopping) => return,
+            Err(err) => {
+                log::warn!("{err}; quitting anyway");
+                1
             }
-            if let Some(window) = app.get_webview_window("main") {
-                crate::webview::lighten(&window);
-            }
-            let tray = Tray::install(app.handle(), &hosted.info.url)?;
-            forward_stats(app.handle().clone(), &hosted, tray);
-            sharing::restore(app.handle(), share_on_start);
-            quit_on_signal(app.handle().clone());
-            Ok(())
-        })
-        .build(context);
-    let Ok(app) = app.map_err(|err| eprintln!("hearth: cannot start the window: {err}")) else {
-        return ExitCode::FAILURE;
-    };
-    app.run(|handle, event| {
-        if let RunEvent::ExitRequested { api, .. } = event {
-            if handle.state::<HostedRoom>().is_stopped() {
-                return;
-            }
-            // Keep running until every browser has been told the room closed.
-            api.prevent_exit();
-            let handle = handle.clone();
-            tauri::async_runtime::spawn(async move {
-                let status = match handle.state::<HostedRoom>().stop().await {
-                    Ok(()) => 0,
-                    // The first exit request is already closing the room.
-                    Err(StopError::AlreadyStopping) => return,
-                    Err(err) => {
-                        log::warn!("{err}; quitting anyway");
-                        1
-                    }
-                };
-                log::info!("goodbye");
-                handle.exit(status);
-            });
-        }
+        };
+        log::info!("goodbye");
+        handle.exit(status);
     });
-    ExitCode::SUCCESS
 }
 
 /// Hands over to a running Hearth, as a second launch does: the
@@ -190,30 +183,6 @@ fn show_running_instance(context: tauri::Context) {
     let _ = tauri::Builder::default()
         .plugin(tauri_plugin_single_instance::init(|_, _, _| {}))
         .build(context);
-}
-
-/// Server and warp records to stdout and a rotating file in the app's log
-/// folder; in debug builds to the webview console too.
-fn logging() -> tauri_plugin_log::Builder {
-    let mut targets = vec![
-        Target::new(TargetKind::Stdout),
-        Target::new(TargetKind::LogDir {
-            file_name: Some("hearth".into()),
-        }),
-    ];
-    if cfg!(debug_assertions) {
-        targets.push(Target::new(TargetKind::Webview));
-    }
-    tauri_plugin_log::Builder::new()
-        .clear_targets()
-        .targets(targets)
-        .level(log::LevelFilter::Info)
-        .level_for("hyper", log::LevelFilter::Warn)
-        .level_for("tungstenite", log::LevelFilter::Warn)
-        .level_for("tokio_tungstenite", log::LevelFilter::Warn)
-        // Five files of 5 MB: enough for a day of chat, without growing forever.
-        .max_file_size(5 * 1024 * 1024)
-        .rotation_strategy(RotationStrategy::KeepSome(5))
 }
 
 /// Pushes every change of the room's stats to the window as `room-stats`,

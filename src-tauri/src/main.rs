@@ -4,10 +4,12 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 mod closing;
-mod commands;
 mod desktop;
+mod error;
 mod host;
+mod logs;
 mod mode;
+mod settings;
 mod sharing;
 mod tray;
 mod webview;

@@ -7,7 +7,8 @@ use tauri::{AppHandle, Manager, Wry};
 use tauri_plugin_clipboard_manager::ClipboardExt as _;
 
 use crate::closing::Quitting;
-use crate::host::HostedRoom;
+
+pub mod commands;
 
 const OPEN: &str = "open";
 const COPY_ADDRESS: &str = "copy-address";
@@ -24,8 +25,13 @@ pub struct Tray {
 }
 
 impl Tray {
-    /// Puts the icon in the tray, with its menu for the room at `address`.
-    pub fn install(app: &AppHandle, address: &str) -> tauri::Result<Self> {
+    /// Puts the icon in the tray, with its menu for the room at `address`;
+    /// its sharing switch calls `on_share`.
+    pub fn install(
+        app: &AppHandle,
+        address: &str,
+        on_share: impl Fn(&AppHandle) + Send + Sync + 'static,
+    ) -> tauri::Result<Self> {
         let open = MenuItem::with_id(app, OPEN, "Open Hearth", true, None::<&str>)?;
         let copy = MenuItem::with_id(
             app,
@@ -56,15 +62,7 @@ impl Tray {
                         log::warn!("cannot copy the room address: {err}");
                     }
                 }
-                SHARE => {
-                    let app = app.clone();
-                    tauri::async_runtime::spawn(async move {
-                        let on = !app.state::<HostedRoom>().sharing.is_on();
-                        if let Err(err) = crate::sharing::switch(&app, on, true).await {
-                            log::warn!("cannot share the room: {err}");
-                        }
-                    });
-                }
+                SHARE => on_share(app),
                 QUIT => {
                     log::info!("quitting from the tray");
                     app.state::<Quitting>().set();

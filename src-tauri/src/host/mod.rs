@@ -1,5 +1,5 @@
 //! The room the app hosts: running it on Tauri's async runtime and stopping
-//! it gracefully, once.
+//! it gracefully, once; and the host panel's commands about it.
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -7,7 +7,20 @@ use std::time::Duration;
 use hearth_server::{Bound, Room, Sharing, ShutdownHandle};
 use tauri::async_runtime::JoinHandle;
 
-use crate::commands::RoomInfo;
+use serde::Serialize;
+
+pub mod commands;
+
+/// Where the room is, for the host panel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RoomInfo {
+    /// The address browsers open.
+    pub url: String,
+    /// Why it is not the usual address, if it is not.
+    pub note: Option<String>,
+    /// Where the conversation is kept; `None` for an ephemeral room.
+    pub data_dir: Option<String>,
+}
 
 /// The server closes within 2 s; a little more for its task to report back.
 const STOP_DEADLINE: Duration = Duration::from_millis(2500);

@@ -5,9 +5,12 @@ use hearth_server::ShareStatus;
 use tauri::{AppHandle, Emitter as _, Manager as _, Runtime};
 use tauri_plugin_store::StoreExt as _;
 
-use crate::closing::SETTINGS_FILE;
+use crate::error::Result;
 use crate::host::HostedRoom;
+use crate::settings::SETTINGS_FILE;
 use crate::tray::Tray;
+
+pub mod commands;
 
 /// The key, in the settings file, of whether the room is shared.
 const SHARE_KEY: &str = "share_on_network";
@@ -34,14 +37,10 @@ fn remember<R: Runtime>(app: &AppHandle<R>, on: bool) {
 /// Turns sharing on or off, as the host asked (and remembers it when
 /// `remember_choice`); then tells the tray and the window. An error says
 /// why sharing could not start.
-pub async fn switch(
-    app: &AppHandle,
-    on: bool,
-    remember_choice: bool,
-) -> Result<ShareStatus, String> {
+pub async fn switch(app: &AppHandle, on: bool, remember_choice: bool) -> Result<ShareStatus> {
     let sharing = app.state::<HostedRoom>().sharing.clone();
     let outcome = if on {
-        sharing.start().await.map_err(|err| err.to_string())
+        sharing.start().await.map_err(Into::into)
     } else {
         Ok(sharing.stop().await)
     };
@@ -63,8 +62,19 @@ pub fn changed(app: &AppHandle) {
     }
 }
 
+/// Flips sharing, as the tray's switch does.
+pub fn toggle(app: &AppHandle) {
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        let on = !app.state::<HostedRoom>().sharing.is_on();
+        if let Err(err) = switch(&app, on, true).await {
+            log::warn!("cannot share the room: {err}");
+        }
+    });
+}
+
 /// Shares the room at launch if the host left it shared (or `--share` asks).
-pub fn restore(app: &AppHandle, asked: bool) {
+pub fn init(app: &AppHandle, asked: bool) {
     if !asked && !remembered(app) {
         return;
     }

@@ -6,11 +6,15 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::{Deserialize, Serialize};
-use tauri::{AppHandle, Runtime};
+use tauri::{AppHandle, Emitter as _, Manager as _, Runtime};
 use tauri_plugin_store::StoreExt as _;
 
-/// The file, in the app's data folder, that keeps the host's settings.
-pub(crate) const SETTINGS_FILE: &str = "settings.json";
+use crate::error::{Error, Result};
+use crate::host::HostedRoom;
+use crate::settings::SETTINGS_FILE;
+
+pub mod commands;
+
 /// The key of [`WhenClosed`] in it.
 const WHEN_CLOSED_KEY: &str = "when_closed";
 
@@ -72,6 +76,35 @@ impl Quitting {
     }
 }
 
+/// What a request to close the window does: see [`decide`].
+pub fn on_window_event(window: &tauri::Window, event: &tauri::WindowEvent) {
+    let tauri::WindowEvent::CloseRequested { api, .. } = event else {
+        return;
+    };
+    let app = window.app_handle();
+    let others = app
+        .state::<HostedRoom>()
+        .room
+        .stats()
+        .connections
+        .saturating_sub(1);
+    let quitting = app.state::<Quitting>().is_set();
+    match decide(quitting, others, when_closed(app)) {
+        CloseAction::Quit => {}
+        CloseAction::Hide => {
+            api.prevent_close();
+            log::info!("window hidden; still hosting {others} connections");
+            let _ = window.hide();
+        }
+        CloseAction::Ask { others } => {
+            api.prevent_close();
+            if let Err(err) = window.emit("close-requested", others) {
+                log::warn!("cannot ask the host what to do: {err}");
+            }
+        }
+    }
+}
+
 /// The host's remembered setting; [`WhenClosed::Ask`] until they choose.
 pub fn when_closed<R: Runtime>(app: &AppHandle<R>) -> WhenClosed {
     app.store(SETTINGS_FILE)
@@ -82,17 +115,17 @@ pub fn when_closed<R: Runtime>(app: &AppHandle<R>) -> WhenClosed {
 }
 
 /// Remembers the host's setting.
-pub fn remember<R: Runtime>(app: &AppHandle<R>, when_closed: WhenClosed) -> Result<(), String> {
-    let store = app
-        .store(SETTINGS_FILE)
-        .map_err(|err| format!("cannot open the settings: {err}"))?;
-    store.set(
-        WHEN_CLOSED_KEY,
-        serde_json::to_value(when_closed).map_err(|err| err.to_string())?,
-    );
-    store
-        .save()
-        .map_err(|err| format!("cannot save the settings: {err}"))?;
+pub fn remember<R: Runtime>(app: &AppHandle<R>, when_closed: WhenClosed) -> Result<()> {
+    let store = app.store(SETTINGS_FILE).map_err(|source| Error::Settings {
+        action: "open",
+        source: Box::new(source),
+    })?;
+    // A unit variant always serializes.
+    store.set(WHEN_CLOSED_KEY, serde_json::json!(when_closed));
+    store.save().map_err(|source| Error::Settings {
+        action: "save",
+        source: Box::new(source),
+    })?;
     log::info!("closing the window will now: {when_closed:?}");
     Ok(())
 }
