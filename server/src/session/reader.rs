@@ -93,30 +93,10 @@ pub(super) async fn read_frames(
             }
         };
         let typing = matches!(request, ClientMessage::Typing {});
-        // Joining and paging through the people list reach nobody else's
-        // screen one by one: the room-wide ceiling on what everyone
-        // receives is not theirs to use up (a crowd arriving at once would
-        // otherwise wait at 100 a second). A `hello` from someone already
-        // in is a rename, which everyone sees: it pays like one.
         let joined = join_deadline.is_none();
-        let own_budget_only = match request {
-            ClientMessage::Hello { .. } => !joined,
-            ClientMessage::People { .. } => true,
-            _ => false,
-        };
-        let outcome = if typing {
-            if typing_rate.allow() && ctx.room_typing_rate.allow() {
-                apply(request, id, ctx, outbox, &mut in_flight).await
-            } else {
-                Err(Refused::RateLimited)
-            }
-        } else if !rate.allow() {
-            Err(Refused::RateLimited)
-        } else if !own_budget_only && !ctx.room_rate.allow() {
-            ctx.room.record_room_rate_limited();
-            Err(Refused::RoomBusy)
-        } else {
-            apply(request, id, ctx, outbox, &mut in_flight).await
+        let outcome = match allowed(&request, joined, &rate, &typing_rate, ctx) {
+            Ok(()) => apply(request, id, ctx, outbox, &mut in_flight).await,
+            Err(refused) => Err(refused),
         };
         match outcome {
             Ok(laggards) => {
@@ -132,6 +112,42 @@ pub(super) async fn read_frames(
                 outbox.push(ServerMessage::error(refused.code(), refused.to_string()));
             }
         }
+    }
+}
+
+/// Whether the budgets allow `request` now: the peer's own, and the room's
+/// that everyone shares. Typing hints have budgets of their own. Joining
+/// and paging through the people list reach nobody else's screen one by
+/// one: the room-wide ceiling on what everyone receives is not theirs to
+/// use up (a crowd arriving at once would otherwise wait at 100 a second).
+/// A `hello` from someone already in is a rename, which everyone sees: it
+/// pays like one.
+fn allowed(
+    request: &ClientMessage,
+    joined: bool,
+    rate: &MessageRate,
+    typing_rate: &MessageRate,
+    ctx: &PeerContext,
+) -> Result<(), Refused> {
+    if matches!(request, ClientMessage::Typing {}) {
+        return if typing_rate.allow() && ctx.room_typing_rate.allow() {
+            Ok(())
+        } else {
+            Err(Refused::RateLimited)
+        };
+    }
+    let own_budget_only = match request {
+        ClientMessage::Hello { .. } => !joined,
+        ClientMessage::People { .. } => true,
+        _ => false,
+    };
+    if !rate.allow() {
+        Err(Refused::RateLimited)
+    } else if !own_budget_only && !ctx.room_rate.allow() {
+        ctx.room.record_room_rate_limited();
+        Err(Refused::RoomBusy)
+    } else {
+        Ok(())
     }
 }
 
