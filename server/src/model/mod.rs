@@ -9,4 +9,4 @@ pub mod user;
 
 pub use message::{excerpt, ChatMessage, FileInfo, Quote, Reaction};
 pub use text::clean_text;
-pub use user::{PeerId, User};
+pub use user::{ConnectedFrom, PeerId, User};

@@ -1,5 +1,7 @@
 //! Who people are in the room.
 
+use std::net::IpAddr;
+
 use serde::{Deserialize, Serialize};
 
 /// A peer's identity in the room: ids come from a counter and are never reused.
@@ -16,4 +18,19 @@ pub struct User {
     pub uid: String,
     /// Current display name.
     pub name: String,
+}
+
+/// Where a connection comes from: what the host's people list shows, and
+/// what ties a guest on the network to the invite pass that let them in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectedFrom {
+    /// Through the loopback address: the host's own computer.
+    ThisComputer,
+    /// Through a shared network address.
+    Network {
+        /// The guest's address.
+        ip: IpAddr,
+        /// The invite pass it presented.
+        pass: u64,
+    },
 }

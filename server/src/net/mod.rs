@@ -10,7 +10,7 @@ pub mod listeners;
 pub mod via;
 
 pub use access::{AccessPolicy, Loopback, DESKTOP_WEBVIEW_ORIGIN};
-pub use via::Via;
+pub use via::{Arrival, Remote, Via};
 
 use hyper_util::rt::TokioIo;
 use tokio_tungstenite::WebSocketStream;

@@ -18,12 +18,12 @@ use crate::model::PeerId;
 #[derive(Debug)]
 pub struct Pending {
     pub(super) answer: oneshot::Receiver<Result<Laggards, Refused>>,
-    pub(super) _share: Option<Share>,
+    pub(super) _share: Option<Reservation>,
 }
 
 /// A message's share of the room's in-flight budget (see [`Room::reserve`]).
 #[derive(Debug)]
-pub struct Share {
+pub struct Reservation {
     /// Given back to the budget when dropped.
     _permit: OwnedSemaphorePermit,
 }
@@ -63,23 +63,23 @@ impl Room {
     /// The share of the in-flight budget `weight` bytes need, waiting until
     /// the room has it. A peer should hold no share of its own while it
     /// waits, or it could wait on itself.
-    pub async fn reserve(&self, weight: usize) -> Result<Share, Refused> {
+    pub async fn reserve(&self, weight: usize) -> Result<Reservation, Refused> {
         self.in_flight
             .clone()
             .acquire_many_owned(self.share_of(weight))
             .await
-            .map(|permit| Share { _permit: permit })
+            .map(|permit| Reservation { _permit: permit })
             // The budget is never closed.
             .map_err(|_| Refused::StorageUnavailable)
     }
 
     /// [`Room::reserve`] if the budget has room now.
-    pub fn try_reserve(&self, weight: usize) -> Option<Share> {
+    pub fn try_reserve(&self, weight: usize) -> Option<Reservation> {
         self.in_flight
             .clone()
             .try_acquire_many_owned(self.share_of(weight))
             .ok()
-            .map(|permit| Share { _permit: permit })
+            .map(|permit| Reservation { _permit: permit })
     }
 
     pub(super) fn share_of(&self, weight: usize) -> u32 {
@@ -95,7 +95,7 @@ impl Room {
         &self,
         id: PeerId,
         action: Action,
-        share: Share,
+        share: Reservation,
     ) -> Result<(Laggards, Option<Pending>), Refused> {
         let mut action = action.checked()?;
         let mut state = self.lock();

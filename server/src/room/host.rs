@@ -4,8 +4,9 @@
 use tokio::sync::oneshot;
 
 use super::now_millis;
-use super::{ConnectedFrom, Eviction, Pending, Refused, Room};
+use super::{Eviction, Pending, Refused, Room};
 use crate::action::{Action, Actor, Change, Delete};
+use crate::model::ConnectedFrom;
 use crate::model::PeerId;
 use crate::protocol::ServerMessage;
 use crate::store::StorageError;
@@ -75,8 +76,8 @@ impl Room {
         for member in state.members.values() {
             let same = match (from, member.from) {
                 (
-                    ConnectedFrom::Network { pass: Some(a), .. },
-                    ConnectedFrom::Network { pass: Some(b), .. },
+                    ConnectedFrom::Network { pass: a, .. },
+                    ConnectedFrom::Network { pass: b, .. },
                 ) => a == b,
                 _ => false,
             };

@@ -7,11 +7,9 @@ use std::sync::Arc;
 use super::fanout::fan_out;
 use super::people::people_page;
 use super::presence::BATCH_PRESENCE_FROM;
-use super::{
-    identity, name_key, validate_name, ConnectedFrom, Laggards, Member, Outbox, Person, Refused,
-    Room, State,
-};
-use crate::model::{PeerId, User};
+use super::{identity, Laggards, Member, Outbox, Person, Refused, Room, State};
+use crate::model::names::{name_key, validate_name};
+use crate::model::{ConnectedFrom, PeerId, User};
 use crate::protocol::ServerMessage;
 
 impl Room {

@@ -19,7 +19,8 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::{oneshot, watch, Notify, Semaphore};
 
 use crate::config::Config;
-use crate::model::{PeerId, User};
+use crate::model::names::MAX_NAME_CHARS;
+use crate::model::{ConnectedFrom, PeerId, User};
 use crate::protocol::AnnouncedLimits;
 use crate::store::{FileQuota, Observer, Opened, Storage, StorageError, Store};
 
@@ -40,28 +41,12 @@ mod uploads;
 use counters::Counters;
 use presence::PresenceEvent;
 
-pub use crate::model::names::{name_key, validate_name, MAX_NAME_CHARS};
 pub use actions::Pending;
 pub use counters::{RoomCounters, RoomStats};
 pub use history::History;
 pub use outbox::{Closing, Drained, Eviction, Outbox, Push};
 pub use refused::Refused;
 pub use uploads::UploadLimits;
-
-/// Where a connection comes from: what the host's people list shows, and
-/// what ties a guest on the network to the invite pass that let them in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ConnectedFrom {
-    /// Through the loopback address: the host's own computer.
-    ThisComputer,
-    /// Through a shared network address.
-    Network {
-        /// The guest's address.
-        ip: IpAddr,
-        /// The invite pass it presented.
-        pass: Option<u64>,
-    },
-}
 
 /// One person in the host's people list.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

@@ -5,7 +5,8 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
-use super::{identity, now_millis, ConnectedFrom, Refused, Room};
+use super::{identity, now_millis, Refused, Room};
+use crate::model::ConnectedFrom;
 use crate::model::FileInfo;
 use crate::store::{Blob, FileQuota};
 
@@ -60,7 +61,7 @@ impl Room {
         let size = bytes.len() as u64;
         let limits = &self.uploads;
         let pass = match from {
-            ConnectedFrom::Network { pass, .. } => *pass,
+            ConnectedFrom::Network { pass, .. } => Some(*pass),
             ConnectedFrom::ThisComputer => None,
         };
         if let Some(pass) = pass {

@@ -1,7 +1,6 @@
 //! One WebSocket connection: reads the peer's frames into the room, writes
 //! the room's frames out, keeps the heartbeat, and closes with the right code.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,7 +12,9 @@ use crate::net::Socket;
 
 use crate::config::Config;
 use crate::limits::MessageRate;
-use crate::room::{Closing, ConnectedFrom, Eviction, Outbox, Room};
+use crate::model::ConnectedFrom;
+use crate::net::Arrival;
+use crate::room::{Closing, Eviction, Outbox, Room};
 
 mod end;
 mod reader;
@@ -22,19 +23,6 @@ mod writer;
 use end::SessionEnd;
 use reader::read_frames;
 use writer::{hang_up, write_frames};
-
-/// A peer's address in log lines: `127.0.0.1:50000`, or `unknown address`.
-#[derive(Debug, Clone, Copy)]
-pub struct Remote(pub Option<SocketAddr>);
-
-impl std::fmt::Display for Remote {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.0 {
-            Some(addr) => addr.fmt(f),
-            None => f.write_str("unknown address"),
-        }
-    }
-}
 
 /// How long a closing peer gets to take its last frames and the close frame.
 const CLOSE_GRACE: Duration = Duration::from_secs(1);
@@ -55,17 +43,6 @@ pub struct PeerContext {
     pub shutdown: CancellationToken,
 }
 
-/// Where a session's connection came in.
-#[derive(Debug, Clone)]
-pub struct Arrival {
-    /// The remote address, when known.
-    pub addr: Option<SocketAddr>,
-    /// This computer, or a guest on the network (and their pass).
-    pub from: ConnectedFrom,
-    /// For a guest on the network: cancelled when the host stops sharing.
-    pub sharing: Option<CancellationToken>,
-}
-
 /// Runs one peer's session from upgrade to close.
 pub async fn serve(socket: Socket, arrival: Arrival, ctx: PeerContext) {
     let Arrival {
@@ -76,9 +53,9 @@ pub async fn serve(socket: Socket, arrival: Arrival, ctx: PeerContext) {
     let outbox = Arc::new(Outbox::new(ctx.config.send_queue_bytes));
     let id = ctx.room.connect(outbox.clone(), from);
     match from {
-        ConnectedFrom::ThisComputer => log::info!("peer {id} connected from {}", Remote(addr)),
+        ConnectedFrom::ThisComputer => log::info!("peer {id} connected from {}", addr),
         ConnectedFrom::Network { .. } => {
-            log::info!("peer {id} connected from the network, {}", Remote(addr));
+            log::info!("peer {id} connected from the network, {}", addr);
         }
     }
 
@@ -119,27 +96,21 @@ pub async fn serve(socket: Socket, arrival: Arrival, ctx: PeerContext) {
         SessionEnd::Evicted(reason @ (Eviction::RemovedByHost | Eviction::SharingStopped)) => {
             log::info!(
                 "peer {id} name={name} from {} disconnected: {}",
-                Remote(addr),
+                addr,
                 reason.close_frame().1
             );
         }
         SessionEnd::Evicted(reason) => {
             log::warn!(
                 "peer {id} name={name} from {} disconnected: {}",
-                Remote(addr),
+                addr,
                 reason.close_frame().1
             );
         }
         SessionEnd::NeverJoined => {
-            log::info!(
-                "peer {id} from {} disconnected: did not join in time",
-                Remote(addr)
-            );
+            log::info!("peer {id} from {} disconnected: did not join in time", addr);
         }
-        _ => log::info!(
-            "peer {id} name={name} from {} disconnected: {end:?}",
-            Remote(addr)
-        ),
+        _ => log::info!("peer {id} name={name} from {} disconnected: {end:?}", addr),
     }
     outbox.close(Closing {
         frame: end.close_frame(),

@@ -14,16 +14,17 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::ShareAddr;
+use crate::model::ConnectedFrom;
 use crate::net::acceptor::Acceptor;
 use crate::net::AccessPolicy;
-use crate::room::{ConnectedFrom, Eviction, Person, Room};
+use crate::room::{Eviction, Person, Room};
 
 mod addrs;
 mod invite;
 mod qr;
 
 pub use invite::{
-    forget_pass_cookie, Crowded, GuestConnection, GuestLimits, InviteRefused, Invites, PASS_COOKIE,
+    forget_pass_cookie, BadInvite, Crowded, GuestConnection, GuestLimits, Invites, PASS_COOKIE,
 };
 
 /// Why sharing could not start.
@@ -268,9 +269,7 @@ impl Sharing {
     /// False when nobody has that id.
     pub fn remove(&self, id: usize) -> bool {
         match self.inner.room.remove(id) {
-            Some(ConnectedFrom::Network {
-                pass: Some(pass), ..
-            }) => {
+            Some(ConnectedFrom::Network { pass, .. }) => {
                 self.inner.invites.revoke(pass);
                 log::info!("the host removed peer {id} and ended their invite");
                 true

@@ -8,56 +8,18 @@
 use std::net::IpAddr;
 
 use http::{header, HeaderValue, StatusCode};
-use tokio_util::sync::CancellationToken;
 use warp::reject::Rejection;
 use warp::reply::{Reply, Response};
 use warp::Filter;
 
-use super::{assets, Refusal, RouteState};
-use crate::net::Via;
-use crate::room::ConnectedFrom;
-use crate::share::{forget_pass_cookie, InviteRefused, Invites, PASS_COOKIE};
+use super::{assets, Denied, RouteState};
+use crate::model::ConnectedFrom;
+use crate::net::{Arrival, Via};
+use crate::share::{forget_pass_cookie, BadInvite, Invites, PASS_COOKIE};
 
 /// Files a browser on the network gets without a pass: the pages around
 /// the invite need them, and none says anything about the room.
 const PUBLIC_FILES: [&str; 3] = ["invite.css", "join.js", "icon.svg"];
-
-/// Who a request is from, as far as the room is concerned.
-#[derive(Debug, Clone)]
-pub enum Admission {
-    /// This computer.
-    Local,
-    /// A guest on the network with a valid pass.
-    Guest {
-        /// Their address.
-        ip: IpAddr,
-        /// Their pass.
-        pass: u64,
-        /// Cancelled when the host stops sharing.
-        sharing: CancellationToken,
-    },
-}
-
-impl Admission {
-    /// Where the room sees the connection from.
-    pub fn connected_from(&self) -> ConnectedFrom {
-        match self {
-            Admission::Local => ConnectedFrom::ThisComputer,
-            Admission::Guest { ip, pass, .. } => ConnectedFrom::Network {
-                ip: *ip,
-                pass: Some(*pass),
-            },
-        }
-    }
-
-    /// For a guest, the token that ends their session when sharing stops.
-    pub fn sharing(&self) -> Option<CancellationToken> {
-        match self {
-            Admission::Local => None,
-            Admission::Guest { sharing, .. } => Some(sharing.clone()),
-        }
-    }
-}
 
 /// Decides whether a request may reach the room. `page` says whether the
 /// refusal should be the "ask the host" page rather than plain text.
@@ -66,31 +28,38 @@ pub fn admit(
     pass: Option<&str>,
     invites: &Invites,
     page: bool,
-) -> Result<Admission, Refusal> {
+) -> Result<Arrival, Denied> {
     let (addr, sharing) = match via {
         // Only the accept loops make connections; without the extension
         // the request did not come through one, so it is not trusted.
-        None => return Err(Refusal::Forbidden("unknown listener")),
+        None => return Err(Denied::Forbidden("unknown listener")),
         Some(Via::Loopback(addr)) => {
             // "This computer" is whoever connects from a loopback address,
             // not whatever reached the main listener.
             return if is_loopback(addr.ip()) {
-                Ok(Admission::Local)
+                Ok(Arrival {
+                    addr: *addr,
+                    from: ConnectedFrom::ThisComputer,
+                    sharing: None,
+                })
             } else {
-                Err(Refusal::Forbidden("not from this computer"))
+                Err(Denied::Forbidden("not from this computer"))
             };
         }
         Some(Via::Network(addr, sharing)) => (addr, sharing),
     };
     match pass {
-        None => Err(Refusal::NeedsInvite { stale: false, page }),
+        None => Err(Denied::NeedsInvite { stale: false, page }),
         Some(token) => match invites.check(token) {
-            Some(pass) => Ok(Admission::Guest {
-                ip: addr.ip(),
-                pass,
-                sharing: sharing.clone(),
+            Some(pass) => Ok(Arrival {
+                addr: *addr,
+                from: ConnectedFrom::Network {
+                    ip: addr.ip(),
+                    pass,
+                },
+                sharing: Some(sharing.clone()),
             }),
-            None => Err(Refusal::NeedsInvite { stale: true, page }),
+            None => Err(Denied::NeedsInvite { stale: true, page }),
         },
     }
 }
@@ -150,17 +119,17 @@ pub fn join(state: RouteState) -> impl Filter<Extract = (Response,), Error = Rej
                     set_cookie(&mut response, &pass.set_cookie());
                     response
                 }
-                Err(InviteRefused::Wrong) => {
+                Err(BadInvite::Wrong) => {
                     // The secret itself is never logged.
                     log::warn!("{} tried an invite link that is not valid", addr.ip());
                     page("ask.html", StatusCode::FORBIDDEN)
                 }
-                Err(InviteRefused::NoRandomness) => warp::reply::with_status(
+                Err(BadInvite::NoRandomness) => warp::reply::with_status(
                     "the room cannot let anyone in right now",
                     StatusCode::SERVICE_UNAVAILABLE,
                 )
                 .into_response(),
-                Err(InviteRefused::Full) => {
+                Err(BadInvite::Full) => {
                     log::warn!("{} was not let in: the room is full", addr.ip());
                     warp::reply::with_status(
                         "the room has as many guests as it can take right now; ask the host",
@@ -168,7 +137,7 @@ pub fn join(state: RouteState) -> impl Filter<Extract = (Response,), Error = Rej
                     )
                     .into_response()
                 }
-                Err(InviteRefused::TooManyFromAddress) => {
+                Err(BadInvite::TooManyFromAddress) => {
                     log::warn!("{} was not let in: too many passes there", addr.ip());
                     warp::reply::with_status(
                         "too many guests from this address are in the room; ask the host",
@@ -176,7 +145,7 @@ pub fn join(state: RouteState) -> impl Filter<Extract = (Response,), Error = Rej
                     )
                     .into_response()
                 }
-                Err(InviteRefused::TooManyAttempts) => {
+                Err(BadInvite::TooManyAttempts) => {
                     log::warn!("{} tried too many invite links", addr.ip());
                     warp::reply::with_status(
                         "too many invite attempts: try again in a minute",
@@ -239,6 +208,8 @@ pub fn needs_invite(stale: bool, as_page: bool) -> Response {
 
 #[cfg(test)]
 mod tests {
+    use tokio_util::sync::CancellationToken;
+
     use super::*;
 
     fn invites() -> Invites {
@@ -263,7 +234,16 @@ mod tests {
         for ip in ["127.0.0.1", "::1", "::ffff:127.0.0.1"] {
             let addr = std::net::SocketAddr::new(ip.parse().expect("ip"), 50000);
             let admitted = admit(Some(&Via::Loopback(addr)), None, &invites, true);
-            assert!(matches!(admitted, Ok(Admission::Local)), "{ip}");
+            assert!(
+                matches!(
+                    admitted,
+                    Ok(Arrival {
+                        from: ConnectedFrom::ThisComputer,
+                        ..
+                    })
+                ),
+                "{ip}"
+            );
         }
     }
 
@@ -271,7 +251,7 @@ mod tests {
     fn this_computer_is_decided_by_the_peer_address_not_the_listener() {
         let invites = invites();
         let admitted = admit(Some(&Via::Loopback(guest_addr())), None, &invites, true);
-        assert!(matches!(admitted, Err(Refusal::Forbidden(_))));
+        assert!(matches!(admitted, Err(Denied::Forbidden(_))));
     }
 
     #[test]
@@ -280,7 +260,7 @@ mod tests {
         let none = admit(Some(&network()), None, &invites, true);
         assert!(matches!(
             none,
-            Err(Refusal::NeedsInvite {
+            Err(Denied::NeedsInvite {
                 stale: false,
                 page: true
             })
@@ -288,7 +268,7 @@ mod tests {
         let wrong = admit(Some(&network()), Some("forged"), &invites, false);
         assert!(matches!(
             wrong,
-            Err(Refusal::NeedsInvite {
+            Err(Denied::NeedsInvite {
                 stale: true,
                 page: false
             })
@@ -299,14 +279,8 @@ mod tests {
             .expect("a pass");
         let admitted =
             admit(Some(&network()), Some(&pass.token), &invites, false).expect("admitted");
-        assert_eq!(
-            admitted.connected_from(),
-            ConnectedFrom::Network {
-                ip,
-                pass: Some(pass.id)
-            }
-        );
-        assert!(admitted.sharing().is_some());
+        assert_eq!(admitted.from, ConnectedFrom::Network { ip, pass: pass.id });
+        assert!(admitted.sharing.is_some());
     }
 
     #[test]

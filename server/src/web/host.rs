@@ -30,7 +30,7 @@ use warp::reply::{Reply, Response};
 use warp::Filter;
 
 use super::host_token::HostToken;
-use super::Refusal;
+use super::Denied;
 use crate::net::Via;
 use crate::share::{ShareStatus, Sharing, WeakSharing};
 
@@ -148,7 +148,7 @@ fn json_body<T: serde::de::DeserializeOwned + Send>(
             if content_type.as_deref().is_some_and(is_json) {
                 Ok(())
             } else {
-                Err(warp::reject::custom(Refusal::UnsupportedMediaType(
+                Err(warp::reject::custom(Denied::UnsupportedMediaType(
                     "host requests are application/json",
                 )))
             }
@@ -163,7 +163,7 @@ fn json_body<T: serde::de::DeserializeOwned + Send>(
                 &bytes[..]
             };
             serde_json::from_slice::<T>(text).map_err(|_| {
-                warp::reject::custom(Refusal::BadRequest("not the JSON this route takes"))
+                warp::reject::custom(Denied::BadRequest("not the JSON this route takes"))
             })
         })
 }
@@ -189,10 +189,10 @@ struct Asker {
 
 impl Asker {
     /// Why this request may not use the host's powers, if it may not.
-    fn refusal(&self, token: &HostToken) -> Option<Refusal> {
+    fn refusal(&self, token: &HostToken) -> Option<Denied> {
         if !matches!(self.via, Some(Via::Loopback(_))) {
             log::warn!("refused a host request from the network");
-            return Some(Refusal::Forbidden("only the host's computer may do this"));
+            return Some(Denied::Forbidden("only the host's computer may do this"));
         }
         // A browser sends `Sec-Fetch-Site: none` only for what a person
         // opened themselves (the address bar, a bookmark).
@@ -203,7 +203,7 @@ impl Asker {
                 .is_some_and(|site| !site.trim().eq_ignore_ascii_case("none"));
         if from_a_page {
             log::warn!("refused a host request from a web page");
-            return Some(Refusal::Forbidden("web pages may not do this"));
+            return Some(Denied::Forbidden("web pages may not do this"));
         }
         let by_query = self
             .query_token
@@ -211,7 +211,7 @@ impl Asker {
             .is_some_and(|t| token.matches(t));
         if !(token.authorizes(self.authorization.as_deref()) || by_query) {
             log::warn!("refused a host request without the host token");
-            return Some(Refusal::Unauthorized);
+            return Some(Denied::Unauthorized);
         }
         None
     }

@@ -5,7 +5,6 @@
 //! route first passes the Host allowlist, then the gate that keeps the
 //! network out without an invite.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use http::StatusCode;
@@ -17,11 +16,11 @@ use warp::Filter;
 
 use crate::limits::ClientSlot;
 use crate::limits::ClientSlots;
-use crate::net::{AccessPolicy, Via};
-use crate::session::{self, Arrival, PeerContext, Remote};
+use crate::model::ConnectedFrom;
+use crate::net::{AccessPolicy, Arrival, Via};
+use crate::session::{self, PeerContext};
 use crate::share::GuestConnection;
 use crate::share::{Crowded, Invites, PASS_COOKIE};
-use gate::Admission;
 use tokio_util::task::task_tracker::TaskTrackerToken;
 
 mod assets;
@@ -66,7 +65,7 @@ pub struct RouteState {
 
 /// Why a request was refused before reaching a handler.
 #[derive(Debug)]
-pub(crate) enum Refusal {
+pub(crate) enum Denied {
     /// Malformed in a way that could fool a check (two Host headers).
     BadRequest(&'static str),
     /// Host or Origin not on the allowlist.
@@ -89,7 +88,7 @@ pub(crate) enum Refusal {
     },
 }
 
-impl Reject for Refusal {}
+impl Reject for Denied {}
 
 /// Builds every route. A plain function returning a boxed filter, so callers
 /// (the desktop shell's async runtime) never capture warp's generic types.
@@ -126,13 +125,13 @@ fn host_check(access: Arc<AccessPolicy>) -> impl Filter<Extract = (), Error = Re
             let host = hosts.next().map(|h| h.to_str().ok());
             let verdict = if hosts.next().is_some() {
                 log::warn!("refused a request with more than one Host header");
-                Err(Refusal::BadRequest("more than one Host header"))
+                Err(Denied::BadRequest("more than one Host header"))
             } else {
                 match host {
                     Some(Some(host)) if access.host_allowed(Some(host)) => Ok(()),
                     _ => {
                         log::warn!("refused a request for host {host:?}");
-                        Err(Refusal::Forbidden("unknown host"))
+                        Err(Denied::Forbidden("unknown host"))
                     }
                 }
             };
@@ -155,10 +154,9 @@ fn websocket(state: RouteState) -> impl Filter<Extract = (Response,), Error = Re
                   pass: Option<String>| {
                 let state = state.clone();
                 async move {
-                    let admission =
-                        gate::admit(via.as_ref(), pass.as_deref(), &state.invites, false)
-                            .map_err(warp::reject::custom)?;
-                    upgrade(ws, origin, via.map(|via| via.addr()), admission, state)
+                    let arrival = gate::admit(via.as_ref(), pass.as_deref(), &state.invites, false)
+                        .map_err(warp::reject::custom)?;
+                    upgrade(ws, origin, arrival, state)
                 }
             },
         )
@@ -167,31 +165,28 @@ fn websocket(state: RouteState) -> impl Filter<Extract = (Response,), Error = Re
 fn upgrade(
     ws: upgrade::Handshake,
     origin: Option<String>,
-    addr: Option<SocketAddr>,
-    admission: Admission,
+    arrival: Arrival,
     state: RouteState,
 ) -> Result<Response, Rejection> {
-    let origin_allowed = match admission {
-        Admission::Local => state.access.origin_allowed(origin.as_deref()),
-        Admission::Guest { .. } => state.access.network_origin_allowed(origin.as_deref()),
+    let addr = arrival.addr;
+    let origin_allowed = match arrival.from {
+        ConnectedFrom::ThisComputer => state.access.origin_allowed(origin.as_deref()),
+        ConnectedFrom::Network { .. } => state.access.network_origin_allowed(origin.as_deref()),
     };
     if !origin_allowed {
-        log::warn!(
-            "refused a WebSocket from origin {origin:?} ({})",
-            Remote(addr)
-        );
-        return Err(warp::reject::custom(Refusal::Forbidden(
+        log::warn!("refused a WebSocket from origin {origin:?} ({})", addr);
+        return Err(warp::reject::custom(Denied::Forbidden(
             "origin not allowed",
         )));
     }
     // A guest's connection counts against their pass and their address.
-    let guest = match &admission {
-        Admission::Local => None,
-        Admission::Guest { ip, pass, .. } => match state.invites.connect(*pass, *ip) {
+    let guest = match arrival.from {
+        ConnectedFrom::ThisComputer => None,
+        ConnectedFrom::Network { ip, pass } => match state.invites.connect(pass, ip) {
             Ok(guest) => Some(guest),
             Err(crowded) => {
-                log::warn!("refused a connection from {}: {crowded}", Remote(addr));
-                return Err(warp::reject::custom(Refusal::Crowded(crowded)));
+                log::warn!("refused a connection from {}: {crowded}", addr);
+                return Err(warp::reject::custom(Denied::Crowded(crowded)));
             }
         },
     };
@@ -199,18 +194,13 @@ fn upgrade(
         log::warn!(
             "room full ({} clients): refused {}",
             state.peer.config.max_clients,
-            Remote(addr)
+            addr
         );
-        return Err(warp::reject::custom(Refusal::RoomFull));
+        return Err(warp::reject::custom(Denied::RoomFull));
     };
     let guards = SessionGuards::new(slot, guest, state.tracker.token());
     let config = upgrade::socket_config(state.peer.config.max_message_bytes);
     let ctx = state.peer;
-    let arrival = Arrival {
-        addr,
-        from: admission.connected_from(),
-        sharing: admission.sharing(),
-    };
     Ok(ws.accept(config, &state.tracker, move |socket| async move {
         session::serve(socket, arrival, ctx).await;
         drop(guards);
@@ -293,14 +283,14 @@ fn static_files() -> impl Filter<Extract = (Response,), Error = Rejection> + Clo
 /// Turns our refusals and "not found" into plain-text answers; anything else
 /// keeps warp's default handling (405, 400, …).
 async fn explain_rejection(rejection: Rejection) -> Result<Response, Rejection> {
-    let (status, text) = if let Some(refusal) = rejection.find::<Refusal>() {
+    let (status, text) = if let Some(refusal) = rejection.find::<Denied>() {
         match refusal {
-            Refusal::NeedsInvite { stale, page } => {
+            Denied::NeedsInvite { stale, page } => {
                 return Ok(gate::needs_invite(*stale, *page));
             }
-            Refusal::BadRequest(why) => (StatusCode::BAD_REQUEST, *why),
-            Refusal::Forbidden(why) => (StatusCode::FORBIDDEN, *why),
-            Refusal::Unauthorized => {
+            Denied::BadRequest(why) => (StatusCode::BAD_REQUEST, *why),
+            Denied::Forbidden(why) => (StatusCode::FORBIDDEN, *why),
+            Denied::Unauthorized => {
                 let mut response = warp::reply::with_status(
                     "this needs the host token: Authorization: Bearer TOKEN",
                     StatusCode::UNAUTHORIZED,
@@ -312,13 +302,13 @@ async fn explain_rejection(rejection: Rejection) -> Result<Response, Rejection> 
                 );
                 return Ok(response);
             }
-            Refusal::UnsupportedMediaType(why) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, *why),
-            Refusal::RoomFull => (StatusCode::SERVICE_UNAVAILABLE, "the room is full"),
-            Refusal::Crowded(Crowded::Guest) => (
+            Denied::UnsupportedMediaType(why) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, *why),
+            Denied::RoomFull => (StatusCode::SERVICE_UNAVAILABLE, "the room is full"),
+            Denied::Crowded(Crowded::Guest) => (
                 StatusCode::TOO_MANY_REQUESTS,
                 "this browser has too many connections to the room open; close some tabs",
             ),
-            Refusal::Crowded(Crowded::Address) => (
+            Denied::Crowded(Crowded::Address) => (
                 StatusCode::TOO_MANY_REQUESTS,
                 "too many connections to the room from this address",
             ),

@@ -17,7 +17,7 @@ use warp::reject::Rejection;
 use warp::reply::Response;
 use warp::Filter;
 
-use super::Refusal;
+use super::Denied;
 use crate::net::coalesce::Coalesced;
 use crate::net::Socket;
 
@@ -43,10 +43,10 @@ pub fn handshake() -> impl Filter<Extract = (Handshake,), Error = Rejection> + C
         .and_then(
             |headers: HeaderMap, on_upgrade: Option<OnUpgrade>| async move {
                 let accept = accept_key(&headers).ok_or_else(|| {
-                    warp::reject::custom(Refusal::BadRequest("not a WebSocket handshake"))
+                    warp::reject::custom(Denied::BadRequest("not a WebSocket handshake"))
                 })?;
                 let on_upgrade = on_upgrade.ok_or_else(|| {
-                    warp::reject::custom(Refusal::BadRequest("this connection cannot be upgraded"))
+                    warp::reject::custom(Denied::BadRequest("this connection cannot be upgraded"))
                 })?;
                 Ok::<_, Rejection>(Handshake { accept, on_upgrade })
             },

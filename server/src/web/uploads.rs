@@ -22,10 +22,10 @@ use warp::Filter;
 use super::RouteState;
 use crate::config::{Config, UploadPace};
 use crate::limits::{KeyPlace, MessageRate, PerKey};
+use crate::model::ConnectedFrom;
 use crate::model::FileInfo;
-use crate::net::Via;
-use crate::room::{ConnectedFrom, Refused};
-use crate::session::Remote;
+use crate::net::{Remote, Via};
+use crate::room::Refused;
 
 /// Room for the multipart envelope around the file: boundaries and part
 /// headers (a long file name included).

@@ -54,7 +54,7 @@ pub type PassId = u64;
 
 /// Why an invite was not accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum InviteRefused {
+pub enum BadInvite {
     /// Not the current secret (never was, or an old link).
     #[error("this invite link is not valid (any more)")]
     Wrong,
@@ -241,9 +241,9 @@ impl Invites {
     /// Exchanges `candidate` for a new pass if it is the current secret.
     /// Every attempt counts against the address's budget, checked before
     /// the secret is looked at, so a guesser learns nothing past it.
-    pub fn redeem(&self, from: IpAddr, candidate: &str) -> Result<IssuedPass, InviteRefused> {
+    pub fn redeem(&self, from: IpAddr, candidate: &str) -> Result<IssuedPass, BadInvite> {
         if self.attempts.check_key(&from).is_err() {
-            return Err(InviteRefused::TooManyAttempts);
+            return Err(BadInvite::TooManyAttempts);
         }
         // Bound the limiter's memory: forget addresses back to a full budget.
         if self.attempts.len() > MAX_PASSES {
@@ -253,26 +253,21 @@ impl Invites {
     }
 
     /// [`Self::redeem`] past the attempt budget, at `now`.
-    fn issue(
-        &self,
-        from: IpAddr,
-        candidate: &str,
-        now: Instant,
-    ) -> Result<IssuedPass, InviteRefused> {
+    fn issue(&self, from: IpAddr, candidate: &str, now: Instant) -> Result<IssuedPass, BadInvite> {
         let mut state = self.lock();
         let matches: bool = match &state.secret {
             Some(secret) => candidate.as_bytes().ct_eq(secret.as_bytes()).into(),
             None => false,
         };
         if !matches {
-            return Err(InviteRefused::Wrong);
+            return Err(BadInvite::Wrong);
         }
         // Room for one more from this address: its own least recently used
         // idle pass makes way, or nothing does.
         if state.issued.get(&from).copied().unwrap_or(0) >= MAX_PASSES_PER_ADDRESS {
             let own = state
                 .least_recently_used(|pass| pass.issued_to == from)
-                .ok_or(InviteRefused::TooManyFromAddress)?;
+                .ok_or(BadInvite::TooManyFromAddress)?;
             state.forget(own);
         }
         // Room for one more in all: a pass idle for long makes way.
@@ -281,12 +276,12 @@ impl Invites {
                 .least_recently_used(|pass| {
                     now.saturating_duration_since(pass.last_used) >= IDLE_BEFORE_REPLACED
                 })
-                .ok_or(InviteRefused::Full)?;
+                .ok_or(BadInvite::Full)?;
             state.forget(idle);
         }
         let token = random_id().map_err(|err| {
             log::error!("no randomness for an invite pass: {err}");
-            InviteRefused::NoRandomness
+            BadInvite::NoRandomness
         })?;
         let id = state.next_id;
         state.next_id += 1;

@@ -35,12 +35,12 @@ fn the_secret_buys_a_pass_and_nothing_else_does() {
     let secret = invites.secret().expect("a secret");
     assert_eq!(
         invites.redeem(guest(2), "0123456789abcdef0123456789abcdef"),
-        Err(InviteRefused::Wrong)
+        Err(BadInvite::Wrong)
     );
-    assert_eq!(invites.redeem(guest(2), ""), Err(InviteRefused::Wrong));
+    assert_eq!(invites.redeem(guest(2), ""), Err(BadInvite::Wrong));
     assert_eq!(
         invites.redeem(guest(2), &secret[..31]),
-        Err(InviteRefused::Wrong)
+        Err(BadInvite::Wrong)
     );
     let pass = invites.redeem(guest(2), &secret).expect("the right secret");
     assert_eq!(invites.check(&pass.token), Some(pass.id));
@@ -71,7 +71,7 @@ fn a_new_secret_ends_the_old_link_and_its_passes() {
     let pass = invites.redeem(guest(2), &old).expect("a pass");
     invites.renew();
     assert_ne!(invites.secret(), Some(old.clone()));
-    assert_eq!(invites.redeem(guest(2), &old), Err(InviteRefused::Wrong));
+    assert_eq!(invites.redeem(guest(2), &old), Err(BadInvite::Wrong));
     assert_eq!(invites.check(&pass.token), None);
     let fresh = invites
         .redeem(guest(2), &invites.secret().expect("a secret"))
@@ -95,11 +95,11 @@ fn guessing_is_cut_off_per_address_even_for_the_right_secret() {
     let invites = invites();
     let secret = invites.secret().expect("a secret");
     for _ in 0..ATTEMPTS_BURST {
-        assert_eq!(invites.redeem(guest(9), "wrong"), Err(InviteRefused::Wrong));
+        assert_eq!(invites.redeem(guest(9), "wrong"), Err(BadInvite::Wrong));
     }
     assert_eq!(
         invites.redeem(guest(9), &secret),
-        Err(InviteRefused::TooManyAttempts)
+        Err(BadInvite::TooManyAttempts)
     );
     assert!(
         invites.redeem(guest(10), &secret).is_ok(),
@@ -122,7 +122,7 @@ fn at_the_cap_only_a_long_idle_pass_makes_way_and_none_in_use() {
     let soon = start + Duration::from_secs(60);
     assert_eq!(
         invites.issue(many(9999), &secret, soon),
-        Err(InviteRefused::Full)
+        Err(BadInvite::Full)
     );
     assert!(issued.iter().all(|p| invites.check(&p.token) == Some(p.id)));
     // An hour on, one pass was last used long before the others: it
@@ -171,7 +171,7 @@ fn one_address_replaces_only_its_own_idle_passes() {
     let _also = invites.connect(again.id, guest(2));
     assert_eq!(
         invites.issue(guest(2), &secret, now),
-        Err(InviteRefused::TooManyFromAddress)
+        Err(BadInvite::TooManyFromAddress)
     );
     assert!(invites.issue(guest(4), &secret, now).is_ok());
 }
