@@ -50,6 +50,7 @@ const steps = [
     },
   },
   { name: 'fmt', what: 'cargo fmt --check', run: () => run(['cargo', 'fmt', '--all', '--', '--check']) },
+  { name: 'shape', what: 'no import circle, no file over 500 lines, no function over 100', run: () => run(['node', 'scripts/shape.mjs']) },
   {
     name: 'clippy',
     what: 'cargo clippy -D warnings',

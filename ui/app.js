@@ -1,45 +1,35 @@
 // @ts-check
 /**
  * Hearth's chat page: joins the room, and routes what the room says to the
- * module that owns it. Speaks protocol v1 (docs/protocol.md).
+ * part that owns it. Speaks protocol v1 (docs/protocol.md). Each folder is
+ * a concept, its index.js the front door:
  *
- *   session.js          requests sent and not answered yet
- *   identity.js         my name, my secret, my user
- *   timeline.js         what the log shows (conversation.js: the messages in it)
- *   message-view.js     one message on screen (format.js: its text, files.js: its files)
- *   message-actions.js  reply, react, edit, delete; moving between messages
- *   reactions.js        the reaction palette, reactions kept current
- *   unread.js           the "new since you were here" divider
- *   composer.js         the message box and what it replies to (uploads.js: its files)
- *   people.js           who is here and who is typing
- *   arrivals.js         what the timeline says about people coming and going
- *   name-dialog.js      picking or changing a name
- *   search.js           the search panel
- *   attention.js        title count, notifications, screen-reader announcements
- *   desktop.js          the desktop window's extras: the host panel (sharing.js: the network, who is in the room)
+ *   room/       the link to the room: the connection, requests, who I am
+ *   timeline/   one conversation's view: its messages, log, unread marker,
+ *               people, comings and goings (conversationView makes them)
+ *   message/    one message on screen, its text, files, reactions, actions
+ *   composer/   writing a message and the files sent with it
+ *   people/     who is here, my name and the dialog that picks it
+ *   search/     the search panel
+ *   host/       the desktop window's host panel, sharing, closing
+ *   platform/   the desktop bridge, attention (title, notifications), DOM helpers
  * @module app
  */
 
-import * as arrivals from './timeline/arrivals.js';
-import * as attention from './platform/attention.js';
-import * as composer from './composer/composer.js';
-import { JOIN_TIMEOUT_REASON, RoomConnection, SHARING_STOPPED_REASON } from './room/connection.js';
-import * as desktop from './platform/desktop.js';
-import { byId } from './platform/dom.js';
-import * as files from './message/files.js';
-import * as identity from './room/identity.js';
-import * as messageActions from './message/actions.js';
-import { fillQuote, summary } from './message/view.js';
-import * as nameDialog from './people/name-dialog.js';
-import * as people from './people/people.js';
-import * as reactions from './message/reactions.js';
-import { SEARCH_LIMIT, SearchPanel } from './search/search.js';
-import * as session from './room/session.js';
-import * as timeline from './timeline/timeline.js';
-import * as unread from './timeline/unread.js';
+import { composer } from './composer/index.js';
+import { hostPanel } from './host/index.js';
+import { files, fillQuote, messageActions, reactions, summary } from './message/index.js';
+import { nameDialog, showMe } from './people/index.js';
+import { attention, byId, desktop } from './platform/index.js';
+import { identity, JOIN_TIMEOUT_REASON, RoomConnection, session, SHARING_STOPPED_REASON } from './room/index.js';
+import { SEARCH_LIMIT, SearchPanel } from './search/index.js';
+import { conversationView } from './timeline/index.js';
 
 /** @typedef {import('./room/identity.js').User} User */
 /** @typedef {import('./timeline/conversation.js').ChatMessage} ChatMessage */
+
+/** The one conversation this page shows (the room's). */
+const view = conversationView(document);
 
 const ui = {
   status: byId('status'),
@@ -50,8 +40,8 @@ const ui = {
 
 const search = new SearchPanel({
   send: (query) => session.request({ kind: 'search', query }, { type: 'search', query, limit: SEARCH_LIMIT }),
-  choose: (id) => timeline.jumpTo(id),
-  canOpen: () => !nameDialog.isOpen() && !ui.clearDialog.open && !messageActions.dialogOpen() && !files.lightboxOpen() && !desktop.dialogOpen(),
+  choose: (id) => view.timeline.jumpTo(id),
+  canOpen: () => !nameDialog.isOpen() && !ui.clearDialog.open && !messageActions.dialogOpen() && !files.lightboxOpen() && !hostPanel.dialogOpen(),
 });
 
 // ---------------------------------------------------------------- start-up
@@ -65,7 +55,7 @@ async function start() {
       address = info.url;
       url = `${info.url.replace(/^http/, 'ws')}/ws`;
       files.setRoomAddress(info.url);
-      desktop.setupHostPanel(info, attention.announce).catch((error) => console.error('host panel', error));
+      hostPanel.mount(info, attention.announce).catch((error) => console.error('host panel', error));
     }
   } else {
     attention.offerNotifications();
@@ -73,34 +63,40 @@ async function start() {
   ui.emptyAddress.textContent = address;
 
   const connection = new RoomConnection(url);
-  session.attach(connection);
+  session.mount(connection);
   connection.addEventListener('state', (event) => showConnectionState(/** @type {CustomEvent} */ (event).detail));
   connection.addEventListener('open', onOpen);
   connection.addEventListener('message', (event) => onMessage(/** @type {CustomEvent} */ (event).detail));
   connection.addEventListener('close', (event) => onClose(/** @type {CustomEvent<CloseEvent>} */ (event).detail));
   connection.connect();
 
-  people.init({
+  view.people.mount({
     changed: () => {
-      timeline.updateEmptyState();
-      desktop.peopleChanged();
+      view.timeline.updateEmptyState();
+      hostPanel.peopleChanged();
     },
     announce: attention.announce,
   });
-  composer.wire({ editLast: messageActions.editLast });
-  nameDialog.wire({ afterClose: composer.focus, maxChars: () => composer.currentLimits().max_name_chars });
-  timeline.init({ focusComposer: composer.focus });
-  messageActions.wire({
-    conversation: timeline.conversation,
+  composer.mount({
+    editLast: messageActions.editLast,
+    backToLatest: () => {
+      if (view.timeline.isAway()) view.timeline.jumpToLatest();
+    },
+  });
+  nameDialog.mount({ afterClose: composer.focus, maxChars: () => composer.currentLimits().max_name_chars });
+  view.timeline.mount({ focusComposer: composer.focus });
+  messageActions.mount({
+    conversation: view.conversation,
     reply: composer.reply,
-    jumpTo: timeline.jumpTo,
+    jumpTo: (id) => view.timeline.jumpTo(id),
     focusComposer: composer.focus,
     showError: composer.showError,
     maxMessageBytes: () => composer.currentLimits().max_message_bytes,
+    log: view.scroll.log,
   });
-  unread.wire({ conversation: timeline.conversation, jumpTo: timeline.jumpTo });
-  files.wire();
-  attention.wire();
+  view.unread.mount({ jumpTo: (id) => view.timeline.jumpTo(id) });
+  files.mount();
+  attention.mount();
   if (!identity.wanted()) nameDialog.open('join');
 }
 
@@ -113,16 +109,16 @@ function onOpen() {
 
 /** @param {CloseEvent} event */
 function onClose(event) {
-  arrivals.flush();
+  view.arrivals.flush();
   identity.leave();
-  desktop.refreshHostCount();
-  people.clearTyping();
+  hostPanel.refreshHostCount();
+  view.people.clearTyping();
   // Nothing sent on that socket will be answered now, and nothing queued
   // will be sent on it; messages that never left go back in the box.
   const { unanswered, neverSent } = session.drop();
   const unsent = neverSent.flatMap((pending) => (pending.kind === 'say' ? [pending.text] : []));
   if (unsent.length > 0) composer.restoreDraft(unsent.join('\n'));
-  timeline.connectionLost();
+  view.timeline.connectionLost();
   search.lost();
   if (event.code === 1009) {
     composer.showError(`That message was too long: the limit is ${composer.formatBytes(composer.currentLimits().max_message_bytes)}.`);
@@ -176,23 +172,23 @@ function showConnectionState(detail) {
   composer.update();
 }
 
-/** Frames that add lines to the timeline. */
+/** Frames that add lines to the view.timeline. */
 const LINES = new Set(['welcome', 'message', 'renamed', 'cleared']);
 
 /** @param {any} message */
 function onMessage(message) {
   // Comings and goings not said yet go into the timeline before anything else does.
-  if (LINES.has(message.type)) arrivals.flush();
+  if (LINES.has(message.type)) view.arrivals.flush();
   switch (message.type) {
     case 'welcome':
       onWelcome(message);
-      desktop.refreshHostCount();
+      hostPanel.refreshHostCount();
       break;
     case 'message':
       onLiveMessage(message);
       break;
     case 'history':
-      timeline.historyAnswered(session.answered('history'), message);
+      view.timeline.historyAnswered(session.answered('history'), message);
       break;
     case 'results':
       session.answered('search');
@@ -210,32 +206,32 @@ function onMessage(message) {
     case 'cleared':
       messageActions.cancelEdit(false);
       reactions.close(false);
-      timeline.cleared();
+      view.timeline.cleared();
       search.refresh();
       break;
     case 'joined':
-      people.joined(message.user);
-      arrivals.news([message.user], []);
+      view.people.joined(message.user);
+      view.arrivals.news([message.user], []);
       break;
     case 'left':
-      people.left(message.user);
-      arrivals.news([], [message.user]);
+      view.people.left(message.user);
+      view.arrivals.news([], [message.user]);
       break;
     case 'presence': {
       const joined = message.joined ?? [];
       const left = message.left ?? [];
-      const unnamed = people.presence(joined, left, message.people);
-      arrivals.news(joined, left, unnamed);
+      const unnamed = view.people.presence(joined, left, message.people);
+      view.arrivals.news(joined, left, unnamed);
       break;
     }
     case 'people':
-      if (session.answered('people')) people.paged(message.users, message.next);
+      if (session.answered('people')) view.people.paged(message.users, message.next);
       break;
     case 'renamed':
       onRenamed(message.user, message.previous);
       break;
     case 'typing':
-      if (!identity.isMe(message.user)) people.startTyping(message.user);
+      if (!identity.isMe(message.user)) view.people.startTyping(message.user);
       break;
     case 'error':
       onServerError(message.code, message.message);
@@ -244,8 +240,8 @@ function onMessage(message) {
 }
 
 /**
- * Joined (again): see timeline.welcomed for what happens to the view. The
- * people list starts over from the welcome's first page of people.
+ * Joined (again): see view.timeline.welcomed for what happens to the view. The
+ * people list starts over from the welcome's first page of view.people.
  * @param {{room: string, you: User, users: User[], people?: number, people_next?: number | null,
  *   history: ChatMessage[], first_id: number, limits: import('./composer/composer.js').Limits}} welcome
  */
@@ -253,13 +249,13 @@ function onWelcome(welcome) {
   session.answered('hello');
   identity.joinedAs(welcome.you);
   composer.setLimits(welcome.limits);
-  people.reset(welcome);
-  timeline.welcomed(welcome);
-  unread.welcomed();
+  view.people.reset(welcome);
+  view.timeline.welcomed(welcome);
+  view.unread.welcomed();
   if (nameDialog.openFor() === 'join') nameDialog.close();
-  people.showMe();
+  showMe();
   composer.update();
-  timeline.settle();
+  view.timeline.settle();
   search.refresh();
 }
 
@@ -271,13 +267,13 @@ function onRenamed(user, previous) {
   if (identity.isMe(user)) {
     session.answered('rename');
     identity.joinedAs(user);
-    people.showMe();
+    showMe();
     if (nameDialog.openFor() === 'rename') nameDialog.close();
-    timeline.system(`You are now ${user.name}`);
+    view.timeline.system(`You are now ${user.name}`);
   } else {
-    timeline.system(`${previous} is now ${user.name}`);
+    view.timeline.system(`${previous} is now ${user.name}`);
   }
-  people.renamed(user);
+  view.people.renamed(user);
 }
 
 /**
@@ -294,13 +290,13 @@ function onServerError(code, text) {
   }
   switch (pending?.kind) {
     case 'history':
-      timeline.historyRefused(pending, code, text);
+      view.timeline.historyRefused(pending, code, text);
       break;
     case 'search':
       search.failed(pending.query, code);
       break;
     case 'people':
-      people.pageFailed(code, text);
+      view.people.pageFailed(code, text);
       break;
     case 'hello':
     case 'rename':
@@ -344,8 +340,8 @@ function onLiveMessage(message) {
   // The echo of what this page (this connection) sent.
   const echo = identity.isMe(message.from);
   if (echo && session.answered('say')) session.sendQueued();
-  people.stopTyping(message.from.id);
-  timeline.live(message, echo);
+  view.people.stopTyping(message.from.id);
+  view.timeline.live(message, echo);
   if (!identity.isSelf(message.from)) {
     const what = summary(message, 200);
     attention.announce(`${message.from.name}: ${what}`);
@@ -368,12 +364,12 @@ function excerptOf(text) {
  * @param {(quote: import('./timeline/conversation.js').Quote) => void} change
  */
 function updateQuotes(id, change) {
-  timeline.eachMessage((message) => {
+  view.timeline.eachMessage((message) => {
     if (message.reply_to?.id === id) change(message.reply_to);
   });
   for (const button of document.querySelectorAll(`#messages button.quote[data-ref="${id}"]`)) {
     const item = button.closest('li.msg');
-    const quoted = timeline.conversation.message(Number(/** @type {HTMLElement | null} */ (item)?.dataset.id))?.reply_to;
+    const quoted = view.conversation.message(Number(/** @type {HTMLElement | null} */ (item)?.dataset.id))?.reply_to;
     if (quoted) fillQuote(/** @type {HTMLElement} */ (button), quoted);
   }
 }
@@ -381,11 +377,11 @@ function updateQuotes(id, change) {
 /** @param {{id: number, text: string, edited_ts: number}} frame */
 function onEdited(frame) {
   if (session.answeredWhere('edit', (pending) => pending.id === frame.id)) session.sendQueued();
-  timeline.updateMessage(frame.id, (message) => {
+  view.timeline.updateMessage(frame.id, (message) => {
     message.text = frame.text;
     message.edited_ts = frame.edited_ts;
   });
-  timeline.refresh(frame.id);
+  view.timeline.refresh(frame.id);
   updateQuotes(frame.id, (quote) => {
     quote.excerpt = excerptOf(frame.text);
   });
@@ -398,14 +394,14 @@ function onDeleted(frame) {
   if (session.answeredWhere('delete', (pending) => pending.id === frame.id)) session.sendQueued();
   if (messageActions.editingId() === frame.id) messageActions.cancelEdit(false);
   if (reactions.paletteFor() === frame.id) reactions.close(false);
-  timeline.updateMessage(frame.id, (message) => {
+  view.timeline.updateMessage(frame.id, (message) => {
     message.deleted = true;
     message.text = '';
     delete message.files;
     delete message.edited_ts;
     delete message.reactions;
   });
-  timeline.refresh(frame.id);
+  view.timeline.refresh(frame.id);
   updateQuotes(frame.id, (quote) => {
     quote.deleted = true;
     quote.excerpt = '';
@@ -416,8 +412,8 @@ function onDeleted(frame) {
 /** @param {{id: number, emoji: string, user: User, added: boolean}} frame */
 function onReaction(frame) {
   if (identity.isMe(frame.user) && session.answeredWhere('react', (pending) => pending.id === frame.id)) session.sendQueued();
-  const shown = timeline.updateMessage(frame.id, (message) => reactions.apply(message, frame.emoji, frame.user, frame.added));
-  if (shown) timeline.refresh(frame.id);
+  const shown = view.timeline.updateMessage(frame.id, (message) => reactions.apply(message, frame.emoji, frame.user, frame.added));
+  if (shown) view.timeline.refresh(frame.id);
 }
 
 start().catch((error) => {

@@ -11,7 +11,6 @@ import { byId } from '../platform/dom.js';
 import * as identity from '../room/identity.js';
 import { summary } from '../message/view.js';
 import * as session from '../room/session.js';
-import * as timeline from '../timeline/timeline.js';
 import * as uploads from './uploads.js';
 
 /**
@@ -42,6 +41,8 @@ let limits = { max_message_bytes: 16384, max_name_chars: 32 };
 let lastTypingSent = 0;
 /** @type {Quote | null} the message the draft answers */
 let replyTo = null;
+/** @type {() => void} */
+let backToLatest = () => {};
 /** @type {() => boolean} */
 let editLast = () => false;
 
@@ -57,10 +58,15 @@ export function setLimits(announced) {
   update();
 }
 
-/** @param {{editLast: () => boolean}} hooks `editLast`: edits my last message (ArrowUp in an empty box) */
-export function wire(hooks) {
+/**
+ * @param {{editLast: () => boolean, backToLatest: () => void}} hooks `editLast`: edits my
+ *   last message (ArrowUp in an empty box); `backToLatest`: shows the latest messages, where
+ *   what is sent will show, if the reader views older ones
+ */
+export function mount(hooks) {
   editLast = hooks.editLast;
-  uploads.wire({ showError, changed: update });
+  backToLatest = hooks.backToLatest;
+  uploads.mount({ showError, changed: update });
   ui.replyCancel.addEventListener('click', () => {
     setReply(null);
     ui.input.focus();
@@ -128,7 +134,7 @@ function sendDraft() {
   if (reply) frame.reply_to = reply.id;
   if (files.length > 0) frame.files = files.map((file) => file.id);
   // Viewing older messages: go back to the latest, where this one will show.
-  if (timeline.isAway()) timeline.jumpToLatest();
+  backToLatest();
   if (!session.request({ kind: 'say', text, replyTo: reply, files }, frame)) {
     showError('Not connected. Your message is kept; send it once the room is back.');
     return;

@@ -51,7 +51,7 @@ let whenDone = null;
 let hooks = { showError: () => {}, changed: () => {} };
 
 /** @param {UploadHooks} given */
-export function wire(given) {
+export function mount(given) {
   hooks = given;
   ui.input.addEventListener('change', () => {
     add([...(ui.input.files ?? [])]);

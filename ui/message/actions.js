@@ -14,7 +14,6 @@ import { byId, el } from '../platform/dom.js';
 import * as identity from '../room/identity.js';
 import { canDelete, canEdit, onRender } from './view.js';
 import * as reactions from './reactions.js';
-import * as scroll from '../timeline/scroll.js';
 import * as session from '../room/session.js';
 
 /** @typedef {import('../timeline/conversation.js').ChatMessage} ChatMessage */
@@ -28,10 +27,11 @@ import * as session from '../room/session.js';
  * @property {() => void} focusComposer
  * @property {(text: string) => void} showError says why something failed, by the composer
  * @property {() => number} maxMessageBytes the largest frame the room takes
+ * @property {HTMLElement} log the scrolling log the messages are in
  */
 
 const ui = {
-  log: scroll.logElement(),
+  log: /** @type {HTMLElement} */ (byId('log')),
   list: /** @type {HTMLOListElement} */ (byId('messages')),
   deleteDialog: /** @type {HTMLDialogElement} */ (byId('delete-dialog')),
   deleteText: byId('delete-text'),
@@ -46,9 +46,11 @@ let editing = null;
 let deleting = null;
 
 /** @param {ActionHooks} given */
-export function wire(given) {
+export function mount(given) {
   hooks = given;
-  reactions.wire({ toggle: react });
+  ui.log = given.log;
+  ui.list = given.conversation.list;
+  reactions.mount({ toggle: react });
   // A message being edited keeps its editor when it is built again.
   onRender((item, message) => {
     if (editing?.id !== message.id) return;

@@ -14,7 +14,7 @@
 
 import * as desktop from '../platform/desktop.js';
 import { byId, el } from '../platform/dom.js';
-import * as scroll from '../timeline/scroll.js';
+import { atBottom } from '../timeline/scroll.js';
 
 /** @typedef {import('../timeline/conversation.js').FileInfo} FileInfo */
 
@@ -135,12 +135,17 @@ function settle(link) {
     link.classList.remove('loading');
     return;
   }
-  const log = scroll.logElement();
-  const atBottom = scroll.isAtBottom();
+  // The log of the conversation the picture is in.
+  const log = link.closest('.log');
+  if (!(log instanceof HTMLElement)) {
+    link.classList.remove('loading');
+    return;
+  }
+  const wasAtBottom = atBottom(log);
   const before = link.getBoundingClientRect();
   const above = before.bottom <= log.getBoundingClientRect().top;
   link.classList.remove('loading');
-  if (atBottom) {
+  if (wasAtBottom) {
     log.scrollTop = log.scrollHeight;
   } else if (above) {
     log.scrollTop += link.getBoundingClientRect().height - before.height;
@@ -176,7 +181,7 @@ function download(file, url) {
 let returnTo = null;
 
 /** Wires the lightbox's buttons. */
-export function wire() {
+export function mount() {
   const dialog = /** @type {HTMLDialogElement} */ (byId('image-dialog'));
   byId('image-close').addEventListener('click', () => dialog.close());
   byId('image-open').addEventListener('click', (event) => {

@@ -27,7 +27,7 @@ let openFor = null;
 let toggle = () => {};
 
 /** @param {{toggle: (id: number, emoji: string) => void}} hooks `toggle`: adds or takes back my reaction */
-export function wire(hooks) {
+export function mount(hooks) {
   toggle = hooks.toggle;
   // A message built again (it changed) while its palette is open keeps it.
   onRender((item, message) => {

@@ -32,7 +32,7 @@ let maxChars = () => 32;
  * @param {{afterClose: () => void, maxChars: () => number}} hooks
  *   `afterClose`: where focus goes; `maxChars`: the longest name the room takes
  */
-export function wire(hooks) {
+export function mount(hooks) {
   afterClose = hooks.afterClose;
   maxChars = hooks.maxChars;
   ui.button.addEventListener('click', () => open(identity.currentUser() ? 'rename' : 'join'));

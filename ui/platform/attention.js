@@ -24,7 +24,7 @@ function notificationsAvailable() {
 }
 
 /** Clears the count when the page is looked at again; wires the notifications button. */
-export function wire() {
+export function mount() {
   const notifyButton = /** @type {HTMLButtonElement} */ (byId('notify-button'));
   const seen = () => {
     if (document.hidden || !document.hasFocus()) return;

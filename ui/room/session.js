@@ -34,7 +34,7 @@ let requests = [];
 let queued = [];
 
 /** @param {import('./connection.js').RoomConnection} room */
-export function attach(room) {
+export function mount(room) {
   connection = room;
 }
 

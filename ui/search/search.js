@@ -45,7 +45,7 @@ export class SearchPanel {
     /** @type {Element | null} where focus goes back to on Escape */
     this.returnTo = null;
     this.restoreFocus = true;
-    this.wire();
+    this.#listen();
   }
 
   get isOpen() {
@@ -57,7 +57,7 @@ export class SearchPanel {
     return this.input.value.trim();
   }
 
-  wire() {
+  #listen() {
     this.openButton.addEventListener('click', () => this.open());
     byId('search-close').addEventListener('click', () => this.close());
     document.addEventListener('keydown', (event) => {

@@ -1,6 +1,6 @@
 // @ts-check
 /**
- * What the timeline says about people coming and going. A few arrivals and
+ * What a conversation's timeline says about people coming and going. A few arrivals and
  * departures get a line each as they happen ("Ann joined", "Bob left"). A
  * crowd (a large room filling up, a class arriving at once) does not get a
  * line per person: past a small burst, what happened since the last line is
@@ -10,7 +10,6 @@
  */
 
 import * as attention from '../platform/attention.js';
-import * as timeline from './timeline.js';
 
 /** @typedef {import('../room/identity.js').User} User */
 
@@ -19,56 +18,65 @@ const BURST = 5;
 /** After a burst, at most one line this often. */
 const EVERY_MS = 2000;
 
-let budget = BURST;
-let refilledAt = Date.now();
 /**
  * Not said yet: who joined and left, and how many more joined without
  * being named.
  * @typedef {{joined: User[], left: User[], unnamed: number}} News
  */
-/** @type {News} */
-let pending = { joined: [], left: [], unnamed: 0 };
-/** @type {ReturnType<typeof setTimeout> | undefined} */
-let timer;
 
-/**
- * People joined, then people left: said at once while the budget lasts,
- * else in the next summary.
- * @param {User[]} joined
- * @param {User[]} left
- * @param {number} [unnamed] how many more joined, not named
- */
-export function news(joined, left, unnamed = 0) {
-  if (joined.length === 0 && left.length === 0 && unnamed === 0) return;
-  pending.joined.push(...joined);
-  pending.left.push(...left);
-  pending.unnamed += unnamed;
-  refill();
-  if (budget >= 1) flush();
-  else timer ??= setTimeout(flush, Math.ceil((1 - budget) * EVERY_MS));
-}
+/** What one conversation's timeline says about its comings and goings. */
+export class Arrivals {
+  #budget = BURST;
+  #refilledAt = Date.now();
+  /** @type {News} */
+  #pending = { joined: [], left: [], unnamed: 0 };
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  #timer;
 
-/**
- * Says what is pending now. Called before anything else goes into the
- * timeline too (a message, a rename), so each line stays where it happened.
- */
-export function flush() {
-  clearTimeout(timer);
-  timer = undefined;
-  const said = pending;
-  if (said.joined.length === 0 && said.left.length === 0 && said.unnamed === 0) return;
-  pending = { joined: [], left: [], unnamed: 0 };
-  refill();
-  budget = Math.max(0, budget - 1);
-  const text = describe(said);
-  timeline.system(text);
-  if (said.joined.length > 0 || said.unnamed > 0) attention.announce(text);
-}
+  /** @param {(text: string) => void} line adds a line to the conversation's timeline */
+  constructor(line) {
+    this.line = line;
+  }
 
-function refill() {
-  const now = Date.now();
-  budget = Math.min(BURST, budget + (now - refilledAt) / EVERY_MS);
-  refilledAt = now;
+  /**
+   * People joined, then people left: said at once while the budget lasts,
+   * else in the next summary.
+   * @param {User[]} joined
+   * @param {User[]} left
+   * @param {number} [unnamed] how many more joined, not named
+   */
+  news(joined, left, unnamed = 0) {
+    if (joined.length === 0 && left.length === 0 && unnamed === 0) return;
+    this.#pending.joined.push(...joined);
+    this.#pending.left.push(...left);
+    this.#pending.unnamed += unnamed;
+    this.#refill();
+    if (this.#budget >= 1) this.flush();
+    else this.#timer ??= setTimeout(() => this.flush(), Math.ceil((1 - this.#budget) * EVERY_MS));
+  }
+
+  /**
+   * Says what is pending now. Called before anything else goes into the
+   * timeline too (a message, a rename), so each line stays where it happened.
+   */
+  flush() {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const said = this.#pending;
+    if (said.joined.length === 0 && said.left.length === 0 && said.unnamed === 0) return;
+    this.#pending = { joined: [], left: [], unnamed: 0 };
+    this.#refill();
+    this.#budget = Math.max(0, this.#budget - 1);
+    const text = describe(said);
+    this.line(text);
+    if (said.joined.length > 0 || said.unnamed > 0) attention.announce(text);
+  }
+
+  #refill() {
+    const now = Date.now();
+    this.#budget = Math.min(BURST, this.#budget + (now - this.#refilledAt) / EVERY_MS);
+    this.#refilledAt = now;
+  }
 }
 
 /**
