@@ -11,13 +11,15 @@
 //! # }
 //! ```
 //!
-//! The modules follow the concepts: `action` (each change people make, from
-//! frame to store to event), `room` (who is here, what was said, the
-//! fan-out, each peer's queue), `session` (one connection), `protocol` (the
-//! frames), `web` (routes, the gate, the embedded page and its policy),
-//! `net` (addresses, access checks), `app` (listening, accepting, shutdown,
-//! and the entry point the binaries share), `model`, `store`, `share`,
-//! `config`, `limits` and `os`.
+//! The modules follow the concepts, lower layers first: `model` (people,
+//! messages, the rules for names and text; uses nothing), `action` (each
+//! change people make, from frame to store to event), `protocol` (the
+//! frames), `store` (SQLite), `room` (who is here, what was said, the
+//! fan-out, each peer's queue), `session` (one connection), `net`
+//! (listeners, accepting, access checks), `share` (the network and its
+//! invite), `web` (the routes), `app` (the server put together, shutdown,
+//! the headless entry point), with `config`, `limits`, `os` and `panics`
+//! beside them.
 
 mod action;
 mod app;

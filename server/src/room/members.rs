@@ -163,7 +163,7 @@ impl Room {
     }
 
     /// Tells the others that this peer is typing.
-    pub fn typing(&self, id: PeerId) -> Result<Laggards, Refused> {
+    pub fn typing(&self, id: PeerId) -> Result<(), Refused> {
         let mut state = self.lock();
         let Some(user) = state.members.get(&id).and_then(|m| m.user.as_ref()) else {
             return Err(Refused::NotJoined);
@@ -171,7 +171,7 @@ impl Room {
         let frame = ServerMessage::Typing { user }.to_frame();
         // A hint nobody needs to wait for: laggards catch up on real messages.
         drop(self.broadcast(&mut state, &frame, Some(id)));
-        Ok(Vec::new())
+        Ok(())
     }
 
     /// Removes a peer; if it had joined, the others get `left`.

@@ -2,7 +2,7 @@
 
 use tokio_tungstenite::tungstenite::Message;
 
-use super::{Laggards, Refused, Room};
+use super::{Refused, Room};
 use crate::model::PeerId;
 use crate::protocol::ServerMessage;
 use crate::store::{StorageError, PAGE_LIMIT, SEARCH_LIMIT};
@@ -20,7 +20,7 @@ impl Room {
         before: Option<u64>,
         after: Option<u64>,
         limit: Option<usize>,
-    ) -> Result<Laggards, Refused> {
+    ) -> Result<(), Refused> {
         self.require_joined(id)?;
         let limit = limit.unwrap_or(DEFAULT_PAGE).clamp(1, PAGE_LIMIT);
         let page = match after {
@@ -39,7 +39,7 @@ impl Room {
         }
         .to_frame();
         self.send_to(id, frame);
-        Ok(Vec::new())
+        Ok(())
     }
 
     /// Sends the peer up to `limit` stored messages that match `query`,
@@ -49,7 +49,7 @@ impl Room {
         id: PeerId,
         query: String,
         limit: Option<usize>,
-    ) -> Result<Laggards, Refused> {
+    ) -> Result<(), Refused> {
         self.require_joined(id)?;
         let limit = limit.unwrap_or(DEFAULT_PAGE).clamp(1, SEARCH_LIMIT);
         let messages = self
@@ -63,7 +63,7 @@ impl Room {
         }
         .to_frame();
         self.send_to(id, frame);
-        Ok(Vec::new())
+        Ok(())
     }
 
     pub(super) fn require_joined(&self, id: PeerId) -> Result<(), Refused> {

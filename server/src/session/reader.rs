@@ -202,13 +202,19 @@ pub(super) async fn apply(
     let action = match request {
         ClientMessage::Hello { name, key } => return room.join(id, &name, key.as_deref()),
         ClientMessage::Rename { name } => return room.rename(id, &name),
-        ClientMessage::Typing {} => return room.typing(id),
+        // Hints and reads reach nobody else's queue: nobody to wait for.
+        ClientMessage::Typing {} => return room.typing(id).map(|()| Vec::new()),
         ClientMessage::History {
             before,
             after,
             limit,
-        } => return room.history_page(id, before, after, limit).await,
-        ClientMessage::Search { query, limit } => return room.search(id, query, limit).await,
+        } => {
+            let read = room.history_page(id, before, after, limit).await;
+            return read.map(|()| Vec::new());
+        }
+        ClientMessage::Search { query, limit } => {
+            return room.search(id, query, limit).await.map(|()| Vec::new());
+        }
         ClientMessage::People { after } => return room.people_after(id, after),
         ClientMessage::Say(say) => Action::Say(say),
         ClientMessage::Edit(edit) => Action::Edit(edit),
