@@ -62,14 +62,7 @@ async function start() {
   }
   ui.emptyAddress.textContent = address;
 
-  const connection = new RoomConnection(url);
-  session.mount(connection);
-  connection.addEventListener('state', (event) => showConnectionState(/** @type {CustomEvent} */ (event).detail));
-  connection.addEventListener('open', onOpen);
-  connection.addEventListener('message', (event) => onMessage(/** @type {CustomEvent} */ (event).detail));
-  connection.addEventListener('close', (event) => onClose(/** @type {CustomEvent<CloseEvent>} */ (event).detail));
-  connection.connect();
-
+  // Every part is mounted before the room can say anything to it.
   view.people.mount({
     changed: () => {
       view.timeline.updateEmptyState();
@@ -97,6 +90,14 @@ async function start() {
   view.unread.mount({ jumpTo: (id) => view.timeline.jumpTo(id) });
   files.mount();
   attention.mount();
+
+  const connection = new RoomConnection(url);
+  session.mount(connection);
+  connection.addEventListener('state', (event) => showConnectionState(/** @type {CustomEvent} */ (event).detail));
+  connection.addEventListener('open', onOpen);
+  connection.addEventListener('message', (event) => onMessage(/** @type {CustomEvent} */ (event).detail));
+  connection.addEventListener('close', (event) => onClose(/** @type {CustomEvent<CloseEvent>} */ (event).detail));
+  connection.connect();
   if (!identity.wanted()) nameDialog.open('join');
 }
 

@@ -23,18 +23,24 @@ import * as uploads from './uploads.js';
 
 const TYPING_SEND_EVERY_MS = 3000;
 
-const ui = {
-  form: /** @type {HTMLFormElement} */ (byId('composer')),
-  input: /** @type {HTMLTextAreaElement} */ (byId('composer-input')),
-  send: /** @type {HTMLButtonElement} */ (byId('send-button')),
-  counter: byId('counter'),
-  error: byId('composer-error'),
-  replyBar: byId('reply-bar'),
-  replyWho: byId('reply-who'),
-  replyText: byId('reply-text'),
-  replyCancel: /** @type {HTMLButtonElement} */ (byId('reply-cancel')),
-  waiting: byId('composer-waiting'),
-};
+/** The elements this part of the page uses, looked up once it is mounted. */
+function elements() {
+  return {
+    form: /** @type {HTMLFormElement} */ (byId('composer')),
+    input: /** @type {HTMLTextAreaElement} */ (byId('composer-input')),
+    send: /** @type {HTMLButtonElement} */ (byId('send-button')),
+    counter: byId('counter'),
+    error: byId('composer-error'),
+    replyBar: byId('reply-bar'),
+    replyWho: byId('reply-who'),
+    replyText: byId('reply-text'),
+    replyCancel: /** @type {HTMLButtonElement} */ (byId('reply-cancel')),
+    waiting: byId('composer-waiting'),
+  };
+}
+
+/** @type {ReturnType<typeof elements>} */
+let ui;
 
 /** @type {Limits} */
 let limits = { max_message_bytes: 16384, max_name_chars: 32 };
@@ -64,6 +70,7 @@ export function setLimits(announced) {
  *   what is sent will show, if the reader views older ones
  */
 export function mount(hooks) {
+  ui = elements();
   editLast = hooks.editLast;
   backToLatest = hooks.backToLatest;
   uploads.mount({ showError, changed: update });

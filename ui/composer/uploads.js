@@ -27,12 +27,18 @@ import * as identity from '../room/identity.js';
  * @property {FileInfo | null} info what the room answered
  */
 
-const ui = {
-  chat: byId('chat'),
-  input: /** @type {HTMLInputElement} */ (byId('attach-input')),
-  list: byId('attachments'),
-  textarea: /** @type {HTMLTextAreaElement} */ (byId('composer-input')),
-};
+/** The elements this part of the page uses, looked up once it is mounted. */
+function elements() {
+  return {
+    chat: byId('chat'),
+    input: /** @type {HTMLInputElement} */ (byId('attach-input')),
+    list: byId('attachments'),
+    textarea: /** @type {HTMLTextAreaElement} */ (byId('composer-input')),
+  };
+}
+
+/** @type {ReturnType<typeof elements>} */
+let ui;
 
 /** @type {Upload[]} */
 let uploads = [];
@@ -52,6 +58,7 @@ let hooks = { showError: () => {}, changed: () => {} };
 
 /** @param {UploadHooks} given */
 export function mount(given) {
+  ui = elements();
   hooks = given;
   ui.input.addEventListener('change', () => {
     add([...(ui.input.files ?? [])]);

@@ -30,13 +30,17 @@ import * as session from '../room/session.js';
  * @property {HTMLElement} log the scrolling log the messages are in
  */
 
-const ui = {
-  log: /** @type {HTMLElement} */ (byId('log')),
-  list: /** @type {HTMLOListElement} */ (byId('messages')),
-  deleteDialog: /** @type {HTMLDialogElement} */ (byId('delete-dialog')),
-  deleteText: byId('delete-text'),
-  deleteConfirm: /** @type {HTMLButtonElement} */ (byId('delete-confirm')),
-};
+/** The elements this part of the page uses, looked up once it is mounted. */
+function elements() {
+  return {
+    deleteDialog: /** @type {HTMLDialogElement} */ (byId('delete-dialog')),
+    deleteText: byId('delete-text'),
+    deleteConfirm: /** @type {HTMLButtonElement} */ (byId('delete-confirm')),
+  };
+}
+
+/** @type {ReturnType<typeof elements> & {log: HTMLElement, list: HTMLOListElement}} */
+let ui;
 
 /** @type {ActionHooks} */
 let hooks;
@@ -48,8 +52,7 @@ let deleting = null;
 /** @param {ActionHooks} given */
 export function mount(given) {
   hooks = given;
-  ui.log = given.log;
-  ui.list = given.conversation.list;
+  ui = { ...elements(), log: given.log, list: given.conversation.list };
   reactions.mount({ toggle: react });
   // A message being edited keeps its editor when it is built again.
   onRender((item, message) => {

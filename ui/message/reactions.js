@@ -14,12 +14,18 @@ import { onRender } from './view.js';
 /** @typedef {import('../timeline/conversation.js').ChatMessage} ChatMessage */
 /** @typedef {import('../room/identity.js').User} User */
 
-const ui = {
-  palette: byId('reaction-palette'),
-  form: /** @type {HTMLFormElement} */ (byId('reaction-form')),
-  input: /** @type {HTMLInputElement} */ (byId('reaction-input')),
-  error: byId('reaction-error'),
-};
+/** The elements this part of the page uses, looked up once it is mounted. */
+function elements() {
+  return {
+    palette: byId('reaction-palette'),
+    form: /** @type {HTMLFormElement} */ (byId('reaction-form')),
+    input: /** @type {HTMLInputElement} */ (byId('reaction-input')),
+    error: byId('reaction-error'),
+  };
+}
+
+/** @type {ReturnType<typeof elements>} */
+let ui;
 
 /** @type {number | null} the message the palette is open for */
 let openFor = null;
@@ -28,6 +34,7 @@ let toggle = () => {};
 
 /** @param {{toggle: (id: number, emoji: string) => void}} hooks `toggle`: adds or takes back my reaction */
 export function mount(hooks) {
+  ui = elements();
   toggle = hooks.toggle;
   // A message built again (it changed) while its palette is open keeps it.
   onRender((item, message) => {

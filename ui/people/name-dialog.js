@@ -9,17 +9,23 @@ import { byId } from '../platform/dom.js';
 import * as identity from '../room/identity.js';
 import * as session from '../room/session.js';
 
-const ui = {
-  button: /** @type {HTMLButtonElement} */ (byId('name-button')),
-  dialog: /** @type {HTMLDialogElement} */ (byId('name-dialog')),
-  form: /** @type {HTMLFormElement} */ (byId('name-form')),
-  title: byId('name-title'),
-  intro: byId('name-intro'),
-  input: /** @type {HTMLInputElement} */ (byId('name-input')),
-  error: byId('name-error'),
-  cancel: /** @type {HTMLButtonElement} */ (byId('name-cancel')),
-  submit: /** @type {HTMLButtonElement} */ (byId('name-submit')),
-};
+/** The elements this part of the page uses, looked up once it is mounted. */
+function elements() {
+  return {
+    button: /** @type {HTMLButtonElement} */ (byId('name-button')),
+    dialog: /** @type {HTMLDialogElement} */ (byId('name-dialog')),
+    form: /** @type {HTMLFormElement} */ (byId('name-form')),
+    title: byId('name-title'),
+    intro: byId('name-intro'),
+    input: /** @type {HTMLInputElement} */ (byId('name-input')),
+    error: byId('name-error'),
+    cancel: /** @type {HTMLButtonElement} */ (byId('name-cancel')),
+    submit: /** @type {HTMLButtonElement} */ (byId('name-submit')),
+  };
+}
+
+/** @type {ReturnType<typeof elements>} */
+let ui;
 
 /** @type {'join' | 'rename' | null} what the dialog is for */
 let mode = null;
@@ -33,6 +39,7 @@ let maxChars = () => 32;
  *   `afterClose`: where focus goes; `maxChars`: the longest name the room takes
  */
 export function mount(hooks) {
+  ui = elements();
   afterClose = hooks.afterClose;
   maxChars = hooks.maxChars;
   ui.button.addEventListener('click', () => open(identity.currentUser() ? 'rename' : 'join'));
