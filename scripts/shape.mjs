@@ -1,6 +1,7 @@
 // The code's shape, checked: no import circle between the concepts of a
 // Rust crate (the top-level modules of server/src and src-tauri/src, read
-// from every `crate::` path), no file over 500 lines in server/src and ui/,
+// from every `crate::` path) or of the UI (the folders of ui/, read from
+// its imports), no file over 500 lines in server/src and ui/,
 // and no function over 100 lines in server/src, src-tauri/src and ui/.
 //
 //   node scripts/shape.mjs           check, and print the concepts' graph
@@ -79,6 +80,27 @@ function conceptGraph(src) {
       const target = m[1];
       const names = target.startsWith('{') ? topLevelNames(target) : [target];
       for (const name of names) if (name !== top) uses.add(name);
+    }
+  }
+  return graph;
+}
+
+/**
+ * The UI's concepts (its folders; a file at the top is its own) and which
+ * imports which, read from every relative `import … from` and `export … from`.
+ * @param {string} ui
+ * @returns {Map<string, Set<string>>}
+ */
+function uiGraph(ui) {
+  const graph = new Map();
+  const concept = (/** @type {string} */ file) => path.relative(ui, file).split(path.sep)[0];
+  for (const file of files(ui, ['.js'])) {
+    const from = concept(file);
+    if (!graph.has(from)) graph.set(from, new Set());
+    const text = code(readFileSync(file, 'utf8').replace(/(['"])(\.{1,2}\/[^'"]+)\1/g, '`$2`'));
+    for (const m of text.matchAll(/^\s*(?:import|export)\b[^;`]*?from\s*`([^`]+)`/gm)) {
+      const to = concept(path.resolve(path.dirname(file), m[1]));
+      if (to !== from && !to.startsWith('..')) graph.get(from).add(to);
     }
   }
   return graph;
@@ -177,6 +199,16 @@ for (const crate of ['server/src', 'src-tauri/src']) {
   for (const circle of circles(graph)) problems.push(`${crate}: an import circle: ${circle.join(' <-> ')}`);
   if (!quiet) {
     console.log(`${crate}: what each concept uses`);
+    for (const [name, uses] of [...graph].sort()) {
+      console.log(`  ${name.padEnd(10)} -> ${[...uses].filter((u) => graph.has(u)).sort().join(', ') || '(nothing)'}`);
+    }
+  }
+}
+{
+  const graph = uiGraph(path.join(ROOT, 'ui'));
+  for (const circle of circles(graph)) problems.push(`ui: an import circle: ${circle.join(' <-> ')}`);
+  if (!quiet) {
+    console.log('ui: what each concept imports');
     for (const [name, uses] of [...graph].sort()) {
       console.log(`  ${name.padEnd(10)} -> ${[...uses].filter((u) => graph.has(u)).sort().join(', ') || '(nothing)'}`);
     }

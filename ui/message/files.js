@@ -13,8 +13,7 @@
  */
 
 import * as desktop from '../platform/desktop.js';
-import { byId, el } from '../platform/dom.js';
-import { atBottom } from '../timeline/scroll.js';
+import { atBottom, byId, el } from '../platform/dom.js';
 
 /** @typedef {import('../timeline/conversation.js').FileInfo} FileInfo */
 

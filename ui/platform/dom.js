@@ -1,7 +1,8 @@
 // @ts-check
 /**
- * The two DOM helpers every module uses: finding the page's elements and
- * making new ones. Text always goes in through `textContent`.
+ * The DOM helpers every module uses: finding the page's elements, making
+ * new ones, and where a scrolling log is. Text always goes in through
+ * `textContent`.
  * @module dom
  */
 
@@ -30,4 +31,12 @@ export function el(tag, className, text) {
   if (className) node.className = className;
   if (text !== undefined) node.textContent = text;
   return node;
+}
+
+/**
+ * Whether a scrolling element (a conversation's log) is scrolled to (nearly) its bottom.
+ * @param {HTMLElement} log
+ */
+export function atBottom(log) {
+  return log.scrollHeight - log.scrollTop - log.clientHeight < 60;
 }

@@ -7,13 +7,7 @@
  * @module scroll
  */
 
-/**
- * Whether a log is scrolled to (nearly) its bottom.
- * @param {HTMLElement} log
- */
-export function atBottom(log) {
-  return log.scrollHeight - log.scrollTop - log.clientHeight < 60;
-}
+import { atBottom } from '../platform/dom.js';
 
 export class Scroll {
   /** Messages that arrived below while the reader was scrolled up. */
