@@ -58,6 +58,9 @@ export function send(frame) {
 }
 
 /** Requests answered once stored: nothing is sent while one is unanswered. */
+/** How long to wait before asking again after the room said `rate_limited`. */
+export const RETRY_MS = 1000;
+
 const CHANGES = new Set(['say', 'edit', 'delete', 'react']);
 
 /**

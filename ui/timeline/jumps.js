@@ -8,6 +8,7 @@
  */
 
 import * as attention from '../platform/attention.js';
+import { RETRY_MS } from '../room/session.js';
 
 /** @typedef {import('./timeline.js').Timeline} Timeline */
 /** @typedef {import('../room/session.js').HistoryPage} HistoryPage */
@@ -19,8 +20,6 @@ const JUMP_MAX_PAGES = 20;
 const WINDOW_HALF = 100;
 /** The newest messages fetched when going back to the latest. */
 const LATEST_PAGE = 100;
-/** Wait before asking again after `rate_limited`. */
-const RETRY_MS = 1000;
 
 /**
  * @param {Timeline} t

@@ -30,8 +30,6 @@ const GAP_PAGE = 200;
 const GAP_MAX_PAGES = 10;
 /** Live messages remembered while viewing older ones. */
 const MAX_HELD = 1000;
-/** Wait before asking again after `rate_limited`. */
-const RETRY_MS = 1000;
 
 /**
  * The elements a timeline shows itself in.
@@ -207,7 +205,7 @@ export class Timeline {
         const generation = this.view.generation;
         setTimeout(() => {
           if (this.view.generation === generation) this.fillGap(after, until, pages);
-        }, RETRY_MS);
+        }, session.RETRY_MS);
       },
     );
   }
@@ -399,7 +397,7 @@ export class Timeline {
             if (this.view.generation !== generation || this.view.older !== 'loading') return;
             this.view.older = 'more';
             this.loadOlder();
-          }, RETRY_MS);
+          }, session.RETRY_MS);
           return;
         }
         this.view.older = 'more';

@@ -22,11 +22,11 @@ use crate::limits::{PendingConnections, PendingPlace};
 
 /// The kernel send buffer of each connection (Linux doubles it): plenty for
 /// chat and for bursts to readers, little for a client that stops reading.
-pub(crate) const SEND_BUFFER_BYTES: usize = 128 * 1024;
+const SEND_BUFFER_BYTES: usize = 128 * 1024;
 
 /// How long an HTTP connection asked to close may take to finish the request
 /// it is serving.
-pub(crate) const CONNECTION_CLOSE_GRACE: Duration = Duration::from_secs(1);
+const CONNECTION_CLOSE_GRACE: Duration = Duration::from_secs(1);
 
 /// How accepted connections are served: the routes, the tasks shutdown
 /// waits for, and the caps on connections still sending their request
@@ -116,7 +116,7 @@ impl Acceptor {
 /// messages, and a bounded kernel send buffer. Left to autotuning, the kernel
 /// would absorb megabytes for a client that never reads, so a `welcome` it
 /// never takes would look delivered and the write timeout would never see it.
-pub(crate) fn tune_socket(stream: &TcpStream, addr: SocketAddr) {
+fn tune_socket(stream: &TcpStream, addr: SocketAddr) {
     if let Err(err) = stream.set_nodelay(true) {
         log::debug!("TCP_NODELAY on {addr}: {err}");
     }
@@ -141,7 +141,7 @@ pub(crate) async fn accept_any(listeners: &[TcpListener]) -> io::Result<(TcpStre
 /// Serves one HTTP connection; WebSocket upgrades continue in their own task.
 /// Asked to close (server shutdown, or a newer connection needs its place
 /// under the pending cap), it finishes the request in progress, if any.
-pub(crate) async fn serve_connection(
+async fn serve_connection(
     stream: TcpStream,
     addr: SocketAddr,
     via: Via,

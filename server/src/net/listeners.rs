@@ -28,7 +28,7 @@ pub enum ListenError {
 }
 
 /// How many ports after the asked-for one are tried before letting the OS pick.
-pub(crate) const FALLBACK_PORTS: u16 = 20;
+const FALLBACK_PORTS: u16 = 20;
 
 /// The room's listening sockets on this computer.
 #[derive(Debug)]

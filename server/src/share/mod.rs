@@ -124,23 +124,18 @@ impl Sharing {
         parts: SharingParts,
         build: impl FnOnce(WeakSharing) -> Acceptor,
     ) -> (Self, Acceptor) {
-        let mut built = None;
-        let inner = Arc::new_cyclic(|weak| {
-            let acceptor = build(WeakSharing(weak.clone()));
-            built = Some(acceptor.clone());
-            Inner {
-                room: parts.room,
-                invites: parts.invites,
-                access: parts.access,
-                acceptor,
-                room_port: parts.room_port,
-                wanted: parts.wanted,
-                active: Mutex::new(None),
-                switching: tokio::sync::Mutex::new(()),
-                last_error: Mutex::new(None),
-            }
+        let inner = Arc::new_cyclic(|weak| Inner {
+            room: parts.room,
+            invites: parts.invites,
+            access: parts.access,
+            acceptor: build(WeakSharing(weak.clone())),
+            room_port: parts.room_port,
+            wanted: parts.wanted,
+            active: Mutex::new(None),
+            switching: tokio::sync::Mutex::new(()),
+            last_error: Mutex::new(None),
         });
-        let acceptor = built.unwrap_or_else(|| inner.acceptor.clone());
+        let acceptor = inner.acceptor.clone();
         (Self { inner }, acceptor)
     }
 
