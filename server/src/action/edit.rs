@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::Invalid;
-use crate::model::clean_text;
+use crate::model::{clean_text, RoomId};
 
 /// New text for one's own message.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -29,6 +29,8 @@ impl Edit {
 pub struct Edited {
     /// Which message.
     pub id: u64,
+    /// The conversation it is in.
+    pub room: RoomId,
     /// Its text now.
     pub text: String,
     /// When it changed.

@@ -18,7 +18,7 @@ pub use edit::{Edit, Edited};
 pub use react::{React, Reacted};
 pub use say::{Say, MAX_FILES};
 
-use crate::model::{ChatMessage, User};
+use crate::model::{ChatMessage, RoomId, User};
 
 /// What a message takes of the in-flight budget beyond its text: its frame's
 /// JSON around it, generously.
@@ -123,4 +123,16 @@ pub enum Event {
     Deleted(Deleted),
     /// A reaction added or taken back.
     Reacted(Reacted),
+}
+
+impl Event {
+    /// The conversation it happened in: only that one's members are told.
+    pub fn room(&self) -> RoomId {
+        match self {
+            Event::Said(message) => message.room,
+            Event::Edited(edited) => edited.room,
+            Event::Deleted(deleted) => deleted.room,
+            Event::Reacted(reacted) => reacted.room,
+        }
+    }
 }

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::Invalid;
-use crate::model::{emoji, User};
+use crate::model::{emoji, RoomId, User};
 
 /// Toggling one's reaction.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -30,6 +30,8 @@ impl React {
 pub struct Reacted {
     /// Which message.
     pub id: u64,
+    /// The conversation it is in.
+    pub room: RoomId,
     /// The emoji.
     pub emoji: String,
     /// Who.

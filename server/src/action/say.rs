@@ -3,7 +3,7 @@
 use serde::Deserialize;
 
 use super::{Invalid, FRAME_OVERHEAD};
-use crate::model::clean_text;
+use crate::model::{clean_text, RoomId};
 
 /// Most files one message may carry.
 pub const MAX_FILES: usize = 10;
@@ -11,6 +11,9 @@ pub const MAX_FILES: usize = 10;
 /// A new message.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 pub struct Say {
+    /// The conversation it is for; General when absent.
+    #[serde(default)]
+    pub room: Option<RoomId>,
     /// Its text (may be empty when it carries files).
     pub text: String,
     /// The id of the message it answers.

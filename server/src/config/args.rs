@@ -12,11 +12,11 @@ use crate::store::{Retention, Storage};
 
 use super::{
     Config, RateLimit, ShareAddr, UploadPace, DEFAULT_ADDR, DEFAULT_CONCURRENT_UPLOADS,
-    DEFAULT_CONNECTIONS_PER_ADDRESS, DEFAULT_CONNECTIONS_PER_GUEST, DEFAULT_HISTORY,
-    DEFAULT_JOIN_SECS, DEFAULT_MAX_CLIENTS, DEFAULT_MAX_DOWNLOADS,
+    DEFAULT_CONNECTIONS_PER_ADDRESS, DEFAULT_CONNECTIONS_PER_GUEST, DEFAULT_DIRECTS_PER_HOUR,
+    DEFAULT_HISTORY, DEFAULT_JOIN_SECS, DEFAULT_MAX_CLIENTS, DEFAULT_MAX_DOWNLOADS,
     DEFAULT_MAX_DOWNLOADS_PER_ADDRESS, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_PERSON_FILES_BYTES,
-    DEFAULT_MAX_UPLOAD_BYTES, DEFAULT_PING_SECS, DEFAULT_RATE, DEFAULT_ROOM_RATE,
-    DEFAULT_SEND_QUEUE_BYTES, DEFAULT_UPLOAD_MIN_RATE,
+    DEFAULT_MAX_ROOMS, DEFAULT_MAX_UPLOAD_BYTES, DEFAULT_PING_SECS, DEFAULT_RATE,
+    DEFAULT_ROOM_RATE, DEFAULT_SEND_QUEUE_BYTES, DEFAULT_UPLOAD_MIN_RATE,
 };
 
 /// Command-line flags of the room server, shared by `hearth-server` and `hearth --headless`.
@@ -120,6 +120,20 @@ pub struct ServerArgs {
     #[arg(long, env = "HEARTH_MAX_PERSON_FILES_BYTES", value_name = "BYTES",
           default_value_t = DEFAULT_MAX_PERSON_FILES_BYTES)]
     pub max_person_files_bytes: u64,
+
+    /// Rooms the house may have, General included.
+    #[arg(long, env = "HEARTH_MAX_ROOMS", default_value_t = DEFAULT_MAX_ROOMS,
+          value_parser = clap::value_parser!(u64).range(1..).map(|v| v as usize))]
+    pub max_rooms: usize,
+
+    /// New people one person may open direct conversations with in an hour.
+    #[arg(long, env = "HEARTH_MAX_DIRECTS_PER_HOUR", default_value_t = DEFAULT_DIRECTS_PER_HOUR,
+          value_parser = clap::value_parser!(u64).range(1..).map(|v| v as usize))]
+    pub max_directs_per_hour: usize,
+
+    /// Let everyone make rooms, not only the host.
+    #[arg(long, env = "HEARTH_ANYONE_CREATES_ROOMS")]
+    pub anyone_creates_rooms: bool,
 
     /// Files being downloaded at once, by everyone; more get 503.
     #[arg(long, env = "HEARTH_MAX_DOWNLOADS", default_value_t = DEFAULT_MAX_DOWNLOADS,
@@ -249,6 +263,9 @@ impl ServerArgs {
             max_upload_bytes: args.max_upload_bytes,
             max_files_bytes: args.max_files_bytes,
             max_person_files_bytes: args.max_person_files_bytes,
+            max_rooms: args.max_rooms,
+            max_directs_per_hour: args.max_directs_per_hour,
+            anyone_creates_rooms: args.anyone_creates_rooms,
             max_downloads: args.max_downloads,
             max_downloads_per_address: args.max_downloads_per_address,
             max_connections_per_guest: args.max_connections_per_guest,

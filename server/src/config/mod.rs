@@ -42,6 +42,10 @@ pub(super) const DEFAULT_CONCURRENT_UPLOADS: usize = 4;
 pub(super) const DEFAULT_CONNECTIONS_PER_GUEST: usize = 8;
 /// A few people behind one address (a shared computer, a hotspot).
 pub(super) const DEFAULT_CONNECTIONS_PER_ADDRESS: usize = 16;
+/// Rooms a house may have, General included.
+pub(super) const DEFAULT_MAX_ROOMS: usize = 200;
+/// New people one person may open direct conversations with in an hour.
+pub(super) const DEFAULT_DIRECTS_PER_HOUR: usize = 50;
 /// A phone on weak Wi-Fi sends far faster; a connection that trickles to
 /// hold an upload's place does not.
 pub(super) const DEFAULT_UPLOAD_MIN_RATE: u64 = 16 * 1024;
@@ -95,6 +99,12 @@ pub struct Config {
     pub max_files_bytes: Option<u64>,
     /// One person's uploaded files together, in bytes.
     pub max_person_files_bytes: u64,
+    /// Rooms the house may have, General included.
+    pub max_rooms: usize,
+    /// New people one person may open direct conversations with in an hour.
+    pub max_directs_per_hour: usize,
+    /// Whether everyone may make rooms (the host always may).
+    pub anyone_creates_rooms: bool,
     /// Files being downloaded at once, by everyone.
     pub max_downloads: usize,
     /// Files being downloaded at once from one address.
@@ -190,6 +200,9 @@ impl Default for Config {
             max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
             max_files_bytes: None,
             max_person_files_bytes: DEFAULT_MAX_PERSON_FILES_BYTES,
+            max_rooms: DEFAULT_MAX_ROOMS,
+            max_directs_per_hour: DEFAULT_DIRECTS_PER_HOUR,
+            anyone_creates_rooms: false,
             max_downloads: DEFAULT_MAX_DOWNLOADS,
             max_downloads_per_address: DEFAULT_MAX_DOWNLOADS_PER_ADDRESS,
             max_connections_per_guest: DEFAULT_CONNECTIONS_PER_GUEST,

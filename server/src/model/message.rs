@@ -3,13 +3,21 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::conversation::{RoomId, GENERAL};
 use super::User;
+
+fn general() -> RoomId {
+    GENERAL
+}
 
 /// One chat message, as broadcast and as kept in history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChatMessage {
     /// Room-wide sequence number; gives every client one total order.
     pub id: u64,
+    /// The conversation it was said in.
+    #[serde(default = "general")]
+    pub room: RoomId,
     /// Who sent it, with the name they had at the time.
     pub from: User,
     /// The text, as sent (control characters removed); empty once deleted.
@@ -59,10 +67,11 @@ impl ChatMessage {
         while size(self) > max_bytes && self.reactions.pop().is_some() {}
     }
 
-    /// A new message with nothing but its text.
+    /// A new message in General with nothing but its text.
     pub fn plain(id: u64, from: User, text: String, ts: u64) -> Self {
         Self {
             id,
+            room: GENERAL,
             from,
             text,
             ts,

@@ -22,9 +22,9 @@ pub enum NameError {
     /// Nothing but white space.
     #[error("name must not be empty")]
     Empty,
-    /// Longer than [`MAX_NAME_CHARS`].
-    #[error("name must be at most {MAX_NAME_CHARS} characters")]
-    TooLong,
+    /// Longer than its limit ([`MAX_NAME_CHARS`] for people).
+    #[error("name must be at most {0} characters")]
+    TooLong(usize),
     /// Contains control, formatting or invisible characters.
     #[error("name may only contain visible characters")]
     Unprintable,
@@ -36,12 +36,18 @@ pub enum NameError {
 /// Trims and checks a display name: 1 to 32 characters, none hidden, at
 /// least one visible.
 pub fn validate_name(raw: &str) -> Result<String, NameError> {
+    validate_label(raw, MAX_NAME_CHARS)
+}
+
+/// [`validate_name`] with another length limit: the rules rooms' names
+/// share with people's.
+pub fn validate_label(raw: &str, max_chars: usize) -> Result<String, NameError> {
     let name = raw.trim();
     if name.is_empty() {
         return Err(NameError::Empty);
     }
-    if name.chars().count() > MAX_NAME_CHARS {
-        return Err(NameError::TooLong);
+    if name.chars().count() > max_chars {
+        return Err(NameError::TooLong(max_chars));
     }
     if hides_characters(name) {
         return Err(NameError::Unprintable);
@@ -120,7 +126,7 @@ mod tests {
     fn names_are_trimmed_and_checked() {
         assert_eq!(validate_name("  Ann "), Ok("Ann".into()));
         assert_eq!(validate_name("   "), Err(NameError::Empty));
-        assert_eq!(validate_name(&"x".repeat(33)), Err(NameError::TooLong));
+        assert_eq!(validate_name(&"x".repeat(33)), Err(NameError::TooLong(32)));
         assert_eq!(validate_name(&"é".repeat(32)), Ok("é".repeat(32)));
         assert_eq!(validate_name("Zoë 🎉"), Ok("Zoë 🎉".into()));
         assert_eq!(validate_name("山田"), Ok("山田".into()));

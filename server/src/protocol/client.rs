@@ -4,6 +4,7 @@ use serde::Deserialize;
 
 use super::ErrorCode;
 use crate::action::{Delete, Edit, React, Say};
+use crate::model::RoomId;
 
 /// What a client may ask of the room.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -33,9 +34,16 @@ pub enum ClientMessage {
         name: String,
     },
     /// Tell the others one is typing.
-    Typing {},
+    Typing {
+        /// Where; General when absent.
+        #[serde(default)]
+        room: Option<RoomId>,
+    },
     /// Ask for stored messages before `before` (or after `after`).
     History {
+        /// Whose; General when absent.
+        #[serde(default)]
+        room: Option<RoomId>,
         /// Messages with smaller ids than this; the newest when both are absent.
         #[serde(default)]
         before: Option<u64>,
@@ -48,6 +56,10 @@ pub enum ClientMessage {
     },
     /// Search the stored messages.
     Search {
+        /// Only this conversation; every one the client is in (and its
+        /// direct conversations) when absent.
+        #[serde(default)]
+        room: Option<RoomId>,
         /// What the person typed; always searched as plain words.
         query: String,
         /// How many results, at most (capped by the server).
@@ -59,6 +71,37 @@ pub enum ClientMessage {
     People {
         /// The cursor (`people_next` of `welcome`, `next` of `people`).
         after: u64,
+    },
+    /// Join a room: receive it live and take part.
+    JoinRoom {
+        /// Which.
+        room: RoomId,
+    },
+    /// Leave a room (never General).
+    LeaveRoom {
+        /// Which.
+        room: RoomId,
+    },
+    /// Make a room (only when the host lets everyone).
+    CreateRoom {
+        /// Its name.
+        name: String,
+        /// What it is for.
+        #[serde(default)]
+        topic: Option<String>,
+    },
+    /// Open (or find) the direct conversation with one person.
+    Direct {
+        /// Their uid.
+        uid: String,
+    },
+    /// One's read position in a conversation.
+    Read {
+        /// Which conversation; General when absent.
+        #[serde(default)]
+        room: Option<RoomId>,
+        /// The last message id read.
+        id: u64,
     },
 }
 
@@ -118,6 +161,11 @@ pub fn decode_text(frame: &str) -> Result<ClientMessage, ProtocolError> {
                         | "delete"
                         | "react"
                         | "people"
+                        | "join_room"
+                        | "leave_room"
+                        | "create_room"
+                        | "direct"
+                        | "read"
                 ) =>
             {
                 ProtocolError::UnknownType(truncate_chars(&kind, 64))
@@ -147,7 +195,7 @@ mod tests {
     fn only_json_white_space_may_precede_an_object() {
         assert!(matches!(
             decode_text(" \n{\"type\":\"typing\"}"),
-            Ok(ClientMessage::Typing {})
+            Ok(ClientMessage::Typing { room: None })
         ));
         assert_eq!(
             decode_text("\u{b}{"),
@@ -166,7 +214,11 @@ mod tests {
         );
         assert_eq!(
             decode_text(r#"{"type":"typing"}"#),
-            Ok(ClientMessage::Typing {})
+            Ok(ClientMessage::Typing { room: None })
+        );
+        assert_eq!(
+            decode_text(r#"{"type":"typing","room":4}"#),
+            Ok(ClientMessage::Typing { room: Some(4) })
         );
     }
 

@@ -33,4 +33,10 @@ pub enum ErrorCode {
     /// The message has as many different reactions as it may, or the
     /// person has put as many on it as one may.
     TooManyReactions,
+    /// Saying something in a room one has not joined.
+    NotMember,
+    /// The room is archived: read-only.
+    Archived,
+    /// The house has as many rooms as it may.
+    TooManyRooms,
 }

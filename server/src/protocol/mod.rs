@@ -11,7 +11,7 @@ mod server;
 
 pub use client::{decode_text, ClientMessage, ProtocolError};
 pub use codes::ErrorCode;
-pub use server::ServerMessage;
+pub use server::{Counterpart, RoomView, ServerMessage};
 
 /// Most people `welcome` and each `people` answer list.
 pub const PEOPLE_PAGE: usize = 50;

@@ -5,7 +5,52 @@ use tokio_tungstenite::tungstenite::Message;
 
 use super::{AnnouncedLimits, ErrorCode};
 use crate::action::{Deleted, Edited, Event, Reacted};
-use crate::model::{ChatMessage, User};
+use crate::model::{ChatMessage, Kind, RoomId, User};
+
+/// A conversation as one person sees it: in `welcome`, `room_added` and
+/// `room_changed`. The fields about the person (`member`, `unread`,
+/// `read`) are always in `welcome` and `room_added`; `room_changed` has
+/// them only when they changed for that person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RoomView {
+    /// Its id.
+    pub id: RoomId,
+    /// A room's name; for a direct conversation, the other person's.
+    pub name: String,
+    /// `room` or `direct`.
+    pub kind: Kind,
+    /// What the room is for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub topic: Option<String>,
+    /// Read-only.
+    pub archived: bool,
+    /// General: exactly one conversation has it.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub default: bool,
+    /// For a direct conversation: the other person.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub with: Option<Counterpart>,
+    /// Whether the person is in it (receives it live, may say things).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub member: Option<bool>,
+    /// Messages after the person's read position.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unread: Option<u64>,
+    /// The person's read position: the last message id they have read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub read: Option<u64>,
+}
+
+/// The other person of a direct conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Counterpart {
+    /// Their uid.
+    pub uid: String,
+    /// Their name, as last seen.
+    pub name: String,
+    /// Whether they are connected now.
+    pub here: bool,
+}
 
 /// What the server tells clients. Each is serialized once per event and the
 /// resulting frame shared by every recipient.
@@ -35,6 +80,9 @@ pub enum ServerMessage<'a> {
         first_id: u64,
         /// Limits the client should respect.
         limits: AnnouncedLimits,
+        /// Every conversation the client may see: every room, and its own
+        /// direct conversations. General has `default: true`.
+        rooms: Vec<RoomView>,
     },
     /// A chat message, sent to everyone including its sender.
     Message(&'a ChatMessage),
@@ -82,9 +130,13 @@ pub enum ServerMessage<'a> {
     Typing {
         /// Who.
         user: &'a User,
+        /// Where.
+        room: RoomId,
     },
     /// Stored messages, oldest first: the answer to a `history` request.
     History {
+        /// Whose messages.
+        room: RoomId,
         /// The messages.
         messages: &'a [ChatMessage],
         /// Whether more lie beyond them, in the direction asked for.
@@ -105,6 +157,31 @@ pub enum ServerMessage<'a> {
     },
     /// The host cleared the history: empty the view.
     Cleared {},
+    /// A conversation the client may now see: a room the host made, or a
+    /// direct conversation with it.
+    RoomAdded {
+        /// The conversation.
+        room: &'a RoomView,
+    },
+    /// A conversation changed: renamed, a new topic, archived, or joined or
+    /// left by the client.
+    RoomChanged {
+        /// What it is now.
+        room: &'a RoomView,
+    },
+    /// A conversation is gone (deleted by the host).
+    RoomRemoved {
+        /// Its id.
+        room: RoomId,
+    },
+    /// The client's unread count in a conversation changed from elsewhere
+    /// (it read it on another connection).
+    Unread {
+        /// Which conversation.
+        room: RoomId,
+        /// Messages after its read position.
+        unread: u64,
+    },
     /// A request of this client failed; the connection stays open.
     Error {
         /// Machine-readable reason.

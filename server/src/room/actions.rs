@@ -7,7 +7,7 @@ use tokio::sync::{oneshot, OwnedSemaphorePermit};
 use super::members::default_name;
 use super::{identity, now_millis, Laggards, Refused, Room};
 use crate::action::{Action, Actor, Change, Say};
-use crate::model::PeerId;
+use crate::model::{PeerId, GENERAL};
 
 /// A message on its way through the store. It completes once the message
 /// is stored and fanned out (with the peers its sender should give a moment
@@ -116,6 +116,7 @@ impl Room {
             None => return Err(Refused::NotJoined),
         };
         if let Action::Say(say) = &mut action {
+            self.may_say_in(&state, &user.uid, say.room.unwrap_or(GENERAL))?;
             say.id = state.next_message_id;
             state.next_message_id += 1;
         }

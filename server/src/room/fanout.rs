@@ -7,7 +7,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use super::{Laggards, Push, Refused, Room, State, Ticket};
 use crate::action::Event;
-use crate::model::PeerId;
+use crate::model::{PeerId, RoomId, GENERAL};
 use crate::protocol::ServerMessage;
 use crate::store::{Observer, Rejected, StorageError};
 
@@ -25,13 +25,48 @@ impl Room {
         laggards
     }
 
-    /// Tells everyone about a stored change and keeps `welcome`'s history
-    /// in step; returns the peers now lagging.
+    /// Fans `frame` out to the connections that receive `room` live: all
+    /// of them for General, the members' for any other.
+    pub(super) fn broadcast_in(
+        &self,
+        state: &mut State,
+        room: RoomId,
+        frame: &Message,
+        except: Option<PeerId>,
+    ) -> Laggards {
+        if room == GENERAL {
+            return self.broadcast(state, frame, except);
+        }
+        let mut laggards = self.flush_presence(state);
+        if let Some(entry) = state.conversations.all.get(&room) {
+            for (id, outbox) in &entry.peers {
+                if Some(*id) != except && outbox.push(frame.clone()) == Push::Lagging {
+                    laggards.push(outbox.clone());
+                }
+            }
+        }
+        laggards
+    }
+
+    /// Tells everyone in its conversation about a stored change, and keeps
+    /// `welcome`'s history and the unread counts in step; returns the peers
+    /// now lagging.
     pub(super) fn deliver(&self, state: &mut State, event: Event) -> Laggards {
+        let room = event.room();
         let frame = ServerMessage::event(&event).to_frame();
-        let laggards = self.broadcast(state, &frame, None);
+        let laggards = self.broadcast_in(state, room, &frame, None);
         match event {
             Event::Said(message) => {
+                if let Some(entry) = state.conversations.all.get_mut(&room) {
+                    entry.ids.push(message.id);
+                }
+                // What one says, one has read.
+                state
+                    .conversations
+                    .set_read(&message.from.uid, room, message.id);
+                if room != GENERAL {
+                    return laggards;
+                }
                 log::debug!(
                     "message {} from peer {} ({} bytes)",
                     message.id,
@@ -50,6 +85,11 @@ impl Room {
             }
             Event::Deleted(deleted) => {
                 log::debug!("message {} deleted", deleted.id);
+                if let Some(entry) = state.conversations.all.get_mut(&room) {
+                    if let Ok(at) = entry.ids.binary_search(&deleted.id) {
+                        entry.ids.remove(at);
+                    }
+                }
                 state.history.delete(deleted.id);
             }
             Event::Reacted(r) => state.history.react(r.id, &r.emoji, &r.user, r.added),
@@ -96,6 +136,7 @@ impl Observer<Ticket> for Room {
     fn pruned(&self, first_kept: u64) {
         let mut state = self.lock();
         state.history.forget_before(first_kept);
+        state.conversations.forget_before(first_kept);
         state.first_id = state.first_id.max(first_kept);
     }
 }

@@ -47,6 +47,7 @@ impl Room {
     pub(super) fn cleared(&self, first_id: u64) {
         let mut state = self.lock();
         state.history.clear();
+        state.conversations.forget_before(first_id);
         state.first_id = first_id;
         log::info!("the host cleared the history");
         let mut state = state;

@@ -7,9 +7,9 @@ use std::sync::Arc;
 use super::fanout::fan_out;
 use super::people::people_page;
 use super::presence::BATCH_PRESENCE_FROM;
-use super::{identity, Laggards, Member, Outbox, Person, Refused, Room, State};
+use super::{identity, now_millis, Laggards, Member, Outbox, Person, Refused, Room, State};
 use crate::model::names::{name_key, validate_name};
-use crate::model::{ConnectedFrom, PeerId, User};
+use crate::model::{ConnectedFrom, PeerId, RoomId, User};
 use crate::protocol::ServerMessage;
 
 impl Room {
@@ -88,10 +88,17 @@ impl Room {
         log::info!("peer {id} joined as name={}", user.name);
         state.roster.insert(seq, id);
         state.names.insert(name_key(&user.name), id);
-        if let Some(member) = state.members.get_mut(&id) {
-            member.user = Some(user.clone());
-            member.joined_seq = seq;
-        }
+        let Some(member) = state.members.get_mut(&id) else {
+            return laggards;
+        };
+        member.user = Some(user.clone());
+        member.joined_seq = seq;
+        let outbox = member.outbox.clone();
+        state
+            .conversations
+            .connect(&user.uid, &user.name, id, &outbox);
+        self.store
+            .remember(user.uid.clone(), user.name.clone(), now_millis());
         let (users, people_next) = people_page(state, None);
         let welcome = ServerMessage::Welcome {
             room: &self.instance,
@@ -102,6 +109,7 @@ impl Room {
             history: state.history.messages(),
             first_id: state.first_id,
             limits: self.limits,
+            rooms: state.conversations.views_for(&user.uid),
         }
         .to_frame();
         if let Some(member) = state.members.get_mut(&id) {
@@ -148,6 +156,12 @@ impl Room {
         let user = user.clone();
         state.names.remove(&name_key(&previous));
         state.names.insert(name_key(&user.name), id);
+        state
+            .conversations
+            .known
+            .insert(user.uid.clone(), user.name.clone());
+        self.store
+            .remember(user.uid.clone(), user.name.clone(), now_millis());
         log::info!(
             "peer {id} renamed from name={previous} to name={}",
             user.name
@@ -162,15 +176,16 @@ impl Room {
         Ok(laggards)
     }
 
-    /// Tells the others that this peer is typing.
-    pub fn typing(&self, id: PeerId) -> Result<(), Refused> {
+    /// Tells the others in `room` that this peer is typing there.
+    pub fn typing(&self, id: PeerId, room: RoomId) -> Result<(), Refused> {
         let mut state = self.lock();
-        let Some(user) = state.members.get(&id).and_then(|m| m.user.as_ref()) else {
+        let Some(user) = state.members.get(&id).and_then(|m| m.user.clone()) else {
             return Err(Refused::NotJoined);
         };
-        let frame = ServerMessage::Typing { user }.to_frame();
+        self.may_say_in(&state, &user.uid, room)?;
+        let frame = ServerMessage::Typing { user: &user, room }.to_frame();
         // A hint nobody needs to wait for: laggards catch up on real messages.
-        drop(self.broadcast(&mut state, &frame, Some(id)));
+        drop(self.broadcast_in(&mut state, room, &frame, Some(id)));
         Ok(())
     }
 
@@ -189,6 +204,7 @@ impl Room {
             }
             state.roster.remove(&member.joined_seq);
             state.names.remove(&name_key(&user.name));
+            state.conversations.disconnect(&user.uid, id);
             // On shutdown everyone leaves at once: nobody is told who left.
             if !state.closing {
                 if batching {

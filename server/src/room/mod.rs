@@ -12,7 +12,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
-use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -25,6 +25,7 @@ use crate::protocol::AnnouncedLimits;
 use crate::store::{FileQuota, Observer, Opened, Storage, StorageError, Store};
 
 mod actions;
+mod conversations;
 mod counters;
 mod fanout;
 mod history;
@@ -36,8 +37,10 @@ mod people;
 mod presence;
 mod reads;
 mod refused;
+mod rooms;
 mod uploads;
 
+use conversations::Conversations;
 use counters::Counters;
 use presence::PresenceEvent;
 
@@ -108,6 +111,8 @@ pub(super) struct State {
     next_presence_seq: u64,
     /// Set on shutdown: everyone leaves at once, so nobody is told who left.
     closing: bool,
+    /// General, the rooms, the direct conversations, and who reads what.
+    conversations: Conversations,
 }
 
 /// The shared chat room. Cheap to share behind an `Arc`.
@@ -137,6 +142,12 @@ pub struct Room {
     /// Quotas on the files people send.
     uploads: UploadLimits,
     opened: Instant,
+    /// Whether everyone may make rooms (the host's setting).
+    anyone_creates_rooms: AtomicBool,
+    /// Rooms the house may have, General included.
+    max_rooms: usize,
+    /// New people one person may open direct conversations with in an hour.
+    max_directs_per_hour: usize,
     /// The room itself, for work that finishes on the store's thread.
     me: Weak<Room>,
 }
@@ -151,6 +162,7 @@ impl Room {
             next_id,
             first_id,
             recent,
+            conversations,
         } = Store::open(&config.storage, config.retention, config.history)?;
         let quota = FileQuota {
             total: config.files_quota(store.free_space()),
@@ -178,6 +190,7 @@ impl Room {
             presence: Vec::new(),
             next_presence_seq: 1,
             closing: false,
+            conversations: Conversations::from_saved(conversations),
         };
         Ok(Arc::new_cyclic(|me: &Weak<Room>| {
             let observer: Weak<dyn Observer<Ticket>> = me.clone();
@@ -203,6 +216,9 @@ impl Room {
                 counters: Counters::default(),
                 uploads: UploadLimits::new(quota),
                 opened: Instant::now(),
+                anyone_creates_rooms: AtomicBool::new(config.anyone_creates_rooms),
+                max_rooms: config.max_rooms,
+                max_directs_per_hour: config.max_directs_per_hour,
                 me: me.clone(),
             }
         }))

@@ -66,6 +66,24 @@ pub enum Refused {
     /// More files than one message may carry.
     #[error("too many files for one message (at most {0})")]
     TooManyFiles(usize),
+    /// Saying something in a room one has not joined.
+    #[error("join the room to say something in it")]
+    NotMember,
+    /// The room is archived: read-only.
+    #[error("the room is archived: it can be read, not written in")]
+    Archived,
+    /// The house has as many rooms as it may.
+    #[error("the house has as many rooms as it may have ({0})")]
+    TooManyRooms(usize),
+    /// No such room, or one the person may not see.
+    #[error("no such room")]
+    NoSuchRoom,
+    /// Only the host may do that (or General cannot be left).
+    #[error("only the host can do that")]
+    HostOnly,
+    /// General cannot be left.
+    #[error("everyone is in General: it cannot be left")]
+    GeneralStays,
 }
 
 impl Refused {
@@ -83,6 +101,11 @@ impl Refused {
             Refused::InvalidEmoji => ErrorCode::InvalidEmoji,
             Refused::TooManyReactions => ErrorCode::TooManyReactions,
             Refused::InvalidKey | Refused::TooManyFiles(_) => ErrorCode::Malformed,
+            Refused::NotMember => ErrorCode::NotMember,
+            Refused::Archived => ErrorCode::Archived,
+            Refused::TooManyRooms(_) => ErrorCode::TooManyRooms,
+            Refused::NoSuchRoom => ErrorCode::NotFound,
+            Refused::HostOnly | Refused::GeneralStays => ErrorCode::Forbidden,
             // Told over HTTP (`POST /files`), never in a frame.
             Refused::FilesFull | Refused::PersonFilesFull | Refused::DiskFull => {
                 ErrorCode::StorageUnavailable
@@ -100,6 +123,9 @@ impl From<Rejected> for Refused {
             Rejected::FilesFull => Refused::FilesFull,
             Rejected::PersonFilesFull => Refused::PersonFilesFull,
             Rejected::DiskFull => Refused::DiskFull,
+            Rejected::NameTaken => Refused::NameTaken(String::new()),
+            Rejected::NotMember => Refused::NotMember,
+            Rejected::Archived => Refused::Archived,
         }
     }
 }

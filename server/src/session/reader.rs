@@ -16,7 +16,7 @@ use crate::net::Socket;
 use crate::action::Action;
 use crate::config::RateLimit;
 use crate::limits::MessageRate;
-use crate::model::PeerId;
+use crate::model::{PeerId, GENERAL};
 use crate::protocol::{decode_text, ClientMessage, ErrorCode, ProtocolError, ServerMessage};
 use crate::room::{Eviction, Laggards, Outbox, Pending, Refused};
 
@@ -92,7 +92,7 @@ pub(super) async fn read_frames(
                 continue;
             }
         };
-        let typing = matches!(request, ClientMessage::Typing {});
+        let typing = matches!(request, ClientMessage::Typing { .. });
         let joined = join_deadline.is_none();
         let outcome = match allowed(&request, joined, &rate, &typing_rate, ctx) {
             Ok(()) => apply(request, id, ctx, outbox, &mut in_flight).await,
@@ -129,7 +129,7 @@ fn allowed(
     typing_rate: &MessageRate,
     ctx: &PeerContext,
 ) -> Result<(), Refused> {
-    if matches!(request, ClientMessage::Typing {}) {
+    if matches!(request, ClientMessage::Typing { .. }) {
         return if typing_rate.allow() && ctx.room_typing_rate.allow() {
             Ok(())
         } else {
@@ -138,7 +138,7 @@ fn allowed(
     }
     let own_budget_only = match request {
         ClientMessage::Hello { .. } => !joined,
-        ClientMessage::People { .. } => true,
+        ClientMessage::People { .. } | ClientMessage::Read { .. } => true,
         _ => false,
     };
     if !rate.allow() {
@@ -199,23 +199,42 @@ pub(super) async fn apply(
     in_flight: &mut VecDeque<Pending>,
 ) -> Result<Laggards, Refused> {
     let room = &ctx.room;
+    let nobody_waits = |done: Result<(), Refused>| done.map(|()| Vec::new());
     let action = match request {
         ClientMessage::Hello { name, key } => return room.join(id, &name, key.as_deref()),
         ClientMessage::Rename { name } => return room.rename(id, &name),
-        // Hints and reads reach nobody else's queue: nobody to wait for.
-        ClientMessage::Typing {} => return room.typing(id).map(|()| Vec::new()),
+        // Hints, reads and conversations reach nobody else's queue in
+        // bulk: nobody to wait for.
+        ClientMessage::Typing { room: at } => {
+            return nobody_waits(room.typing(id, at.unwrap_or(GENERAL)))
+        }
         ClientMessage::History {
+            room: at,
             before,
             after,
             limit,
         } => {
-            let read = room.history_page(id, before, after, limit).await;
-            return read.map(|()| Vec::new());
+            let at = at.unwrap_or(GENERAL);
+            return nobody_waits(room.history_page(id, at, before, after, limit).await);
         }
-        ClientMessage::Search { query, limit } => {
-            return room.search(id, query, limit).await.map(|()| Vec::new());
-        }
+        ClientMessage::Search {
+            query,
+            room: at,
+            limit,
+        } => return nobody_waits(room.search(id, query, at, limit).await),
         ClientMessage::People { after } => return room.people_after(id, after),
+        ClientMessage::JoinRoom { room: at } => return nobody_waits(room.join_room(id, at).await),
+        ClientMessage::LeaveRoom { room: at } => {
+            return nobody_waits(room.leave_room(id, at).await)
+        }
+        ClientMessage::CreateRoom { name, topic } => {
+            let made = room.create_room_as(id, &name, topic.as_deref()).await;
+            return nobody_waits(made);
+        }
+        ClientMessage::Direct { uid } => return nobody_waits(room.direct(id, &uid).await),
+        ClientMessage::Read { room: at, id: read } => {
+            return nobody_waits(room.mark_read(id, at.unwrap_or(GENERAL), read))
+        }
         ClientMessage::Say(say) => Action::Say(say),
         ClientMessage::Edit(edit) => Action::Edit(edit),
         ClientMessage::Delete(delete) => Action::Delete(delete),

@@ -5,8 +5,9 @@
 
 use rusqlite::{params, OptionalExtension as _, Transaction};
 
+use super::rooms;
 use crate::action::{Action, Actor, Change, Delete, Deleted, Edit, Edited, Event, React, Reacted};
-use crate::model::{excerpt, ChatMessage, FileInfo, Quote, User};
+use crate::model::{excerpt, ChatMessage, FileInfo, Quote, RoomId, User, GENERAL};
 
 /// Why a change was not applied. Nothing was written for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -30,6 +31,15 @@ pub enum Rejected {
     /// The host's disk has too little free space.
     #[error("the host's disk is nearly full")]
     DiskFull,
+    /// A room whose name looks like this one's exists.
+    #[error("a room with that name exists")]
+    NameTaken,
+    /// The person is not in that room.
+    #[error("join the room first")]
+    NotMember,
+    /// The room is archived: read-only.
+    #[error("the room is archived")]
+    Archived,
 }
 
 /// Most different emoji on one message: a message's reactions stay
@@ -45,32 +55,58 @@ pub fn apply(tx: &Transaction<'_>, change: Change) -> rusqlite::Result<Result<Ev
     let Change { by, ts, action } = change;
     match (action, by) {
         (Action::Say(say), Actor::Person(user)) => {
-            let message = ChatMessage::plain(say.id, user, say.text, ts);
+            let room = say.room.unwrap_or(GENERAL);
+            if let Err(rejected) = may_act_in(tx, room, &user.uid, true)? {
+                return Ok(Err(rejected));
+            }
+            let mut message = ChatMessage::plain(say.id, user, say.text, ts);
+            message.room = room;
             insert_message(tx, message, say.reply_to, &say.files)
         }
         (Action::Edit(Edit { id, text }), Actor::Person(user)) => {
-            if let Err(rejected) = authorize(tx, id, Some(&user.uid))? {
-                return Ok(Err(rejected));
-            }
+            let room = match authorize(tx, id, Some(&user.uid))? {
+                Ok(room) => room,
+                Err(rejected) => return Ok(Err(rejected)),
+            };
             tx.prepare_cached("UPDATE messages SET text = ?2, edited_ts = ?3 WHERE id = ?1")?
                 .execute(params![id, text, ts])?;
             Ok(Ok(Event::Edited(Edited {
                 id,
+                room,
                 text,
                 edited_ts: ts,
             })))
         }
         (Action::Delete(Delete { id }), by) => {
-            if let Err(rejected) = authorize(tx, id, by.uid())? {
-                return Ok(Err(rejected));
-            }
+            let room = match authorize(tx, id, by.uid())? {
+                Ok(room) => room,
+                Err(rejected) => return Ok(Err(rejected)),
+            };
             let gone = delete(tx, id)?;
-            Ok(Ok(Event::Deleted(Deleted { id, gone })))
+            Ok(Ok(Event::Deleted(Deleted { id, room, gone })))
         }
         (Action::React(React { id, emoji }), Actor::Person(user)) => react(tx, id, emoji, user),
         // Only deleting is the host's; the room never asks anything else.
         (_, Actor::Host) => Ok(Err(Rejected::Forbidden)),
     }
+}
+
+/// Whether `uid` may change things in room `id`: they can see it (or it
+/// is not found, whether it exists or not), it is open, and, when
+/// `as_member`, they are in it.
+fn may_act_in(
+    tx: &Transaction<'_>,
+    id: RoomId,
+    uid: &str,
+    as_member: bool,
+) -> rusqlite::Result<Result<(), Rejected>> {
+    Ok(match rooms::access(tx, id, uid)? {
+        Some(access) if !access.visible => Err(Rejected::NotFound),
+        None => Err(Rejected::NotFound),
+        Some(access) if access.archived => Err(Rejected::Archived),
+        Some(access) if as_member && !access.member => Err(Rejected::NotMember),
+        Some(_) => Ok(()),
+    })
 }
 
 /// Toggles `user`'s reaction `emoji` on message `id`.
@@ -80,7 +116,12 @@ fn react(
     emoji: String,
     user: User,
 ) -> rusqlite::Result<Result<Event, Rejected>> {
-    if let Err(rejected) = authorize(tx, id, None)? {
+    let room = match authorize(tx, id, None)? {
+        Ok(room) => room,
+        Err(rejected) => return Ok(Err(rejected)),
+    };
+    // Reacting is taking part: members only.
+    if let Err(rejected) = may_act_in(tx, room, &user.uid, true)? {
         return Ok(Err(rejected));
     }
     let removed = tx
@@ -100,6 +141,7 @@ fn react(
     }
     Ok(Ok(Event::Reacted(Reacted {
         id,
+        room,
         emoji,
         user,
         added: removed == 0,
@@ -142,9 +184,9 @@ fn insert_message(
         let quoted = tx
             .prepare_cached(
                 "SELECT user_id, user_uid, user_name, text FROM messages
-                 WHERE id = ?1 AND deleted = 0",
+                 WHERE id = ?1 AND deleted = 0 AND room = ?2",
             )?
-            .query_row([original], |row| {
+            .query_row(params![original, message.room], |row| {
                 Ok(Quote {
                     id: original,
                     from: User {
@@ -181,8 +223,8 @@ fn insert_message(
     let quote = message.reply_to.as_ref();
     tx.prepare_cached(
         "INSERT INTO messages (id, ts, user_id, user_uid, user_name, text,
-                               reply_to, reply_user_id, reply_user_uid, reply_user_name)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                               reply_to, reply_user_id, reply_user_uid, reply_user_name, room)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     )?
     .execute(params![
         message.id,
@@ -195,7 +237,10 @@ fn insert_message(
         quote.map(|q| q.from.id),
         quote.map(|q| &q.from.uid),
         quote.map(|q| &q.from.name),
+        message.room,
     ])?;
+    // What one says, one has read (and everything before it).
+    rooms::set_read(tx, &message.from.uid, message.room, message.id)?;
     for (position, file) in message.files.iter().enumerate() {
         tx.prepare_cached(
             "INSERT INTO message_files (message_id, position, upload_id) VALUES (?1, ?2, ?3)",
@@ -224,21 +269,30 @@ pub(super) fn file_info(row: &rusqlite::Row<'_>, first: usize) -> rusqlite::Resu
 }
 
 /// Whether message `id` exists, is not deleted, and (when `by` is given)
-/// was written by `by`.
+/// was written by `by`; answers its room. Whether the room lets them is
+/// [`may_act_in`]'s to say: an author may still edit and delete what they
+/// said in a room they left, never in one they cannot see.
 fn authorize(
     tx: &Transaction<'_>,
     id: u64,
     by: Option<&str>,
-) -> rusqlite::Result<Result<(), Rejected>> {
-    let author: Option<String> = tx
-        .prepare_cached("SELECT user_uid FROM messages WHERE id = ?1 AND deleted = 0")?
-        .query_row([id], |row| row.get(0))
+) -> rusqlite::Result<Result<RoomId, Rejected>> {
+    let found: Option<(String, RoomId)> = tx
+        .prepare_cached("SELECT user_uid, room FROM messages WHERE id = ?1 AND deleted = 0")?
+        .query_row([id], |row| Ok((row.get(0)?, row.get(1)?)))
         .optional()?;
-    Ok(match (author, by) {
-        (None, _) => Err(Rejected::NotFound),
-        (Some(author), Some(by)) if author != by => Err(Rejected::Forbidden),
-        _ => Ok(()),
-    })
+    let Some((author, room)) = found else {
+        return Ok(Err(Rejected::NotFound));
+    };
+    if let Some(by) = by {
+        if let Err(rejected) = may_act_in(tx, room, by, false)? {
+            return Ok(Err(rejected));
+        }
+        if author != by {
+            return Ok(Err(Rejected::Forbidden));
+        }
+    }
+    Ok(Ok(room))
 }
 
 /// Removes a message's text, quote, reactions and files for good, keeping
@@ -273,7 +327,10 @@ fn delete(tx: &Transaction<'_>, id: u64) -> rusqlite::Result<Vec<String>> {
 }
 
 /// The `hashes` no upload points at any more.
-fn unused(tx: &Transaction<'_>, mut hashes: Vec<String>) -> rusqlite::Result<Vec<String>> {
+pub(super) fn unused(
+    tx: &Transaction<'_>,
+    mut hashes: Vec<String>,
+) -> rusqlite::Result<Vec<String>> {
     hashes.sort();
     hashes.dedup();
     let mut gone = Vec::new();

@@ -13,6 +13,7 @@ mod export;
 mod files;
 mod open;
 mod queries;
+mod rooms;
 mod schema;
 mod worker;
 
@@ -25,13 +26,14 @@ use rusqlite::Connection;
 use tokio::sync::oneshot;
 
 use crate::action::{Change, Event};
-use crate::model::{ChatMessage, FileInfo};
+use crate::model::{ChatMessage, FileInfo, RoomId};
 
 pub use changes::{Rejected, Upload};
 pub use export::{export, write_conversation, ExportError, ExportFormat, Exported};
 pub use files::{clean_file_name, sniff, Blob, Blobs, FILES_DIR};
 pub use open::StorageError;
-pub use queries::{Page, PAGE_LIMIT, SEARCH_LIMIT};
+pub use queries::{Page, Scope, PAGE_LIMIT, SEARCH_LIMIT};
+pub use rooms::{NewConversation, RoomChange, SavedConversations};
 
 use worker::Job;
 
@@ -97,8 +99,10 @@ pub struct Opened<T> {
     pub next_id: u64,
     /// The oldest id still kept, or `next_id` when none is.
     pub first_id: u64,
-    /// The newest messages, oldest first, at most as many as asked for.
+    /// General's newest messages, oldest first, at most as many as asked for.
     pub recent: Vec<ChatMessage>,
+    /// The conversations, who is in them, and where each person has read to.
+    pub conversations: SavedConversations,
 }
 
 /// A handle to the room's database. Each message carries a ticket `T` that
@@ -167,7 +171,7 @@ impl<T: Send + 'static> Store<T> {
         };
         let size = upload.info.size;
         self.write(move |conn| {
-            let tx = conn.transaction()?;
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let (all, mine) = changes::upload_bytes(&tx, &owner)?;
             if all.saturating_add(size) > quota.total {
                 return Ok(Ok(Err(Rejected::FilesFull)));
@@ -264,37 +268,120 @@ impl<T: Send + 'static> Store<T> {
         run_on(&self.reader, work).await
     }
 
-    /// The page of up to `limit` messages just before `before`, oldest first.
+    /// The page of up to `limit` messages of `room` just before `before`,
+    /// oldest first.
     pub async fn page_before(
         &self,
+        room: RoomId,
         before: u64,
         limit: usize,
         max_bytes: usize,
     ) -> Result<Page, StorageError> {
-        self.read(move |conn| queries::before(conn, before, limit, max_bytes))
+        self.read(move |conn| queries::before(conn, room, before, limit, max_bytes))
             .await
     }
 
-    /// The page of up to `limit` messages just after `after`, oldest first.
+    /// The page of up to `limit` messages of `room` just after `after`,
+    /// oldest first.
     pub async fn page_after(
         &self,
+        room: RoomId,
         after: u64,
         limit: usize,
         max_bytes: usize,
     ) -> Result<Page, StorageError> {
-        self.read(move |conn| queries::after(conn, after, limit, max_bytes))
+        self.read(move |conn| queries::after(conn, room, after, limit, max_bytes))
             .await
     }
 
-    /// Up to `limit` messages matching what a person typed, newest first.
+    /// Up to `limit` messages in `scope` matching what a person typed,
+    /// newest first.
     pub async fn search(
         &self,
         query: String,
+        scope: Scope,
         limit: usize,
         max_bytes: usize,
     ) -> Result<Vec<ChatMessage>, StorageError> {
-        self.read(move |conn| queries::search(conn, &query, limit, max_bytes))
+        self.read(move |conn| queries::search(conn, &query, &scope, limit, max_bytes))
             .await
+    }
+
+    /// Makes a conversation (a direct one that exists is returned as it
+    /// is): its id, and whether it is new.
+    pub async fn create_conversation(
+        &self,
+        new: NewConversation,
+        ts: u64,
+    ) -> Result<Result<(RoomId, bool), Rejected>, StorageError> {
+        self.write(move |conn| {
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let made = rooms::create(&tx, &new, ts)?;
+            tx.commit()?;
+            Ok(made)
+        })
+        .await
+    }
+
+    /// Renames, retopics or (un)archives a room.
+    pub async fn change_room(
+        &self,
+        id: RoomId,
+        change: RoomChange,
+    ) -> Result<Result<(), Rejected>, StorageError> {
+        self.write(move |conn| {
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let changed = rooms::update(&tx, id, &change)?;
+            tx.commit()?;
+            Ok(changed)
+        })
+        .await
+    }
+
+    /// Deletes a room with its messages and their files, for good.
+    pub async fn delete_room(&self, id: RoomId) -> Result<Result<(), Rejected>, StorageError> {
+        let blobs = self.blobs.clone();
+        self.write(move |conn| {
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let gone = match rooms::delete(&tx, id)? {
+                Ok(gone) => gone,
+                Err(rejected) => return Ok(Err(rejected)),
+            };
+            tx.commit()?;
+            gone.iter().for_each(|hash| blobs.remove(hash));
+            Ok(Ok(()))
+        })
+        .await
+    }
+
+    /// Makes `uid` a member of room `id`, or not.
+    pub async fn set_member(
+        &self,
+        id: RoomId,
+        uid: String,
+        member: bool,
+    ) -> Result<(), StorageError> {
+        self.write(move |conn| rooms::set_member(conn, id, &uid, member))
+            .await
+    }
+
+    /// Keeps `uid`'s read position in room `id`, after whatever is queued.
+    /// Nobody waits for it: a position lost to a crash is only a count.
+    pub fn set_read(&self, uid: String, id: RoomId, read: u64) {
+        self.write_later(move |conn| rooms::set_read(conn, &uid, id, read));
+    }
+
+    /// Keeps that `uid` was here as `name`; nobody waits for it.
+    pub fn remember(&self, uid: String, name: String, ts: u64) {
+        self.write_later(move |conn| rooms::remember(conn, &uid, &name, ts));
+    }
+
+    fn write_later(&self, work: impl FnOnce(&Connection) -> rusqlite::Result<()> + Send + 'static) {
+        self.send_write(Job::Run(Box::new(move |conn: &mut Connection| {
+            if let Err(err) = work(conn) {
+                log::warn!("could not keep a read position or a person: {err}");
+            }
+        })));
     }
 }
 

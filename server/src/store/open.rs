@@ -141,6 +141,8 @@ pub fn open<T: Send + 'static>(
             .map_err(|err| StorageError::opening(&path, err))?;
     }
     let loaded = queries::load(&writer, recent).map_err(|err| StorageError::opening(&path, err))?;
+    let conversations =
+        super::rooms::load(&writer).map_err(|err| StorageError::opening(&path, err))?;
     if let Some(dir) = storage.dir() {
         log::info!("messages are kept in {}", dir.join(DATABASE_FILE).display());
     } else {
@@ -166,6 +168,7 @@ pub fn open<T: Send + 'static>(
         next_id: loaded.next_id,
         first_id: loaded.first_id.unwrap_or(loaded.next_id),
         recent: loaded.recent,
+        conversations,
     })
 }
 

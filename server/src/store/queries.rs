@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use rusqlite::{params, Connection, OptionalExtension as _, Row};
 
-use crate::model::{excerpt, ChatMessage, Quote, Reaction, User};
+use crate::model::{excerpt, ChatMessage, Quote, Reaction, RoomId, User, GENERAL};
 
 /// The most messages one history page carries.
 pub const PAGE_LIMIT: usize = 200;
@@ -27,7 +27,7 @@ const PRUNE_CHUNK: i64 = 5000;
 pub(super) const SELECT_MESSAGES: &str =
     "SELECT m.id, m.ts, m.user_id, m.user_uid, m.user_name, m.text,
         m.edited_ts, m.deleted, m.reply_to, m.reply_user_id, m.reply_user_uid,
-        m.reply_user_name, o.text, o.deleted
+        m.reply_user_name, o.text, o.deleted, m.room
     FROM messages m LEFT JOIN messages o ON o.id = m.reply_to";
 
 /// A run of consecutive messages, oldest first.
@@ -52,6 +52,7 @@ pub(super) fn message(row: &Row<'_>) -> rusqlite::Result<ChatMessage> {
         row.get(5)?,
         row.get(1)?,
     );
+    message.room = row.get(14)?;
     message.edited_ts = row.get(6)?;
     message.deleted = row.get(7)?;
     if let Some(original) = row.get::<_, Option<u64>>(8)? {
@@ -135,7 +136,7 @@ pub(super) fn decorate(conn: &Connection, messages: &mut [ChatMessage]) -> rusql
 }
 
 /// What the room starts from: its id, the next message id, the oldest id
-/// kept (`None` when none is), and the `recent` newest messages.
+/// kept (`None` when none is), and General's `recent` newest messages.
 pub struct Loaded {
     pub room: String,
     pub next_id: u64,
@@ -149,7 +150,11 @@ pub fn load(conn: &Connection, recent: usize) -> rusqlite::Result<Loaded> {
         r.get(0)
     })?;
     let last = last_id(conn)?;
-    let mut messages = messages_where(conn, "ORDER BY m.id DESC LIMIT ?1", params![recent])?;
+    let mut messages = messages_where(
+        conn,
+        "WHERE m.room = ?2 ORDER BY m.id DESC LIMIT ?1",
+        params![recent, GENERAL],
+    )?;
     messages.reverse();
     let first_id: Option<u64> = conn.query_row("SELECT min(id) FROM messages", [], |r| r.get(0))?;
     Ok(Loaded {
@@ -181,36 +186,38 @@ pub fn clear_all(conn: &mut Connection) -> rusqlite::Result<u64> {
     Ok(last.map_or(1, |id| id + 1))
 }
 
-/// Up to `limit` messages before `before`, oldest first, within `max_bytes`
-/// of JSON (the newest of them are kept).
+/// Up to `limit` messages of `room` before `before`, oldest first, within
+/// `max_bytes` of JSON (the newest of them are kept).
 pub fn before(
     conn: &Connection,
+    room: RoomId,
     before: u64,
     limit: usize,
     max_bytes: usize,
 ) -> rusqlite::Result<Page> {
     let newest_first = messages_where(
         conn,
-        "WHERE m.id < ?1 ORDER BY m.id DESC LIMIT ?2",
-        params![before, limit + 1],
+        "WHERE m.room = ?3 AND m.id < ?1 ORDER BY m.id DESC LIMIT ?2",
+        params![before, limit + 1, room],
     )?;
     let (mut messages, more) = within(newest_first, limit, max_bytes);
     messages.reverse();
     Ok(Page { messages, more })
 }
 
-/// Up to `limit` messages after `after`, oldest first, within `max_bytes`
-/// of JSON (the oldest of them are kept).
+/// Up to `limit` messages of `room` after `after`, oldest first, within
+/// `max_bytes` of JSON (the oldest of them are kept).
 pub fn after(
     conn: &Connection,
+    room: RoomId,
     after: u64,
     limit: usize,
     max_bytes: usize,
 ) -> rusqlite::Result<Page> {
     let oldest_first = messages_where(
         conn,
-        "WHERE m.id > ?1 ORDER BY m.id ASC LIMIT ?2",
-        params![after, limit + 1],
+        "WHERE m.room = ?3 AND m.id > ?1 ORDER BY m.id ASC LIMIT ?2",
+        params![after, limit + 1, room],
     )?;
     let (messages, more) = within(oldest_first, limit, max_bytes);
     Ok(Page { messages, more })
@@ -243,7 +250,60 @@ fn within(mut rows: Vec<ChatMessage>, limit: usize, max_bytes: usize) -> (Vec<Ch
     (rows, more)
 }
 
-/// Up to `limit` messages matching `typed`, newest first, within `max_bytes`.
+/// Where a search looks, and what else a result must have.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scope {
+    /// The conversations searched.
+    pub rooms: Vec<RoomId>,
+    /// Only messages by these people (uids), when given.
+    pub from: Option<Vec<String>>,
+    /// Only messages with files.
+    pub has_file: bool,
+    /// Only messages with pictures.
+    pub has_image: bool,
+    /// Only messages with links.
+    pub has_link: bool,
+}
+
+impl Scope {
+    /// The conditions on message `m` beyond its room, as SQL (`?4` is the
+    /// list of uids).
+    fn conditions(&self, m: &str) -> String {
+        let mut sql = format!(
+            "{m}.room IN (SELECT value FROM json_each(?3))
+             AND (?4 IS NULL OR {m}.user_uid IN (SELECT value FROM json_each(?4)))"
+        );
+        if self.has_file {
+            sql +=
+                &format!(" AND EXISTS (SELECT 1 FROM message_files f WHERE f.message_id = {m}.id)");
+        }
+        if self.has_image {
+            sql += &format!(
+                " AND EXISTS (SELECT 1 FROM message_files f JOIN uploads u ON u.id = f.upload_id
+                   WHERE f.message_id = {m}.id AND u.type LIKE 'image/%')"
+            );
+        }
+        if self.has_link {
+            sql += &format!(" AND ({m}.text LIKE '%http://%' OR {m}.text LIKE '%https://%')");
+        }
+        sql
+    }
+
+    /// The rooms and the uids, as the JSON arrays `json_each` reads.
+    fn params(&self) -> rusqlite::Result<(String, Option<String>)> {
+        let from = self.from.as_deref().map(json_list).transpose()?;
+        Ok((json_list(&self.rooms)?, from))
+    }
+}
+
+/// A list as the JSON array SQLite's `json_each` reads.
+fn json_list<T: serde::Serialize>(list: &[T]) -> rusqlite::Result<String> {
+    serde_json::to_string(list)
+        .map_err(|err| rusqlite::Error::ToSqlConversionFailure(Box::new(err)))
+}
+
+/// Up to `limit` messages in `scope` matching `typed`, newest first, within
+/// `max_bytes`. With no words, the newest messages in `scope`.
 ///
 /// Whole words first: that answers the common case (a word that is in many
 /// messages) by walking the index from the newest match and stopping at
@@ -253,29 +313,59 @@ fn within(mut rows: Vec<ChatMessage>, limit: usize, max_bytes: usize) -> (Vec<Ch
 pub fn search(
     conn: &Connection,
     typed: &str,
+    scope: &Scope,
     limit: usize,
     max_bytes: usize,
 ) -> rusqlite::Result<Vec<ChatMessage>> {
-    let Some(exact) = match_expression(typed, false) else {
+    if scope.rooms.is_empty() {
         return Ok(Vec::new());
+    }
+    let (rooms, from) = scope.params()?;
+    let Some(exact) = match_expression(typed, false) else {
+        let filtered = scope.from.is_some() || scope.has_file || scope.has_image || scope.has_link;
+        if !typed.trim().is_empty() || !filtered {
+            return Ok(Vec::new());
+        }
+        // Filters alone (`has:image`): the newest messages that pass them.
+        let found = messages_where(
+            conn,
+            &format!(
+                "WHERE ?1 = '' AND m.deleted = 0 AND {} ORDER BY m.id DESC LIMIT ?2",
+                scope.conditions("m")
+            ),
+            params![typed.trim(), limit, rooms, from],
+        )?;
+        return Ok(within(found, limit, max_bytes).0);
     };
-    let mut found = matching(conn, &exact, limit)?;
+    let mut found = matching(conn, &exact, scope, limit, &rooms, &from)?;
     if found.len() < limit {
         if let Some(widened) = match_expression(typed, true) {
-            found = matching(conn, &widened, limit)?;
+            found = matching(conn, &widened, scope, limit, &rooms, &from)?;
         }
     }
     Ok(within(found, limit, max_bytes).0)
 }
 
-fn matching(conn: &Connection, pattern: &str, limit: usize) -> rusqlite::Result<Vec<ChatMessage>> {
+fn matching(
+    conn: &Connection,
+    pattern: &str,
+    scope: &Scope,
+    limit: usize,
+    rooms: &str,
+    from: &Option<String>,
+) -> rusqlite::Result<Vec<ChatMessage>> {
     messages_where(
         conn,
-        "WHERE m.id IN (
-             SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?1
-             ORDER BY rowid DESC LIMIT ?2
-         ) ORDER BY m.id DESC",
-        params![pattern, limit],
+        &format!(
+            "WHERE m.id IN (
+                 SELECT messages_fts.rowid FROM messages_fts
+                 JOIN messages s ON s.id = messages_fts.rowid
+                 WHERE messages_fts MATCH ?1 AND {}
+                 ORDER BY messages_fts.rowid DESC LIMIT ?2
+             ) ORDER BY m.id DESC",
+            scope.conditions("s")
+        ),
+        params![pattern, limit, rooms, from],
     )
 }
 

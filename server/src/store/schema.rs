@@ -105,6 +105,51 @@ pub(super) const MIGRATIONS: &[&str] = &[
     ALTER TABLE uploads ADD COLUMN owner TEXT NOT NULL DEFAULT '';
     CREATE INDEX uploads_by_owner ON uploads (owner);
     "#,
+    // 4: rooms and direct conversations. Everything said so far is in
+    // General (id 1), ids unchanged. Memberships of rooms, each person's
+    // read position in each conversation, and everyone who has been here.
+    r#"
+    CREATE TABLE rooms (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind        TEXT NOT NULL CHECK (kind IN ('room', 'direct')),
+        name        TEXT NOT NULL,
+        name_key    TEXT NOT NULL,
+        topic       TEXT,
+        archived    INTEGER NOT NULL DEFAULT 0,
+        created_ts  INTEGER NOT NULL,
+        direct_a    TEXT,
+        direct_b    TEXT
+    ) STRICT;
+    CREATE UNIQUE INDEX rooms_by_name ON rooms (name_key) WHERE kind = 'room';
+    CREATE UNIQUE INDEX rooms_direct ON rooms (direct_a, direct_b) WHERE kind = 'direct';
+    INSERT INTO rooms (id, kind, name, name_key, created_ts)
+    VALUES (1, 'room', 'General', 'general', 0);
+
+    ALTER TABLE messages ADD COLUMN room INTEGER NOT NULL DEFAULT 1;
+    CREATE INDEX messages_by_room ON messages (room, id);
+
+    CREATE TABLE room_members (
+        room INTEGER NOT NULL,
+        uid  TEXT NOT NULL,
+        PRIMARY KEY (room, uid)
+    ) STRICT, WITHOUT ROWID;
+
+    CREATE TABLE reads (
+        uid  TEXT NOT NULL,
+        room INTEGER NOT NULL,
+        id   INTEGER NOT NULL,
+        PRIMARY KEY (uid, room)
+    ) STRICT, WITHOUT ROWID;
+
+    CREATE TABLE people (
+        uid     TEXT PRIMARY KEY,
+        name    TEXT NOT NULL,
+        seen_ts INTEGER NOT NULL
+    ) STRICT, WITHOUT ROWID;
+    INSERT INTO people (uid, name, seen_ts)
+    SELECT user_uid, user_name, max(ts) FROM messages
+    WHERE user_uid != '' GROUP BY user_uid;
+    "#,
 ];
 
 /// The schema version this build writes.

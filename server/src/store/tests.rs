@@ -4,11 +4,11 @@ use proptest::prelude::*;
 use rusqlite::Connection;
 
 use super::changes::apply;
-use super::queries::{before, match_expression, prune, search};
+use super::queries::{before, match_expression, prune, search, Scope};
 use super::schema::migrate;
 use super::Retention;
 use crate::action::{Action, Actor, Change, Event, React, Say};
-use crate::model::{ChatMessage, User};
+use crate::model::{ChatMessage, User, GENERAL};
 
 /// The change that stores `message` as it is.
 fn said(message: ChatMessage) -> Change {
@@ -61,7 +61,7 @@ fn words_become_quoted_phrases_the_last_maybe_a_prefix() {
 fn a_page_that_would_exceed_its_byte_budget_is_cut_from_the_far_end() {
     let big = "x".repeat(1000);
     let conn = database(&[&big, &big, &big, "small"]);
-    let page = before(&conn, 100, 10, 2000).expect("page");
+    let page = before(&conn, GENERAL, 100, 10, 2000).expect("page");
     let ids: Vec<u64> = page.messages.iter().map(|m| m.id).collect();
     assert_eq!(ids, [3, 4], "the messages nearest `before` stay");
     assert!(page.more);
@@ -87,7 +87,7 @@ proptest! {
     #[test]
     fn any_typed_search_is_a_valid_query(typed in "\\PC{0,40}|[\"()*:^+\\-{} ANDORNEAR]{0,20}") {
         let conn = database(&["hello world", "(quoted) \"text\" * NEAR"]);
-        prop_assert!(search(&conn, &typed, 10, 1 << 20).is_ok());
+        prop_assert!(search(&conn, &typed, &general(), 10, 1 << 20).is_ok());
     }
 }
 
@@ -104,7 +104,7 @@ fn a_version_1_conversation_migrates_and_keeps_its_messages() {
     )
     .expect("an old message");
     migrate(&mut conn).expect("migrates to the current version");
-    let page = before(&conn, i64::MAX as u64, 10, 1 << 20).expect("reads");
+    let page = before(&conn, GENERAL, i64::MAX as u64, 10, 1 << 20).expect("reads");
     let old = &page.messages[0];
     assert_eq!(
         (old.id, old.text.as_str(), old.from.name.as_str()),
@@ -116,7 +116,9 @@ fn a_version_1_conversation_migrates_and_keeps_its_messages() {
     );
     assert!(old.reply_to.is_none() && !old.deleted && old.edited_ts.is_none());
     assert_eq!(
-        search(&conn, "old", 10, 1 << 20).expect("searches").len(),
+        search(&conn, "old", &general(), 10, 1 << 20)
+            .expect("searches")
+            .len(),
         1
     );
 }
@@ -266,4 +268,11 @@ async fn an_upload_that_would_leave_the_disk_nearly_full_is_refused() {
     };
     assert!(matches!(upload(roomy).await, Ok(Ok(_))));
     assert_eq!(kept(), 1);
+}
+
+fn general() -> Scope {
+    Scope {
+        rooms: vec![GENERAL],
+        ..Scope::default()
+    }
 }

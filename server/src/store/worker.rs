@@ -301,11 +301,14 @@ impl<T> Writer<T> {
     /// Forgets uploads no message has used for [`UNSENT_UPLOAD_LIFETIME`].
     fn collect_orphans(&mut self, now: Duration) {
         let before = now.saturating_sub(UNSENT_UPLOAD_LIFETIME).as_millis();
-        let collected = self.conn.transaction().and_then(|tx| {
-            let gone = changes::collect_orphans(&tx, u64::try_from(before).unwrap_or(0))?;
-            tx.commit()?;
-            Ok(gone)
-        });
+        let collected = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .and_then(|tx| {
+                let gone = changes::collect_orphans(&tx, u64::try_from(before).unwrap_or(0))?;
+                tx.commit()?;
+                Ok(gone)
+            });
         match collected {
             Ok(gone) => gone.iter().for_each(|hash| self.blobs.remove(hash)),
             Err(err) => log::warn!("could not collect unsent uploads: {err}"),
@@ -319,7 +322,10 @@ fn apply_all(
     conn: &mut Connection,
     changes: Vec<Change>,
 ) -> rusqlite::Result<Vec<Result<Event, Rejected>>> {
-    let tx = conn.transaction()?;
+    // Immediate: the changes read before they write, and a transaction
+    // that has read cannot wait for the write lock (SQLite answers busy at
+    // once), so it takes the lock first, waiting as long as it may.
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let outcomes = changes
         .into_iter()
         .map(|change| changes::apply(&tx, change))
