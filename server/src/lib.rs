@@ -45,9 +45,11 @@ pub use config::{
 pub use net::DESKTOP_WEBVIEW_ORIGIN;
 pub use os::{raise_open_files_limit, release_memory_eagerly};
 pub use panics::count_panics;
-pub use room::{Person, Refused, Room, RoomCounters, RoomStats};
+pub use protocol::RoomView;
+pub use room::{Person, Refused, Room, RoomCounters, RoomEdit, RoomStats};
 pub use share::{ShareError, ShareStatus, Sharing};
 pub use store::{
-    export, ExportError, ExportFormat, Exported, Retention, Storage, StorageError, DATABASE_FILE,
+    export, ExportError, ExportFormat, Exported, ExportedRoom, Retention, Storage, StorageError,
+    DATABASE_FILE,
 };
 pub use web::{content_security_policy, VERSION};

@@ -43,6 +43,10 @@ struct ExportArgs {
     /// Markdown to read, JSON for programs.
     #[arg(long, value_enum, default_value_t = ExportFormat::Markdown)]
     format: ExportFormat,
+    /// Include direct conversations (left out unless asked for: they are
+    /// between two people, not the room's).
+    #[arg(long)]
+    include_direct: bool,
 }
 
 #[tokio::main]
@@ -69,7 +73,7 @@ fn export(args: ExportArgs) -> ExitCode {
         return ExitCode::FAILURE;
     };
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    match hearth_server::export(&dir, args.format, &mut out) {
+    match hearth_server::export(&dir, args.format, args.include_direct, &mut out) {
         Ok(count) => {
             let _ = out.flush();
             log::info!("exported {count} messages from {}", dir.display());

@@ -59,11 +59,19 @@ impl Room {
     pub async fn export(
         &self,
         format: crate::store::ExportFormat,
+        include_direct: bool,
         mut out: impl std::io::Write + Send + 'static,
     ) -> Result<u64, crate::store::ExportError> {
         let written = self
             .store
-            .read(move |conn| Ok(crate::store::write_conversation(conn, format, &mut out)))
+            .read(move |conn| {
+                Ok(crate::store::write_conversation(
+                    conn,
+                    format,
+                    include_direct,
+                    &mut out,
+                ))
+            })
             .await??;
         Ok(written)
     }

@@ -49,6 +49,7 @@ pub use counters::{RoomCounters, RoomStats};
 pub use history::History;
 pub use outbox::{Closing, Drained, Eviction, Outbox, Push};
 pub use refused::Refused;
+pub use rooms::RoomEdit;
 pub use uploads::UploadLimits;
 
 /// One person in the host's people list.

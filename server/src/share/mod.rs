@@ -277,6 +277,11 @@ impl Sharing {
         }
     }
 
+    /// The room shared: what the host's room routes act on.
+    pub fn room(&self) -> &Arc<Room> {
+        &self.inner.room
+    }
+
     /// Who is in the room and where from.
     pub fn people(&self) -> Vec<Person> {
         self.inner.room.people()

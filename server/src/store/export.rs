@@ -15,7 +15,7 @@ use crate::model::ChatMessage;
 pub const EXPORT_FORMAT: &str = "hearth-conversation";
 
 /// The version of the JSON export's shape.
-pub const EXPORT_VERSION: u32 = 1;
+pub const EXPORT_VERSION: u32 = 2;
 
 /// How to write the conversation.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum, Deserialize)]
@@ -39,8 +39,22 @@ pub struct Exported {
     pub room: String,
     /// When the export was made, milliseconds since the Unix epoch.
     pub exported_at: u64,
-    /// Every stored message, oldest first.
+    /// The conversations the messages are in (version 2 on).
+    #[serde(default)]
+    pub rooms: Vec<ExportedRoom>,
+    /// Every stored message exported, by conversation, oldest first.
     pub messages: Vec<ChatMessage>,
+}
+
+/// A conversation in an export.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportedRoom {
+    /// Its id (the `room` of its messages).
+    pub id: u64,
+    /// `room` or `direct`.
+    pub kind: String,
+    /// A room's name; a direct conversation's two people's latest names.
+    pub name: String,
 }
 
 /// Why an export failed.
@@ -59,20 +73,26 @@ pub enum ExportError {
 
 /// Writes the conversation kept in the data directory `dir` to `out`;
 /// returns how many messages were written. Reads alongside a running room.
-pub fn export(dir: &Path, format: ExportFormat, out: &mut dyn Write) -> Result<u64, ExportError> {
+pub fn export(
+    dir: &Path,
+    format: ExportFormat,
+    include_direct: bool,
+    out: &mut dyn Write,
+) -> Result<u64, ExportError> {
     let conn = open_read_only(dir)?;
-    write_conversation(&conn, format, out)
+    write_conversation(&conn, format, include_direct, out)
 }
 
 /// Writes every message `conn` holds to `out`, oldest first.
 pub fn write_conversation(
     conn: &Connection,
     format: ExportFormat,
+    include_direct: bool,
     out: &mut dyn Write,
 ) -> Result<u64, ExportError> {
     // One read transaction: the export is a consistent snapshot.
     conn.execute_batch("BEGIN")?;
-    let result = write_snapshot(conn, format, out);
+    let result = write_snapshot(conn, format, include_direct, out);
     let _ = conn.execute_batch("COMMIT");
     result
 }
@@ -80,6 +100,7 @@ pub fn write_conversation(
 fn write_snapshot(
     conn: &Connection,
     format: ExportFormat,
+    include_direct: bool,
     out: &mut dyn Write,
 ) -> Result<u64, ExportError> {
     let room: String = conn.query_row("SELECT value FROM meta WHERE key = 'room'", [], |r| {
@@ -88,11 +109,30 @@ fn write_snapshot(
     let exported_at = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-    let mut rows = conn.prepare(&format!(
-        "{} ORDER BY m.id",
-        super::queries::SELECT_MESSAGES
-    ))?;
-    let messages = decorated(conn, rows.query_map([], super::queries::message)?);
+    let rooms = exported_rooms(conn, include_direct)?;
+    let select = if rooms.is_empty() {
+        // A database from before rooms (export never migrates): all General.
+        format!(
+            "{} ORDER BY m.id",
+            super::queries::SELECT_MESSAGES.replace("m.room", "1")
+        )
+    } else {
+        format!(
+            "{} WHERE m.room IN (SELECT value FROM json_each(?1)) ORDER BY m.room, m.id",
+            super::queries::SELECT_MESSAGES
+        )
+    };
+    let ids = serde_json::to_string(&rooms.iter().map(|r| r.id).collect::<Vec<_>>())
+        .map_err(io::Error::from)?;
+    let mut rows = conn.prepare(&select)?;
+    let rows = if rooms.is_empty() {
+        rows.query_map([], super::queries::message)?
+    } else {
+        rows.query_map([&ids], super::queries::message)?
+    };
+    let names: std::collections::HashMap<u64, String> =
+        rooms.iter().map(|r| (r.id, r.name.clone())).collect();
+    let messages = decorated(conn, rows);
     let mut count = 0;
     match format {
         ExportFormat::Json => {
@@ -102,6 +142,7 @@ fn write_snapshot(
                 version: EXPORT_VERSION,
                 room,
                 exported_at,
+                rooms,
                 messages: Vec::new(),
             })
             .map_err(io::Error::from)?;
@@ -120,8 +161,14 @@ fn write_snapshot(
         ExportFormat::Markdown => {
             writeln!(out, "# Hearth conversation\n")?;
             writeln!(out, "Room `{room}`, exported {}.\n", rfc3339(exported_at))?;
+            let mut current = None;
             for message in messages {
                 let message = message?;
+                if current != Some(message.room) {
+                    current = Some(message.room);
+                    let name = names.get(&message.room).map_or("General", String::as_str);
+                    writeln!(out, "## {}\n", escape_markdown(name))?;
+                }
                 writeln!(
                     out,
                     "**{}** · {}\n",
@@ -212,4 +259,32 @@ fn literal_text(text: &str) -> String {
         .map(|line| escape_markdown(line.trim_end_matches('\r')))
         .collect::<Vec<_>>()
         .join("\\\n")
+}
+
+/// The conversations to export, General first; none for a database from
+/// before rooms. Direct conversations only when `include_direct`.
+fn exported_rooms(conn: &Connection, include_direct: bool) -> rusqlite::Result<Vec<ExportedRoom>> {
+    let version: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    if version < 4 {
+        return Ok(Vec::new());
+    }
+    conn.prepare(
+        "SELECT r.id, r.kind,
+                CASE r.kind WHEN 'direct'
+                    THEN coalesce(a.name, '?') || ' and ' || coalesce(b.name, '?')
+                    ELSE r.name END
+         FROM rooms r
+         LEFT JOIN people a ON a.uid = r.direct_a
+         LEFT JOIN people b ON b.uid = r.direct_b
+         WHERE ?1 OR r.kind = 'room'
+         ORDER BY r.id",
+    )?
+    .query_map([include_direct], |row| {
+        Ok(ExportedRoom {
+            id: row.get(0)?,
+            kind: row.get(1)?,
+            name: row.get(2)?,
+        })
+    })?
+    .collect()
 }

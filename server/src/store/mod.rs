@@ -29,7 +29,7 @@ use crate::action::{Change, Event};
 use crate::model::{ChatMessage, FileInfo, RoomId};
 
 pub use changes::{Rejected, Upload};
-pub use export::{export, write_conversation, ExportError, ExportFormat, Exported};
+pub use export::{export, write_conversation, ExportError, ExportFormat, Exported, ExportedRoom};
 pub use files::{clean_file_name, sniff, Blob, Blobs, FILES_DIR};
 pub use open::StorageError;
 pub use queries::{Page, Scope, PAGE_LIMIT, SEARCH_LIMIT};

@@ -144,8 +144,8 @@ fn an_export_across_several_chunks_keeps_every_message_and_its_reactions() {
     }
     tx.commit().expect("commits");
     let mut out = Vec::new();
-    let count =
-        super::write_conversation(&conn, super::ExportFormat::Json, &mut out).expect("exports");
+    let count = super::write_conversation(&conn, super::ExportFormat::Json, false, &mut out)
+        .expect("exports");
     assert_eq!(count, 600);
     let exported: super::Exported = serde_json::from_slice(&out).expect("JSON");
     let reacted: Vec<u64> = exported

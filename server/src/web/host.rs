@@ -6,7 +6,9 @@
 //! - `GET /host/share`: sharing's state and who is in the room, as JSON;
 //! - `POST /host/share` `{"on": bool}`: start or stop sharing;
 //! - `POST /host/share/new-link` `{"remove_everyone": bool}`: a new link;
-//! - `POST /host/people/{id}/remove`: close someone with 1008.
+//! - `POST /host/people/{id}/remove`: close someone with 1008;
+//! - `GET`/`POST /host/rooms`, `PATCH`/`DELETE /host/rooms/{id}`,
+//!   `POST /host/settings`: rooms (see [`super::host_rooms`]).
 //!
 //! A request gets through only if it came from this computer through the
 //! loopback listener, and
@@ -99,7 +101,7 @@ fn mounted(host: HostRoutes) -> impl Filter<Extract = (Response,), Error = Rejec
         });
     let remove = warp::path!("host" / "people" / usize / "remove")
         .and(warp::post())
-        .and(host_only)
+        .and(host_only.clone())
         .and(json_body::<NoFields>())
         .map(|id: usize, sharing: Sharing, NoFields {}| {
             if sharing.remove(id) {
@@ -116,6 +118,8 @@ fn mounted(host: HostRoutes) -> impl Filter<Extract = (Response,), Error = Rejec
         .or(new_link)
         .unify()
         .or(remove)
+        .unify()
+        .or(super::host_rooms::routes(host_only))
         .unify()
 }
 
@@ -141,7 +145,7 @@ struct NoFields {}
 /// `{}`. Anything else is refused before the route acts: 415 for another
 /// content type (an HTML form can send only three, none of them JSON), 400
 /// for a body that is not the route's fields.
-fn json_body<T: serde::de::DeserializeOwned + Send>(
+pub(super) fn json_body<T: serde::de::DeserializeOwned + Send>(
 ) -> impl Filter<Extract = (T,), Error = Rejection> + Clone {
     warp::header::optional::<String>("content-type")
         .and_then(|content_type: Option<String>| async move {
@@ -261,7 +265,7 @@ fn host_only(host: HostRoutes) -> impl Filter<Extract = (Sharing,), Error = Reje
         )
 }
 
-fn with_status(reply: impl Reply, status: StatusCode) -> Response {
+pub(super) fn with_status(reply: impl Reply, status: StatusCode) -> Response {
     let mut response = reply.into_response();
     *response.status_mut() = status;
     response

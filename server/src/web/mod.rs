@@ -28,6 +28,7 @@ mod csp;
 mod downloads;
 mod gate;
 mod host;
+mod host_rooms;
 mod host_token;
 mod upgrade;
 mod uploads;

@@ -379,7 +379,11 @@ async fn the_host_exports_everything_and_json_reads_back() {
     }
     let count = server
         .room
-        .export(hearth_server::ExportFormat::Json, Sink(Vec::new(), tx))
+        .export(
+            hearth_server::ExportFormat::Json,
+            false,
+            Sink(Vec::new(), tx),
+        )
         .await
         .unwrap();
     assert_eq!(count, 3);

@@ -76,7 +76,10 @@ pub async fn export_conversation(
         path: path.clone(),
         source,
     })?;
-    let count = hosted.room.export(format, BufWriter::new(file)).await?;
+    let count = hosted
+        .room
+        .export(format, false, BufWriter::new(file))
+        .await?;
     log::info!("exported {count} messages to {}", path.display());
     Ok(Some(ExportedTo {
         path: path.display().to_string(),
