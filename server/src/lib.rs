@@ -45,7 +45,7 @@ pub use config::{
 pub use net::DESKTOP_WEBVIEW_ORIGIN;
 pub use os::{raise_open_files_limit, release_memory_eagerly};
 pub use panics::count_panics;
-pub use protocol::RoomView;
+pub use protocol::{ErrorCode, RoomView};
 pub use room::{Person, Refused, Room, RoomCounters, RoomEdit, RoomStats};
 pub use share::{ShareError, ShareStatus, Sharing};
 pub use store::{

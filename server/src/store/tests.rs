@@ -276,3 +276,111 @@ fn general() -> Scope {
         ..Scope::default()
     }
 }
+
+/// A database as Hearth kept it before rooms (schema 3), with messages,
+/// a reply, a reaction: the migration puts all of it in General, ids and
+/// all, and the people who wrote them are remembered.
+#[test]
+fn the_rooms_migration_keeps_every_message_in_general_with_its_id() {
+    let mut conn = Connection::open_in_memory().expect("in memory");
+    for sql in &super::schema::MIGRATIONS[..3] {
+        conn.execute_batch(sql).expect("an old step");
+    }
+    conn.pragma_update(None, "user_version", 3)
+        .expect("version 3");
+    conn.execute_batch(
+        "INSERT INTO messages (id, ts, user_id, user_uid, user_name, text)
+         VALUES (7, 1, 1, 'ann', 'Ann', 'first'), (9, 2, 2, 'bob', 'Bob', 'second');
+         INSERT INTO messages (id, ts, user_id, user_uid, user_name, text, reply_to)
+         VALUES (12, 3, 1, 'ann', 'Ann B', 'third', 9);
+         INSERT INTO reactions VALUES (9, '👍', 'ann', 1, 'Ann');",
+    )
+    .expect("old rows");
+    migrate(&mut conn).expect("migrates");
+    let rows: Vec<(u64, u64)> = conn
+        .prepare("SELECT id, room FROM messages ORDER BY id")
+        .and_then(|mut q| q.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
+        .expect("rows");
+    assert_eq!(rows, [(7, GENERAL), (9, GENERAL), (12, GENERAL)]);
+    let page = before(&conn, GENERAL, u64::MAX >> 1, 10, 1 << 20).expect("a page");
+    let texts: Vec<_> = page.messages.iter().map(|m| m.text.as_str()).collect();
+    assert_eq!(texts, ["first", "second", "third"]);
+    assert_eq!(page.messages[2].reply_to.as_ref().map(|q| q.id), Some(9));
+    assert_eq!(page.messages[1].reactions.len(), 1);
+    let saved = super::rooms::load(&conn).expect("conversations");
+    assert_eq!(saved.all.len(), 1);
+    assert_eq!(saved.all[0].name, "General");
+    let mut people = saved.people.clone();
+    people.sort();
+    assert_eq!(
+        people,
+        [("ann".into(), "Ann B".into()), ("bob".into(), "Bob".into())]
+    );
+    // Found by search in General, and the new message ids go on from 13.
+    assert_eq!(
+        search(&conn, "second", &general(), 10, 1 << 20)
+            .expect("searches")
+            .len(),
+        1
+    );
+    let next: u64 = conn
+        .query_row(
+            "SELECT seq FROM sqlite_sequence WHERE name = 'messages'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("the sequence");
+    assert_eq!(next, 12);
+}
+
+/// Direct conversations stay out of an export unless asked for.
+#[test]
+fn export_leaves_direct_conversations_out_unless_asked() {
+    let mut conn = database(&["in general"]);
+    let tx = conn.transaction().expect("transaction");
+    let new = super::NewConversation {
+        kind: crate::model::Kind::Direct,
+        name: String::new(),
+        key: String::new(),
+        topic: None,
+        pair: Some(("ann".into(), "bob".into())),
+    };
+    let (dm, fresh) = super::rooms::create(&tx, &new, 5)
+        .expect("creates")
+        .expect("accepted");
+    assert!(fresh);
+    let mut whisper = ChatMessage::plain(
+        2,
+        User {
+            id: 1,
+            uid: "ann".into(),
+            name: "Ann".into(),
+        },
+        "just between us".into(),
+        6,
+    );
+    whisper.room = dm;
+    let mut change = said(whisper);
+    if let Action::Say(say) = &mut change.action {
+        say.room = Some(dm);
+    }
+    apply(&tx, change).expect("inserts").expect("accepted");
+    tx.commit().expect("commits");
+    let export = |include_direct| {
+        let mut out = Vec::new();
+        super::write_conversation(
+            &conn,
+            super::ExportFormat::Markdown,
+            include_direct,
+            &mut out,
+        )
+        .expect("exports");
+        String::from_utf8(out).expect("text")
+    };
+    let without = export(false);
+    assert!(
+        without.contains("in general") && !without.contains("between us"),
+        "{without}"
+    );
+    assert!(export(true).contains("just between us"));
+}

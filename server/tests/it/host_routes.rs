@@ -159,3 +159,111 @@ async fn a_network_address_for_the_main_listener_is_refused() {
     let err = TestServer::try_start(config).await.err().expect("refused");
     assert!(err.to_string().contains("--share"), "{err}");
 }
+
+/// A request with any method and a JSON body.
+async fn send(server: &TestServer, method: &str, path: &str, body: &str) -> (u16, Value) {
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {}\r\n{}Content-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        server.addr,
+        auth(server),
+        body.len()
+    );
+    let (status, _, body) = raw_request(server.addr, &request).await;
+    (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn the_headless_host_makes_changes_and_deletes_rooms() {
+    let server = host_server().await;
+    let (status, made) = send(
+        &server,
+        "POST",
+        "/host/rooms",
+        r#"{"name":"Track A","topic":"one"}"#,
+    )
+    .await;
+    assert_eq!(status, 201, "{made}");
+    assert_eq!(made["room"]["name"], "Track A");
+    let id = made["room"]["id"].as_u64().expect("an id");
+    let (status, taken) = send(&server, "POST", "/host/rooms", r#"{"name":"track a"}"#).await;
+    assert_eq!((status, taken["error"].clone()), (409, "name_taken".into()));
+    let (status, bad) = send(&server, "POST", "/host/rooms", r#"{"name":"  "}"#).await;
+    assert_eq!((status, bad["error"].clone()), (400, "invalid_name".into()));
+    let (status, _) = send(
+        &server,
+        "POST",
+        "/host/rooms",
+        r#"{"name":"x","owner":"me"}"#,
+    )
+    .await;
+    assert_eq!(status, 400, "unknown fields are refused");
+
+    let path = format!("/host/rooms/{id}");
+    let (status, changed) = send(
+        &server,
+        "PATCH",
+        &path,
+        r#"{"name":"Track B","archived":true}"#,
+    )
+    .await;
+    assert_eq!(status, 200, "{changed}");
+    assert_eq!(
+        (
+            changed["room"]["name"].clone(),
+            changed["room"]["archived"].clone()
+        ),
+        ("Track B".into(), true.into())
+    );
+    let (status, listed) = send(&server, "GET", "/host/rooms", "").await;
+    assert_eq!(status, 200);
+    let names: Vec<_> = listed["rooms"]
+        .as_array()
+        .expect("rooms")
+        .iter()
+        .map(|r| r["name"].clone())
+        .collect();
+    assert_eq!(names, ["General", "Track B"]);
+    assert_eq!(listed["anyone_creates_rooms"], false);
+    let (status, settings) = send(
+        &server,
+        "POST",
+        "/host/settings",
+        r#"{"anyone_creates_rooms":true}"#,
+    )
+    .await;
+    assert_eq!(
+        (status, settings["anyone_creates_rooms"].clone()),
+        (200, true.into())
+    );
+
+    let (status, _) = send(&server, "DELETE", &path, "").await;
+    assert_eq!(status, 204);
+    let (status, gone) = send(&server, "DELETE", &path, "").await;
+    assert_eq!((status, gone["error"].clone()), (404, "not_found".into()));
+    let (status, general) = send(&server, "DELETE", "/host/rooms/1", "").await;
+    assert_eq!(
+        (status, general["error"].clone()),
+        (403, "forbidden".into())
+    );
+
+    // Without the token, or from a page, nothing happens.
+    let request = format!(
+        "POST /host/rooms HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n\
+         Content-Length: 15\r\nConnection: close\r\n\r\n{{\"name\":\"nope\"}}",
+        server.addr
+    );
+    assert_eq!(raw_request(server.addr, &request).await.0, 401);
+    let (status, _) = post(
+        &server,
+        "/host/rooms",
+        &format!(
+            "{}Origin: http://127.0.0.1\r\nContent-Type: application/json\r\n",
+            auth(&server)
+        ),
+        r#"{"name":"nope"}"#,
+    )
+    .await;
+    assert_eq!(status, 403);
+    assert_eq!(server.room.rooms().len(), 1);
+}

@@ -12,6 +12,7 @@ mod hardening;
 mod host_routes;
 mod lifecycle;
 mod limits;
+mod rooms;
 mod sharing;
 mod static_files;
 mod storage;
