@@ -39,7 +39,7 @@ const ui = {
 };
 
 const search = new SearchPanel({
-  send: (query) => session.request({ kind: 'search', query }, { type: 'search', query, limit: SEARCH_LIMIT }),
+  send: (query) => session.request({ kind: 'search', query }, { type: 'search', query, room: view.shows.room, limit: SEARCH_LIMIT }),
   choose: (id) => view.timeline.jumpTo(id),
   canOpen: () => !nameDialog.isOpen() && !ui.clearDialog.open && !messageActions.dialogOpen() && !files.lightboxOpen() && !hostPanel.dialogOpen(),
 });
@@ -176,8 +176,12 @@ function showConnectionState(detail) {
 /** Frames that add lines to the view.timeline. */
 const LINES = new Set(['welcome', 'message', 'renamed', 'cleared']);
 
+/** Frames about one conversation: only the shown one's reach the view. */
+const ABOUT_A_CONVERSATION = new Set(['message', 'edited', 'deleted', 'reaction', 'typing']);
+
 /** @param {any} message */
 function onMessage(message) {
+  if (ABOUT_A_CONVERSATION.has(message.type) && message.room !== undefined && message.room !== view.shows.room) return;
   // Comings and goings not said yet go into the timeline before anything else does.
   if (LINES.has(message.type)) view.arrivals.flush();
   switch (message.type) {
@@ -244,10 +248,12 @@ function onMessage(message) {
  * Joined (again): see view.timeline.welcomed for what happens to the view. The
  * people list starts over from the welcome's first page of view.people.
  * @param {{room: string, you: User, users: User[], people?: number, people_next?: number | null,
- *   history: ChatMessage[], first_id: number, limits: import('./composer/composer.js').Limits}} welcome
+ *   history: ChatMessage[], first_id: number, limits: import('./composer/composer.js').Limits,
+ *   rooms?: {id: number, default?: boolean}[]}} welcome
  */
 function onWelcome(welcome) {
   session.answered('hello');
+  view.shows.room = welcome.rooms?.find((room) => room.default)?.id ?? view.shows.room;
   identity.joinedAs(welcome.you);
   composer.setLimits(welcome.limits);
   view.people.reset(welcome);

@@ -59,5 +59,7 @@ export function conversationView(root) {
     people,
   });
   const arrivals = new Arrivals((text) => timeline.system(text));
-  return { scroll, conversation, unread, people, timeline, arrivals };
+  /** Which of the room's conversations this view shows (General's id until welcome says). */
+  const shows = { room: 1 };
+  return { scroll, conversation, unread, people, timeline, arrivals, shows };
 }
