@@ -106,7 +106,9 @@ pub fn clean_topic(raw: &str) -> Option<String> {
         .take(MAX_TOPIC_CHARS)
         .collect();
     let line = line.trim();
-    (!line.is_empty()).then(|| line.to_owned())
+    line.chars()
+        .any(super::names::is_visible)
+        .then(|| line.to_owned())
 }
 
 #[cfg(test)]
@@ -138,6 +140,13 @@ mod tests {
             validate_room_name("GENERAL").map(|n| n.1),
             validate_room_name("General").map(|n| n.1)
         );
+    }
+
+    #[test]
+    fn a_topic_is_one_line_of_at_most_250_characters() {
+        assert_eq!(clean_topic("  agenda \nand more"), Some("agenda".into()));
+        assert_eq!(clean_topic(&"t".repeat(300)).map(|t| t.len()), Some(250));
+        assert_eq!(clean_topic(" \u{200b} "), None);
     }
 
     #[test]

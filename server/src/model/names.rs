@@ -110,7 +110,7 @@ pub fn is_hidden(c: char) -> bool {
 
 /// Whether a character leaves a mark: not white space, not hidden, and not
 /// one of the symbols that render as an empty cell.
-fn is_visible(c: char) -> bool {
+pub(crate) fn is_visible(c: char) -> bool {
     // U+2800 BRAILLE PATTERN BLANK is a symbol (So) that draws nothing.
     const BLANK_SYMBOLS: [char; 1] = ['\u{2800}'];
     !CodePointSetData::new::<WhiteSpace>().contains(c)

@@ -47,9 +47,9 @@ use presence::PresenceEvent;
 pub use actions::Pending;
 pub use counters::{RoomCounters, RoomStats};
 pub use history::History;
+pub use host::RoomEdit;
 pub use outbox::{Closing, Drained, Eviction, Outbox, Push};
 pub use refused::Refused;
-pub use rooms::RoomEdit;
 pub use uploads::UploadLimits;
 
 /// One person in the host's people list.

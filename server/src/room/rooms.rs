@@ -6,29 +6,12 @@
 //! else's direct conversation by naming it.
 
 use std::collections::HashSet;
-use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use super::{now_millis, Refused, Room, State};
-use crate::model::conversation::{clean_topic, validate_room_name};
 use crate::model::{Conversation, Kind, PeerId, RoomId, User, GENERAL};
-use crate::protocol::{RoomView, ServerMessage};
-use crate::store::{NewConversation, Rejected, RoomChange, StorageError};
-
-/// What the host changes of a room; `None` leaves it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RoomEdit {
-    /// A new name.
-    #[serde(default)]
-    pub name: Option<String>,
-    /// A new topic (empty removes it).
-    #[serde(default)]
-    pub topic: Option<String>,
-    /// Archive it, or open it again.
-    #[serde(default)]
-    pub archived: Option<bool>,
-}
+use crate::protocol::ServerMessage;
+use crate::store::{NewConversation, Rejected, StorageError};
 
 impl Room {
     /// Whether `uid` may say something in `room` now.
@@ -287,155 +270,7 @@ impl Room {
         Ok(())
     }
 
-    /// Makes a room, as the host: everyone is told `room_added`.
-    pub async fn create_room(&self, name: &str, topic: Option<&str>) -> Result<RoomView, Refused> {
-        let (name, key) = validate_room_name(name)?;
-        let topic = topic.and_then(clean_topic);
-        {
-            let state = self.lock();
-            if state.conversations.names.contains_key(&key) {
-                return Err(Refused::NameTaken(name));
-            }
-            if state.conversations.rooms() >= self.max_rooms {
-                return Err(Refused::TooManyRooms(self.max_rooms));
-            }
-        }
-        let new = NewConversation {
-            kind: Kind::Room,
-            name: name.clone(),
-            key,
-            topic: topic.clone(),
-            pair: None,
-        };
-        let (room, _) = self.create(new).await.map_err(|err| match err {
-            Refused::NameTaken(_) => Refused::NameTaken(name.clone()),
-            err => err,
-        })?;
-        let mut state = self.lock();
-        state.conversations.insert(Conversation {
-            id: room,
-            kind: Kind::Room,
-            name,
-            topic,
-            archived: false,
-            pair: None,
-            members: HashSet::new(),
-        });
-        log::info!("room {room} made");
-        let view = state
-            .conversations
-            .view(room, "", true)
-            .ok_or(Refused::NoSuchRoom)?;
-        let frame = ServerMessage::RoomAdded { room: &view }.to_frame();
-        drop(self.broadcast(&mut state, &frame, None));
-        Ok(view)
-    }
-
-    /// Renames, retopics or (un)archives a room, as the host: everyone is
-    /// told `room_changed`.
-    pub async fn change_room(&self, room: RoomId, edit: RoomEdit) -> Result<RoomView, Refused> {
-        let name = edit.name.as_deref().map(validate_room_name).transpose()?;
-        let change = RoomChange {
-            name: name.clone(),
-            topic: edit.topic.as_deref().map(clean_topic),
-            archived: edit.archived,
-        };
-        {
-            let state = self.lock();
-            match state.conversations.all.get(&room) {
-                Some(entry) if entry.conversation.kind == Kind::Room => {}
-                _ => return Err(Refused::NoSuchRoom),
-            }
-            if let Some((name, key)) = &name {
-                if state
-                    .conversations
-                    .names
-                    .get(key)
-                    .is_some_and(|r| *r != room)
-                {
-                    return Err(Refused::NameTaken(name.clone()));
-                }
-            }
-        }
-        self.store
-            .change_room(room, change.clone())
-            .await
-            .map_err(|err| self.storage_refusal(&err))?
-            .map_err(|rejected| match (rejected, &name) {
-                (Rejected::NameTaken, Some((name, _))) => Refused::NameTaken(name.clone()),
-                (rejected, _) => Refused::from(rejected),
-            })?;
-        let mut state = self.lock();
-        let conversations = &mut state.conversations;
-        if let Some((name, key)) = change.name {
-            if let Some(entry) = conversations.all.get_mut(&room) {
-                let old = crate::model::names::name_key(&entry.conversation.name);
-                entry.conversation.name = name;
-                conversations.names.remove(&old);
-                conversations.names.insert(key, room);
-            }
-        }
-        if let Some(entry) = conversations.all.get_mut(&room) {
-            if let Some(topic) = change.topic {
-                entry.conversation.topic = topic;
-            }
-            if let Some(archived) = change.archived {
-                entry.conversation.archived = archived;
-            }
-        }
-        let view = conversations
-            .view(room, "", false)
-            .ok_or(Refused::NoSuchRoom)?;
-        let frame = ServerMessage::RoomChanged { room: &view }.to_frame();
-        drop(self.broadcast(&mut state, &frame, None));
-        Ok(view)
-    }
-
-    /// Deletes a room with its messages and files, as the host: everyone
-    /// is told `room_removed`. General stays.
-    pub async fn delete_room(&self, room: RoomId) -> Result<(), Refused> {
-        if room == GENERAL {
-            return Err(Refused::GeneralStays);
-        }
-        match self.lock().conversations.all.get(&room) {
-            Some(entry) if entry.conversation.kind == Kind::Room => {}
-            _ => return Err(Refused::NoSuchRoom),
-        }
-        self.store
-            .delete_room(room)
-            .await
-            .map_err(|err| self.storage_refusal(&err))?
-            .map_err(Refused::from)?;
-        let mut state = self.lock();
-        state.conversations.remove(room);
-        log::info!("room {room} deleted");
-        let frame = ServerMessage::RoomRemoved { room }.to_frame();
-        drop(self.broadcast(&mut state, &frame, None));
-        Ok(())
-    }
-
-    /// Every room, as the host sees it (no direct conversations).
-    pub fn rooms(&self) -> Vec<RoomView> {
-        let state = self.lock();
-        let conversations = &state.conversations;
-        let mut ids: Vec<RoomId> = conversations.names.values().copied().collect();
-        ids.sort_unstable();
-        ids.into_iter()
-            .filter_map(|id| conversations.view(id, "", false))
-            .collect()
-    }
-
-    /// Whether everyone may make rooms.
-    pub fn anyone_creates_rooms(&self) -> bool {
-        self.anyone_creates_rooms.load(Ordering::Relaxed)
-    }
-
-    /// Lets everyone make rooms, or only the host.
-    pub fn set_anyone_creates_rooms(&self, anyone: bool) {
-        self.anyone_creates_rooms.store(anyone, Ordering::Relaxed);
-    }
-
-    async fn create(&self, new: NewConversation) -> Result<(RoomId, bool), Refused> {
+    pub(super) async fn create(&self, new: NewConversation) -> Result<(RoomId, bool), Refused> {
         self.store
             .create_conversation(new, now_millis())
             .await

@@ -169,41 +169,48 @@ fn write_snapshot(
                     let name = names.get(&message.room).map_or("General", String::as_str);
                     writeln!(out, "## {}\n", escape_markdown(name))?;
                 }
-                writeln!(
-                    out,
-                    "**{}** · {}\n",
-                    escape_markdown(&message.from.name),
-                    rfc3339(message.ts)
-                )?;
-                if let Some(quote) = &message.reply_to {
-                    writeln!(
-                        out,
-                        "> {}: {}\n",
-                        escape_markdown(&quote.from.name),
-                        escape_markdown(&quote.excerpt.replace(['\n', '\r'], " "))
-                    )?;
-                }
-                if message.deleted {
-                    writeln!(out, "_message deleted_\n")?;
-                } else if message.edited_ts.is_some() {
-                    writeln!(out, "{} _(edited)_\n", literal_text(&message.text))?;
-                } else if !message.text.is_empty() {
-                    writeln!(out, "{}\n", literal_text(&message.text))?;
-                }
-                for file in &message.files {
-                    writeln!(
-                        out,
-                        "- file: {} ({} bytes)\n",
-                        escape_markdown(&file.name),
-                        file.size
-                    )?;
-                }
+                write_markdown(out, &message)?;
                 count += 1;
             }
         }
     }
     out.flush()?;
     Ok(count)
+}
+
+/// One message in the Markdown export: who and when, the quote, the text
+/// (written literally), the files.
+fn write_markdown(out: &mut dyn Write, message: &ChatMessage) -> io::Result<()> {
+    writeln!(
+        out,
+        "**{}** · {}\n",
+        escape_markdown(&message.from.name),
+        rfc3339(message.ts)
+    )?;
+    if let Some(quote) = &message.reply_to {
+        writeln!(
+            out,
+            "> {}: {}\n",
+            escape_markdown(&quote.from.name),
+            escape_markdown(&quote.excerpt.replace(['\n', '\r'], " "))
+        )?;
+    }
+    if message.deleted {
+        writeln!(out, "_message deleted_\n")?;
+    } else if message.edited_ts.is_some() {
+        writeln!(out, "{} _(edited)_\n", literal_text(&message.text))?;
+    } else if !message.text.is_empty() {
+        writeln!(out, "{}\n", literal_text(&message.text))?;
+    }
+    for file in &message.files {
+        writeln!(
+            out,
+            "- file: {} ({} bytes)\n",
+            escape_markdown(&file.name),
+            file.size
+        )?;
+    }
+    Ok(())
 }
 
 /// Messages read per batch of [`decorated`].

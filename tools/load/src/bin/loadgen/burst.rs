@@ -91,7 +91,18 @@ async fn burst(ctx: &Ctx, readers: &mut [Reader]) -> BurstReport {
         readers: shared.alive.load(Relaxed),
         ..BurstReport::default()
     };
-    out.expected = (senders.len() * cli.messages * out.readers) as u64;
+    // Each message reaches every reader in its sender's room (everyone,
+    // without --rooms).
+    let audience = |room: Option<u64>| {
+        readers
+            .iter()
+            .filter(|r| r.room == room && !r.stats.ended.load(Relaxed))
+            .count()
+    };
+    out.expected = senders
+        .iter()
+        .map(|&i| (cli.messages * audience(readers[i].room)) as u64)
+        .sum();
     let disconnects = shared.disconnects.load(Relaxed);
     let received = shared.burst_received.load(Relaxed);
     let cpu = CpuSpan::start(ctx.server, ctx.clk_tck);
@@ -224,13 +235,16 @@ fn spawn_senders(
             continue;
         };
         let padding = padding.clone();
+        let room = readers[i]
+            .room
+            .map_or_else(String::new, |room| format!(r#","room":{room}"#));
         tasks.spawn(async move {
             let mut sent = 0u64;
             let mut failed = false;
             for j in 0..messages {
                 let marker = format!("B{s}:{j}:");
                 let pad = &padding[..padding.len().saturating_sub(marker.len())];
-                let frame = format!(r#"{{"type":"say","text":"{marker}{pad}"}}"#);
+                let frame = format!(r#"{{"type":"say","text":"{marker}{pad}"{room}}}"#);
                 if sink.feed(Message::text(frame)).await.is_err() {
                     failed = true;
                     break;

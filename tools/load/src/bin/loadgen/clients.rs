@@ -134,6 +134,8 @@ pub struct Reader {
     pub task: JoinHandle<()>,
     /// Its counters.
     pub stats: Arc<ClientStats>,
+    /// The room it joined besides General (`--rooms`).
+    pub room: Option<u64>,
 }
 
 /// The decimal number at the start of `s`.
@@ -200,6 +202,7 @@ pub async fn connect_reader(
     url: String,
     n: usize,
     hello: bool,
+    room: Option<u64>,
     shared: Arc<Shared>,
     options: ClientOptions,
 ) -> Result<Reader> {
@@ -212,6 +215,9 @@ pub async fn connect_reader(
             .context("welcome without people")?;
         stats.people.store(people, Relaxed);
     }
+    if let Some(room) = room {
+        crate::rooms::join(&mut ws, room).await?;
+    }
     let (sink, stream) = ws.split();
     shared.alive.fetch_add(1, Relaxed);
     let task = tokio::spawn(read_loop(stream, shared, stats.clone()));
@@ -219,6 +225,7 @@ pub async fn connect_reader(
         sink: Some(sink),
         task,
         stats,
+        room,
     })
 }
 

@@ -62,6 +62,7 @@ mod latency;
 mod people;
 mod phases;
 mod report;
+mod rooms;
 mod sampling;
 // The tools' shared library: spawning the server, reading it, reporting.
 use hearth_load as support;
@@ -129,6 +130,11 @@ pub struct Cli {
     /// Bytes of text in each burst message.
     #[arg(long, default_value_t = 64)]
     pub size: usize,
+
+    /// Rooms besides General: reader n joins room n mod K, and each burst
+    /// sender says its messages in its own room (0: everyone in General).
+    #[arg(long, default_value_t = 0, conflicts_with = "no_hello")]
+    pub rooms: usize,
 
     /// Extra clients that join before the burst and then never read.
     #[arg(long, default_value_t = 0)]
@@ -253,8 +259,12 @@ async fn main() -> Result<ExitCode> {
 /// then the verdict and the JSON line.
 async fn run(cli: Cli) -> Result<ExitCode> {
     let nofile = support::raise_nofile_limit((cli.clients + cli.non_readers) as u64 + 64)?;
+    let mut server_args = cli.server_args.clone();
+    if cli.rooms > 0 {
+        server_args.push(rooms::SERVER_ARG.into());
+    }
     let spawned = match &cli.server_bin {
-        Some(bin) => Some(SpawnedServer::start(bin, &SERVER_ARGS, &cli.server_args, None).await?),
+        Some(bin) => Some(SpawnedServer::start(bin, &SERVER_ARGS, &server_args, None).await?),
         None => None,
     };
     let (url, host, addr) = resolve(&cli, spawned.as_ref()).await?;
@@ -284,8 +294,13 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         server,
         clk_tck,
     };
+    let room_ids = if ctx.cli.rooms > 0 {
+        rooms::make(&ctx, ctx.cli.rooms).await?
+    } else {
+        Vec::new()
+    };
     let rss_before = server.and_then(Proc::rss_kib);
-    let (mut readers, connect) = phases::connect(&ctx).await;
+    let (mut readers, connect) = phases::connect(&ctx, &room_ids).await;
     connect.print();
     let idle = phases::idle(&ctx, rss_before, readers.len()).await;
     idle.print();

@@ -9,8 +9,9 @@ use crate::sampling::CpuSpan;
 use crate::support::{health, millis_f64};
 use crate::Ctx;
 
-/// Phase 1: `--clients` readers join (`hello` → `welcome`), paced and bounded.
-pub async fn connect(ctx: &Ctx) -> (Vec<Reader>, ConnectReport) {
+/// Phase 1: `--clients` readers join (`hello` → `welcome`), paced and
+/// bounded; with `rooms`, reader n joins `rooms[n % len]` too.
+pub async fn connect(ctx: &Ctx, rooms: &[u64]) -> (Vec<Reader>, ConnectReport) {
     let cli = &ctx.cli;
     let cpu = CpuSpan::start(ctx.server, ctx.clk_tck);
     let hello = !cli.no_hello;
@@ -20,6 +21,7 @@ pub async fn connect(ctx: &Ctx) -> (Vec<Reader>, ConnectReport) {
             ctx.url.clone(),
             n,
             hello,
+            (!rooms.is_empty()).then(|| rooms[n % rooms.len()]),
             ctx.shared.clone(),
             ctx.client_options(),
         )
