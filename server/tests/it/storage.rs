@@ -37,12 +37,18 @@ async fn ask(client: &mut Client, request: Value, answer: &str) -> Value {
     client.expect(answer).await
 }
 
-/// Every stored message, oldest first, read page by page as a client would.
+/// Every stored message of General, oldest first, read page by page as a
+/// client would.
 async fn all_history(client: &mut Client) -> Vec<Value> {
+    room_history(client, 1).await
+}
+
+/// Every stored message of `room`, oldest first.
+async fn room_history(client: &mut Client, room: u64) -> Vec<Value> {
     let mut messages: Vec<Value> = Vec::new();
     let mut before: Option<u64> = None;
     loop {
-        let mut request = json!({"type": "history", "limit": 200});
+        let mut request = json!({"type": "history", "room": room, "limit": 200});
         if let Some(before) = before {
             request["before"] = json!(before);
         }
@@ -623,6 +629,115 @@ async fn a_crash_mid_burst_loses_no_message_anyone_received() {
     let last = *stored_ids.last().unwrap();
     let next = say(&mut client, "after the crash").await;
     assert!(next["id"].as_u64().unwrap() > last);
+}
+
+/// The same guarantee with the burst spread over rooms: SIGKILL while four
+/// people each flood their own room (two rooms, two each, and General)
+/// loses nothing anyone received, and each message is back in its room.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_mid_burst_in_several_rooms_loses_nothing_anyone_received() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Process::start(&["--anyone-creates-rooms"], dir.path()).await;
+    let mut rooms = Vec::new();
+    {
+        let (socket, _) = server.join("maker").await;
+        let mut maker = Client { socket };
+        for name in ["Red", "Blue"] {
+            let added = ask(
+                &mut maker,
+                json!({"type": "create_room", "name": name}),
+                "room_added",
+            )
+            .await;
+            rooms.push(added["room"]["id"].as_u64().unwrap());
+        }
+    }
+    let (progress, mut enough) = tokio::sync::watch::channel(0usize);
+    let progress = std::sync::Arc::new(progress);
+    let mut readers = Vec::new();
+    let mut senders = Vec::new();
+    for n in 0..4 {
+        let room = rooms[n % 2];
+        let (socket, _) = server.join(&format!("flood{n}")).await;
+        let mut client = Client { socket };
+        ask(
+            &mut client,
+            json!({"type": "join_room", "room": room}),
+            "room_changed",
+        )
+        .await;
+        let (mut write, mut read) = client.socket.split();
+        let progress = progress.clone();
+        readers.push(tokio::spawn(async move {
+            let mut seen: Vec<(u64, u64, String)> = Vec::new();
+            while let Ok(Some(Ok(frame))) = tokio::time::timeout(PATIENCE, read.next()).await {
+                let Message::Text(text) = frame else { continue };
+                let frame: Value = serde_json::from_str(&text).unwrap();
+                if frame["type"] == "message" {
+                    seen.push((
+                        frame["id"].as_u64().unwrap(),
+                        frame["room"].as_u64().unwrap(),
+                        frame["text"].as_str().unwrap().into(),
+                    ));
+                    progress.send_modify(|count| *count += 1);
+                }
+            }
+            seen
+        }));
+        senders.push(tokio::spawn(async move {
+            for i in 0.. {
+                // Every third message in General, the rest in the room.
+                let to = if i % 3 == 0 { 1 } else { room };
+                let text = format!("flood{n} {i} {}", "y".repeat(i % 200));
+                let frame = json!({"type": "say", "text": text, "room": to}).to_string();
+                if write.send(Message::text(frame)).await.is_err() {
+                    break;
+                }
+            }
+        }));
+    }
+    tokio::time::timeout(PATIENCE, enough.wait_for(|count| *count >= 2000))
+        .await
+        .expect("the burst is flowing")
+        .unwrap();
+    server.child.kill().unwrap(); // SIGKILL
+    server.child.wait().unwrap();
+    let mut received: BTreeMap<u64, (u64, String)> = BTreeMap::new();
+    for reader in readers {
+        let seen = reader.await.unwrap();
+        assert!(seen.windows(2).all(|w| w[0].0 < w[1].0), "rising ids");
+        for (id, room, text) in seen {
+            let earlier = received.insert(id, (room, text.clone()));
+            assert!(
+                earlier.is_none_or(|e| e == (room, text)),
+                "one id, one message"
+            );
+        }
+    }
+    for sender in senders {
+        sender.abort();
+    }
+    let in_rooms = received.values().filter(|(room, _)| *room != 1).count();
+    assert!(in_rooms >= 500, "only {in_rooms} room messages got through");
+
+    let server = Process::start(&[], dir.path()).await;
+    let (socket, _) = server.join("after").await;
+    let mut client = Client { socket };
+    let mut stored: HashMap<u64, (u64, String)> = HashMap::new();
+    for room in [1, rooms[0], rooms[1]] {
+        for m in room_history(&mut client, room).await {
+            let id = m["id"].as_u64().unwrap();
+            assert_eq!(m["room"].as_u64(), Some(room));
+            stored.insert(id, (room, m["text"].as_str().unwrap().to_owned()));
+        }
+    }
+    for (id, kept) in &received {
+        assert_eq!(
+            stored.get(id),
+            Some(kept),
+            "message {id} was received but not kept"
+        );
+    }
 }
 
 /// Runs the binary expecting it to refuse to start; returns its stderr.

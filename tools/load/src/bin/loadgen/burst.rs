@@ -83,10 +83,7 @@ struct Start {
 /// stall, or the phase deadline passes.
 async fn burst(ctx: &Ctx, readers: &mut [Reader]) -> BurstReport {
     let (cli, shared) = (&ctx.cli, &ctx.shared);
-    let senders: Vec<usize> = (0..readers.len())
-        .filter(|&i| !readers[i].stats.ended.load(Relaxed) && readers[i].sink.is_some())
-        .take(cli.senders)
-        .collect();
+    let senders = pick_senders(readers, cli.senders);
     let mut out = BurstReport {
         readers: shared.alive.load(Relaxed),
         ..BurstReport::default()
@@ -103,6 +100,11 @@ async fn burst(ctx: &Ctx, readers: &mut [Reader]) -> BurstReport {
         .iter()
         .map(|&i| (cli.messages * audience(readers[i].room)) as u64)
         .sum();
+    // What each room's readers should each receive.
+    let mut per_room: std::collections::HashMap<Option<u64>, u64> = Default::default();
+    for &i in &senders {
+        *per_room.entry(readers[i].room).or_default() += cli.messages as u64;
+    }
     let disconnects = shared.disconnects.load(Relaxed);
     let received = shared.burst_received.load(Relaxed);
     let cpu = CpuSpan::start(ctx.server, ctx.clk_tck);
@@ -117,13 +119,7 @@ async fn burst(ctx: &Ctx, readers: &mut [Reader]) -> BurstReport {
     };
     let tasks = spawn_senders(readers, &senders, cli.messages, cli.size);
     await_deliveries(ctx, readers, tasks, &mut out, start).await;
-    finish(
-        ctx,
-        readers,
-        out,
-        start,
-        (senders.len() * cli.messages) as u64,
-    )
+    finish(ctx, readers, out, start, &per_room)
 }
 
 /// Takes the sinks back from the sender tasks as they finish and waits
@@ -178,14 +174,14 @@ async fn await_deliveries(
     }
 }
 
-/// Fills in what the burst delivered and cost; `per_reader` is the number
-/// of messages every reader should have received.
+/// Fills in what the burst delivered and cost; `per_room` is the number of
+/// messages every reader in each room should have received.
 fn finish(
     ctx: &Ctx,
     readers: &[Reader],
     mut out: BurstReport,
     start: Start,
-    per_reader: u64,
+    per_room: &std::collections::HashMap<Option<u64>, u64>,
 ) -> BurstReport {
     let shared = &ctx.shared;
     out.received = shared.burst_received.load(Relaxed) - start.received;
@@ -209,15 +205,44 @@ fn finish(
     if let (Some(p), Some(sampler)) = (ctx.server, &ctx.sampler) {
         out.peak_rss_kib = Some(sampler.peak(p));
     }
-    let survivors: Vec<u64> = readers
+    let survivors: Vec<(u64, u64)> = readers
         .iter()
         .filter(|r| !r.stats.ended.load(Relaxed))
-        .map(|r| r.stats.burst.load(Relaxed))
+        .map(|r| {
+            let due = per_room.get(&r.room).copied().unwrap_or(0);
+            (r.stats.burst.load(Relaxed), due)
+        })
         .collect();
-    out.per_reader_min = survivors.iter().copied().min().unwrap_or(0);
-    out.per_reader_max = survivors.iter().copied().max().unwrap_or(0);
-    out.readers_missing_messages = survivors.iter().filter(|&&n| n < per_reader).count();
+    out.per_reader_min = survivors.iter().map(|s| s.0).min().unwrap_or(0);
+    out.per_reader_max = survivors.iter().map(|s| s.0).max().unwrap_or(0);
+    out.readers_missing_messages = survivors.iter().filter(|(got, due)| got < due).count();
     out
+}
+
+/// Up to `count` readers that can send, taken from each room in turn, so
+/// with `--rooms` the rooms are busy alike.
+fn pick_senders(readers: &[Reader], count: usize) -> Vec<usize> {
+    let mut by_room: std::collections::BTreeMap<Option<u64>, Vec<usize>> = Default::default();
+    for (i, reader) in readers.iter().enumerate() {
+        if !reader.stats.ended.load(Relaxed) && reader.sink.is_some() {
+            by_room.entry(reader.room).or_default().push(i);
+        }
+    }
+    let mut queues: Vec<std::vec::IntoIter<usize>> =
+        by_room.into_values().map(Vec::into_iter).collect();
+    let mut senders = Vec::with_capacity(count);
+    while senders.len() < count {
+        let before = senders.len();
+        for queue in &mut queues {
+            if senders.len() < count {
+                senders.extend(queue.next());
+            }
+        }
+        if senders.len() == before {
+            break;
+        }
+    }
+    senders
 }
 
 /// Lends the sinks of `senders` to tasks that each write `messages`
