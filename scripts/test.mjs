@@ -78,7 +78,7 @@ const steps = [
     what: 'short benchmark, storage benchmark and soak (release build)',
     run: () => {
       freeDebugBuildOnCi();
-      run(['cargo', 'build', '--release', '-p', 'hearth-server', '--bin', 'hearth-server', '-p', 'hearth-load', '--bin', 'loadgen', '--bin', 'soak', '--bin', 'storebench']);
+      run(['cargo', 'build', '--release', '-p', 'hearth-server', '--bin', 'hearth-server', '-p', 'hearth-load', '--bin', 'loadgen', '--bin', 'soak', '--bin', 'storebench', '--bin', 'welcomesize']);
       const server = path.join(RELEASE, 'hearth-server');
       run([path.join(RELEASE, 'loadgen'), '--server-bin', server, '--clients', '200', '--rounds', '100',
         '--senders', '10', '--messages', '500', '--size', '1024', '--non-readers', '3', '--fail-on-loss',
@@ -88,6 +88,11 @@ const steps = [
       // client's count of the room, and the whole list paged out, must be exact.
       run([path.join(RELEASE, 'loadgen'), '--server-bin', server, '--clients', '3000', '--hold-only',
         '--timeout-secs', '120', '--fail-on-loss', '--check-people']);
+      // Ten rooms of 50 in a house of 500, each busy at once: a message
+      // reaches its room's members only, every one of them.
+      run([path.join(RELEASE, 'loadgen'), '--server-bin', server, '--clients', '500', '--rooms', '10',
+        '--rounds', '0', '--senders', '10', '--messages', '300', '--fail-on-loss']);
+      run([path.join(RELEASE, 'welcomesize'), '--server-bin', server, '--rooms', '20', '--directs', '50']);
       run([path.join(RELEASE, 'soak'), '--server-bin', server, '--duration-secs', '40']);
       // A tenth of the documented million: the same queries, in seconds.
       run([path.join(RELEASE, 'storebench'), '--server-bin', server, '--messages', '100000']);
