@@ -238,6 +238,11 @@ function onMessage(message) {
     case 'typing':
       if (!identity.isMe(message.user)) view.people.startTyping(message.user);
       break;
+    case 'room_added':
+    case 'room_changed':
+    case 'room_removed':
+      hostPanel.roomsChanged();
+      break;
     case 'error':
       onServerError(message.code, message.message);
       break;

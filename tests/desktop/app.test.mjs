@@ -179,6 +179,27 @@ describe('the desktop app', () => {
     await guest.page.locator('.msg', { hasText: 'Hello from the browser' }).waitFor({ state: 'detached' });
     await driver.until(async () => !(await driver.text('#messages')).includes('Hello from the window'), 'the window to empty its view');
 
+    // The host makes a room from the window (its own command, never a
+    // frame a guest can send): everyone is told; then deletes it, after asking.
+    await guest.page.evaluate(() => {
+      const w = /** @type {any} */ (window);
+      w.__roomFrames = [];
+      w.__sockets.at(-1).addEventListener('message', (/** @type {MessageEvent} */ event) => {
+        const frame = JSON.parse(event.data);
+        if (String(frame.type).startsWith('room_')) w.__roomFrames.push(frame);
+      });
+    });
+    await driver.type('#new-room-name', 'Track A');
+    await driver.click('#new-room-create');
+    await driver.until(async () => (await driver.text('#host-rooms')).includes('Track A'), 'the new room in the host panel');
+    await guest.page.waitForFunction(() => /** @type {any} */ (window).__roomFrames.some((f) => f.type === 'room_added' && f.room.name === 'Track A'));
+    const roomId = await guest.page.evaluate(() => /** @type {any} */ (window).__roomFrames.find((f) => f.type === 'room_added').room.id);
+    await driver.click(`#host-rooms li[data-id="${roomId}"] button.danger`);
+    await driver.until(async () => driver.execute('return document.getElementById("delete-room-dialog").open'), 'the delete confirmation');
+    await driver.click('#delete-room-confirm');
+    await guest.page.waitForFunction((id) => /** @type {any} */ (window).__roomFrames.some((f) => f.type === 'room_removed' && f.room === id), roomId);
+    await driver.until(async () => !(await driver.text('#host-rooms')).includes('Track A'), 'the room gone from the host panel');
+
     mkdirSync(ARTIFACTS, { recursive: true });
     writeFileSync(path.join(ARTIFACTS, 'window.png'), await driver.screenshot());
 

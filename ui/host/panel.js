@@ -2,12 +2,14 @@
 /**
  * The host panel of the desktop window: where the room is, who is in it,
  * sharing it with the network (sharing.js), what closing the window does
- * (closing.js), and the kept conversation (its folder, export, clearing).
+ * (closing.js), the rooms (rooms.js), and the kept conversation (its
+ * folder, export, clearing).
  * Only the desktop app shows it; in a browser it stays hidden.
  * @module panel
  */
 
 import { setupClosing } from './closing.js';
+import { HostRooms } from './rooms.js';
 import * as sharing from './sharing.js';
 import { copyText, isDesktop, tauri } from '../platform/desktop.js';
 import { byId } from '../platform/dom.js';
@@ -85,6 +87,16 @@ export async function mount(info, announce) {
     byId('host-error').textContent = message;
   });
   await sharing.setupSharing(api, { copy: copyText, announce });
+  hostRooms = new HostRooms(api);
+  await hostRooms.mount();
+}
+
+/** @type {HostRooms | null} the rooms section, once mounted (desktop only) */
+let hostRooms = null;
+
+/** A room was made, changed or deleted: the host panel lists the rooms again. A no-op in a browser. */
+export function roomsChanged() {
+  hostRooms?.changed();
 }
 
 /** @type {RoomStats | null} */
@@ -107,7 +119,7 @@ export function peopleChanged() {
 
 /** Whether one of the host's confirmations (closing, a new link, removing someone) is open. */
 export function dialogOpen() {
-  return /** @type {HTMLDialogElement | null} */ (document.getElementById('close-dialog'))?.open === true || sharing.dialogOpen();
+  return /** @type {HTMLDialogElement | null} */ (document.getElementById('close-dialog'))?.open === true || sharing.dialogOpen() || hostRooms?.dialogOpen() === true;
 }
 
 /**

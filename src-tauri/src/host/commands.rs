@@ -3,7 +3,7 @@
 use std::io::BufWriter;
 use std::path::PathBuf;
 
-use hearth_server::{ExportFormat, RoomStats};
+use hearth_server::{ExportFormat, RoomEdit, RoomStats, RoomView};
 use serde::Serialize;
 use tauri::{AppHandle, State};
 use tauri_plugin_dialog::DialogExt;
@@ -100,4 +100,54 @@ pub async fn delete_message(hosted: State<'_, HostedRoom>, id: u64) -> Result<()
     hosted.room.delete_as_host(id).await?;
     log::info!("the host deleted message {id}");
     Ok(())
+}
+
+/// Every room, and whether everyone may make rooms: the host panel's list.
+#[derive(Debug, Clone, Serialize)]
+pub struct Rooms {
+    /// Every room, General first (no direct conversations).
+    pub rooms: Vec<RoomView>,
+    /// Whether everyone may make rooms.
+    pub anyone_creates_rooms: bool,
+}
+
+/// The rooms, as the host panel lists them.
+#[tauri::command]
+pub fn rooms(hosted: State<'_, HostedRoom>) -> Rooms {
+    Rooms {
+        rooms: hosted.room.rooms(),
+        anyone_creates_rooms: hosted.room.anyone_creates_rooms(),
+    }
+}
+
+/// Makes a room, as the host; everyone is told.
+#[tauri::command]
+pub async fn create_room(
+    hosted: State<'_, HostedRoom>,
+    name: String,
+    topic: Option<String>,
+) -> Result<RoomView> {
+    Ok(hosted.room.create_room(&name, topic.as_deref()).await?)
+}
+
+/// Renames, retopics or (un)archives a room.
+#[tauri::command]
+pub async fn change_room(
+    hosted: State<'_, HostedRoom>,
+    id: u64,
+    edit: RoomEdit,
+) -> Result<RoomView> {
+    Ok(hosted.room.change_room(id, edit).await?)
+}
+
+/// Deletes a room with its messages and files (the window asks first).
+#[tauri::command]
+pub async fn delete_room(hosted: State<'_, HostedRoom>, id: u64) -> Result<()> {
+    Ok(hosted.room.delete_room(id).await?)
+}
+
+/// Lets everyone make rooms, or only the host.
+#[tauri::command]
+pub fn set_anyone_creates_rooms(hosted: State<'_, HostedRoom>, anyone: bool) {
+    hosted.room.set_anyone_creates_rooms(anyone);
 }
