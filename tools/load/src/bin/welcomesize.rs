@@ -60,23 +60,28 @@ struct Report {
 #[tokio::main]
 async fn main() -> Result<()> {
     let cli = Cli::parse();
-    let server = SpawnedServer::start(
-        &cli.server_bin,
-        &["--anyone-creates-rooms"],
-        &[],
-        None,
-    )
-    .await?;
+    let server =
+        SpawnedServer::start(&cli.server_bin, &["--anyone-creates-rooms"], &[], None).await?;
     let url = format!("ws://{}/ws", server.addr);
     let key = "welcomesize-key-0123456789";
     let (mut me, welcome) = join(&url, "Me", Some(key)).await?;
     let my_uid = welcome["you"]["uid"].as_str().context("a uid")?.to_owned();
     for n in 0..cli.rooms {
-        ask(&mut me, json!({"type": "create_room", "name": format!("Room {n}")}), "room_changed").await?;
+        ask(
+            &mut me,
+            json!({"type": "create_room", "name": format!("Room {n}")}),
+            "room_changed",
+        )
+        .await?;
     }
     for n in 0..cli.directs {
         let (mut other, _) = join(&url, &format!("Person {n}"), None).await?;
-        ask(&mut other, json!({"type": "direct", "uid": my_uid}), "room_added").await?;
+        ask(
+            &mut other,
+            json!({"type": "direct", "uid": my_uid}),
+            "room_added",
+        )
+        .await?;
     }
     // The same person on a second connection (the first still holds the name).
     let (_, welcome) = join(&url, "Me too", Some(key)).await?;
