@@ -319,6 +319,11 @@ export function fakeDesktopBridge(options) {
     new_invite_link: { on: false, addresses: [], link: null, qr_svg: null, error: null },
     people: [],
     remove_person: null,
+    rooms: { rooms: [{ id: 1, name: 'General', kind: 'room', archived: false, default: true }], anyone_creates_rooms: false },
+    create_room: { id: 2, name: 'Track A', kind: 'room', archived: false },
+    change_room: { id: 2, name: 'Track A', kind: 'room', archived: true },
+    delete_room: null,
+    set_anyone_creates_rooms: null,
     ...answers,
   };
   /** @type {Record<string, (() => void)[]>} */

@@ -204,6 +204,58 @@ describe('the host panel', () => {
     await host.context.close();
   });
 
+  it('makes, archives and deletes rooms, deleting only once the host confirms', async () => {
+    const host = await openHost({ dataDir: DATA_DIR });
+    const page = host.page;
+    const calls = async (/** @type {string} */ cmd) => (await host.invoked()).filter((i) => i.cmd === cmd);
+    await page.locator('#host-rooms li', { hasText: 'General' }).waitFor();
+    assert.equal(await page.locator('#host-rooms li[data-id="1"] button').count(), 0, 'General cannot be archived or deleted');
+
+    await page.locator('#new-room-name').fill('  Track A ');
+    const listed = {
+      rooms: [
+        { id: 1, name: 'General', kind: 'room', archived: false, default: true },
+        { id: 2, name: 'Track A', kind: 'room', archived: false },
+      ],
+      anyone_creates_rooms: false,
+    };
+    await host.answer('rooms', listed);
+    await page.locator('#new-room-create').click();
+    await page.locator('#host-rooms li[data-id="2"]', { hasText: 'Track A' }).waitFor();
+    assert.deepEqual((await calls('create_room')).map((c) => c.args), [{ name: 'Track A', topic: null }]);
+    assert.equal(await page.locator('#new-room-name').inputValue(), '');
+
+    await page.getByRole('button', { name: 'Archive Track A' }).click();
+    await page.waitForFunction(() => /** @type {any} */ (window).__invoked.some((/** @type {any} */ i) => i.cmd === 'change_room'));
+    assert.deepEqual((await calls('change_room'))[0].args, { id: 2, edit: { archived: true } });
+
+    // A name the room refuses: the reason shows in the section.
+    await host.answer('create_room', { error: 'a room with that name exists' });
+    await page.locator('#new-room-name').fill('track a');
+    await page.locator('#new-room-create').click();
+    await page.locator('#host-rooms-error[role="alert"]', { hasText: 'a room with that name exists' }).waitFor();
+
+    // Deleting asks first; Cancel deletes nothing.
+    await page.getByRole('button', { name: 'Delete Track A…' }).click();
+    await page.locator('#delete-room-dialog[open]', { hasText: 'Delete Track A?' }).waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'delete-room-cancel');
+    await expectAccessible(page, 'delete room prompt');
+    await page.locator('#delete-room-cancel').click();
+    await page.locator('#delete-room-dialog').waitFor({ state: 'hidden' });
+    assert.equal((await calls('delete_room')).length, 0);
+    await page.getByRole('button', { name: 'Delete Track A…' }).click();
+    await page.locator('#delete-room-confirm').click();
+    await page.waitForFunction(() => /** @type {any} */ (window).__invoked.some((/** @type {any} */ i) => i.cmd === 'delete_room'));
+    assert.deepEqual((await calls('delete_room'))[0].args, { id: 2 });
+
+    await page.locator('#anyone-creates-rooms').check();
+    await page.waitForFunction(() => /** @type {any} */ (window).__invoked.some((/** @type {any} */ i) => i.cmd === 'set_anyone_creates_rooms'));
+    assert.deepEqual((await calls('set_anyone_creates_rooms'))[0].args, { anyone: true });
+    await expectAccessible(page, 'host rooms');
+    assert.deepEqual(host.errors, []);
+    await host.context.close();
+  });
+
   it('search does not open over the confirmation', async () => {
     const host = await openHost({ dataDir: DATA_DIR });
     await host.page.locator('#clear-history').click();

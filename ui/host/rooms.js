@@ -60,9 +60,9 @@ export class HostRooms {
   }
 
   async refresh() {
-    const answer = /** @type {{rooms: HostRoom[], anyone_creates_rooms: boolean} | undefined} */ (await this.invoke('rooms'));
-    if (!answer) return;
-    this.anyone.checked = answer.anyone_creates_rooms;
+    const answer = /** @type {{rooms?: HostRoom[], anyone_creates_rooms?: boolean} | undefined} */ (await this.invoke('rooms'));
+    if (!Array.isArray(answer?.rooms)) return;
+    this.anyone.checked = answer.anyone_creates_rooms === true;
     this.list.replaceChildren(...answer.rooms.map((room) => this.item(room)));
   }
 
